@@ -1,0 +1,45 @@
+// Lint: typescript-eslint's recommended rules, and the layer rule of ARCHITECTURE.md:
+// imports only flow downwards (core <- storage/http <- homeserver/identity/push-gateway <- cli).
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const layer = (files, forbidden, message) => ({
+  files,
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      { patterns: [{ group: forbidden, message }] },
+    ],
+  },
+});
+
+const upper = ["**/storage/**", "**/storage/*", "**/http/**", "**/http/*", "**/homeserver/**", "**/homeserver/*",
+  "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*", "**/cli/**", "**/cli/*"];
+const services = ["**/homeserver/**", "**/homeserver/*", "**/identity/**", "**/identity/*",
+  "**/push-gateway/**", "**/push-gateway/*", "**/cli/**", "**/cli/*"];
+// core is pure protocol: no I/O modules either.
+const io = ["node:fs", "node:fs/*", "node:net", "node:http", "node:https", "node:http2", "node:dns", "node:dns/*",
+  "node:child_process", "node:worker_threads", "fs", "net", "http", "https", "dns", "pg", "better-sqlite3", "kysely", "fastify", "undici"];
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "data/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+    },
+  },
+  {
+    files: ["**/*.mjs", "**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+  },
+  layer(["src/core/**"], [...upper, ...io], "src/core is pure protocol: it imports nothing but itself (ARCHITECTURE.md)."),
+  layer(["src/storage/**"], [...services, "**/http/**", "**/http/*"], "storage imports only core (ARCHITECTURE.md)."),
+  layer(["src/http/**"], [...services, "**/storage/**", "**/storage/*"], "http imports only core (ARCHITECTURE.md)."),
+  layer(["src/homeserver/**"], ["**/cli/**", "**/cli/*", "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*"],
+    "the homeserver imports core, storage and http, never cli or its sibling services (ARCHITECTURE.md)."),
+  layer(["src/identity/**", "src/push-gateway/**"], ["**/cli/**", "**/cli/*", "**/homeserver/**", "**/homeserver/*"],
+    "identity and push-gateway import core, storage and http only (ARCHITECTURE.md)."),
+);

@@ -1,0 +1,83 @@
+// The error codes of the Matrix APIs (client-server-api#standard-error-response and the
+// per-endpoint codes of the spec), as one closed union.
+export type MatrixErrorCode =
+  | "M_FORBIDDEN"
+  | "M_UNKNOWN_TOKEN"
+  | "M_MISSING_TOKEN"
+  | "M_USER_LOCKED"
+  | "M_USER_SUSPENDED"
+  | "M_BAD_JSON"
+  | "M_NOT_JSON"
+  | "M_NOT_FOUND"
+  | "M_LIMIT_EXCEEDED"
+  | "M_UNRECOGNIZED"
+  | "M_UNKNOWN"
+  | "M_UNAUTHORIZED"
+  | "M_USER_DEACTIVATED"
+  | "M_USER_IN_USE"
+  | "M_INVALID_USERNAME"
+  | "M_ROOM_IN_USE"
+  | "M_INVALID_ROOM_STATE"
+  | "M_THREEPID_IN_USE"
+  | "M_THREEPID_NOT_FOUND"
+  | "M_THREEPID_AUTH_FAILED"
+  | "M_THREEPID_DENIED"
+  | "M_THREEPID_MEDIUM_NOT_SUPPORTED"
+  | "M_SERVER_NOT_TRUSTED"
+  | "M_UNSUPPORTED_ROOM_VERSION"
+  | "M_INCOMPATIBLE_ROOM_VERSION"
+  | "M_BAD_STATE"
+  | "M_GUEST_ACCESS_FORBIDDEN"
+  | "M_CAPTCHA_NEEDED"
+  | "M_CAPTCHA_INVALID"
+  | "M_MISSING_PARAM"
+  | "M_INVALID_PARAM"
+  | "M_TOO_LARGE"
+  | "M_EXCLUSIVE"
+  | "M_RESOURCE_LIMIT_EXCEEDED"
+  | "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM"
+  | "M_WEAK_PASSWORD"
+  | "M_WRONG_ROOM_KEYS_VERSION"
+  | "M_UNABLE_TO_AUTHORISE_JOIN"
+  | "M_UNABLE_TO_GRANT_JOIN"
+  | "M_NOT_YET_UPLOADED"
+  | "M_CANNOT_OVERWRITE_MEDIA"
+  | "M_INVALID_SIGNATURE"
+  | "M_KEY_NOT_FOUND"
+  | "M_DUPLICATE_ANNOTATION"
+  | "M_CONNECTION_FAILED"
+  | "M_CONNECTION_TIMEOUT"
+  | "M_UNKNOWN_POS"
+  | "M_URL_NOT_SET"
+  | "M_UNACTIONABLE"
+  | "M_NOT_JOINED"
+  | "M_EXPIRED_ACCOUNT"
+  | "M_SESSION_NOT_VALIDATED"
+  | "M_NO_VALID_SESSION"
+  | "M_INVALID_PEPPER"
+  | "M_TERMS_NOT_SIGNED"
+  | "M_INVALID_EMAIL"
+  | "M_EMAIL_SEND_ERROR"
+  | "M_INVALID_ADDRESS"
+  | "M_SEND_ERROR"
+  | "M_MEDIA_TOO_LARGE";
+
+/** A Matrix error: errcode, human-readable message, HTTP status and any extra body fields. */
+export class MatrixError extends Error {
+  readonly errcode: MatrixErrorCode;
+  readonly status: number;
+  readonly extra: Record<string, unknown>;
+
+  constructor(errcode: MatrixErrorCode, message: string, status = 400, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "MatrixError";
+    this.errcode = errcode;
+    this.status = status;
+    this.extra = extra;
+  }
+
+  /** The response body the spec defines: `{errcode, error, ...extra}`. */
+  toJSON(): Record<string, unknown> {
+    return { errcode: this.errcode, error: this.message, ...this.extra };
+  }
+}
