@@ -1,0 +1,91 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { JsonObject } from "../core/json.ts";
+
+// Endpoints are described once (ARCHITECTURE.md): method, paths across spec versions, auth scheme,
+// rate limit, body and schema; the router builds the routes from these descriptions.
+
+/** Which listener resource serves an endpoint (Synapse's `listeners[].resources[].names`). */
+export type Resource = "client" | "federation" | "keys" | "media" | "health" | "metrics";
+
+/**
+ * How a request is authenticated: none; a client access token (client-server-api#using-access-tokens),
+ * required or optional; a server's X-Matrix signature (server-server-api#request-authentication).
+ */
+export type AuthScheme = "none" | "accessToken" | "optionalAccessToken" | "federation";
+
+/** Who made a client request, as the access-token authenticator found it. */
+export interface Requester {
+  readonly userId: string;
+  readonly deviceId: string | undefined;
+  readonly isGuest: boolean;
+  readonly accessTokenId: number | undefined;
+}
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+export interface MatrixRequest<Body = unknown> {
+  readonly params: Record<string, string>;
+  readonly query: Record<string, string | string[] | undefined>;
+  readonly body: Body;
+  /** Raw body bytes, for endpoints declared with `body: "raw"` (media uploads). */
+  readonly rawBody: Buffer | undefined;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly requester: Requester | undefined;
+  /** The origin server of a federation request, after its X-Matrix signature was verified. */
+  readonly origin: string | undefined;
+  readonly ip: string;
+  readonly log: FastifyBaseLogger;
+}
+
+/** A response other than a JSON object with status 200: another status, headers, or raw bytes. */
+export class HttpReply {
+  constructor(
+    readonly status: number,
+    readonly payload: { readonly json: unknown } | { readonly raw: Buffer | string; readonly contentType: string },
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
+
+  static json(status: number, json: unknown, headers?: Record<string, string>): HttpReply {
+    return new HttpReply(status, { json }, headers);
+  }
+
+  static raw(status: number, raw: Buffer | string, contentType: string, headers?: Record<string, string>): HttpReply {
+    return new HttpReply(status, { raw, contentType }, headers);
+  }
+}
+
+/** A handler's answer: a JSON object (status 200), or an HttpReply. */
+export type MatrixResponse = JsonObject | HttpReply;
+
+/** A JSON Schema (draft 2020-12 as the spec's OpenAPI 3.1 files use), validated with ajv. */
+export type JsonSchema = Record<string, unknown>;
+
+export interface Endpoint<Body = unknown> {
+  /** A stable name for logs and metrics, e.g. "client.login". */
+  readonly name: string;
+  readonly method: HttpMethod;
+  /** Fastify-style paths (`:param`), every prefix the spec's history serves the endpoint under. */
+  readonly paths: readonly string[];
+  readonly resource: Resource;
+  readonly auth: AuthScheme;
+  /** The name of a rate limiter (a config key such as "rc_message"); keyed by user, or by address. */
+  readonly rateLimit?: string;
+  /** "json" (the default for POST and PUT): an object body, validated by `schema`; "raw": bytes. */
+  readonly body?: "json" | "raw" | "none";
+  readonly schema?: JsonSchema;
+  handler(request: MatrixRequest<Body>): Promise<MatrixResponse>;
+}
+
+/** Anything with its endpoint type erased, for lists of endpoints. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each endpoint types its own body
+export type AnyEndpoint = Endpoint<any>;
+
+/**
+ * The paths of a client-server endpoint under `/_matrix/client/v3/...`; with `r0` beside it for
+ * endpoints that existed before v1.1 (the r0 prefix older clients and bots still call).
+ */
+export function clientPaths(path: string, options: { r0?: boolean; versions?: readonly string[] } = {}): string[] {
+  const versions = options.versions ?? ["v3"];
+  const prefixes = options.r0 === false ? versions : [...versions, "r0"];
+  return prefixes.map((v) => `/_matrix/client/${v}${path}`);
+}
