@@ -13,7 +13,7 @@ const layer = (files, forbidden, message) => ({
   },
 });
 
-const upper = ["**/storage/**", "**/storage/*", "**/http/**", "**/http/*", "**/homeserver/**", "**/homeserver/*",
+const upper = ["**/config/**", "**/config/*", "**/storage/**", "**/storage/*", "**/http/**", "**/http/*", "**/homeserver/**", "**/homeserver/*",
   "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*", "**/cli/**", "**/cli/*"];
 const services = ["**/homeserver/**", "**/homeserver/*", "**/identity/**", "**/identity/*",
   "**/push-gateway/**", "**/push-gateway/*", "**/cli/**", "**/cli/*"];
@@ -36,8 +36,10 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },
   layer(["src/core/**"], [...upper, ...io], "src/core is pure protocol: it imports nothing but itself (ARCHITECTURE.md)."),
-  layer(["src/storage/**"], [...services, "**/http/**", "**/http/*"], "storage imports only core (ARCHITECTURE.md)."),
-  layer(["src/http/**"], [...services, "**/storage/**", "**/storage/*"], "http imports only core (ARCHITECTURE.md)."),
+  layer(["src/config/**"], upper.filter((p) => !p.includes("config")),
+    "config imports only core (ARCHITECTURE.md)."),
+  layer(["src/storage/**"], [...services, "**/http/**", "**/http/*", "**/config/**", "**/config/*"], "storage imports only core (ARCHITECTURE.md)."),
+  layer(["src/http/**"], [...services, "**/storage/**", "**/storage/*", "**/config/**", "**/config/*"], "http imports only core (ARCHITECTURE.md)."),
   layer(["src/homeserver/**"], ["**/cli/**", "**/cli/*", "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*"],
     "the homeserver imports core, storage and http, never cli or its sibling services (ARCHITECTURE.md)."),
   layer(["src/identity/**", "src/push-gateway/**"], ["**/cli/**", "**/cli/*", "**/homeserver/**", "**/homeserver/*"],

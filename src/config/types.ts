@@ -1,0 +1,146 @@
+// The normalised configuration the rest of Weft reads. Field names are camelCase; each field's
+// comment names the homeserver.yaml key (Synapse's name) it comes from.
+import type { ServerName } from "../core/identifiers/index.ts";
+import type { JsonObject } from "../core/json.ts";
+
+/**
+ * What a listener serves. `client`: /_matrix/client; `federation`: /_matrix/federation;
+ * `media`: /_matrix/media; `keys`: /_matrix/key; `health`: /health; `openid`: the federation
+ * OpenID userinfo endpoint alone (for a listener that must not expose the rest of federation).
+ */
+export type ListenerResourceName = "client" | "federation" | "media" | "keys" | "health" | "openid";
+
+export interface ListenerResource {
+  readonly names: readonly ListenerResourceName[];
+  /** `compress`: gzip responses. */
+  readonly compress: boolean;
+}
+
+/** One entry of `listeners`; only `type: http` exists in Weft. */
+export interface ListenerConfig {
+  readonly type: "http";
+  readonly port: number;
+  /** `bind_addresses` (plus the legacy `bind_address`); Synapse's default is `['::', '0.0.0.0']`. */
+  readonly bindAddresses: readonly string[];
+  /** `tls`: serve HTTPS with `tls_certificate_path` / `tls_private_key_path`. */
+  readonly tls: boolean;
+  /** `x_forwarded`: trust X-Forwarded-For / -Proto from a reverse proxy. */
+  readonly xForwarded: boolean;
+  readonly resources: readonly ListenerResource[];
+}
+
+/** `database`: `name: sqlite3` or `name: psycopg2`, normalised. */
+export type DatabaseConfig =
+  | { readonly engine: "sqlite"; readonly path: string }
+  | { readonly engine: "postgres"; readonly connectionString: string; readonly poolSize?: number };
+
+/** A token bucket as Synapse shapes it: refill `per_second`, hold at most `burst_count`. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burstCount: number;
+}
+
+/** `rc_federation`: Synapse's per-origin limits on inbound federation requests. */
+export interface FederationRateLimit {
+  /** `window_size`, in milliseconds. */
+  readonly windowSize: number;
+  /** `sleep_limit`: requests per window before each further one is delayed. */
+  readonly sleepLimit: number;
+  /** `sleep_delay`, in milliseconds. */
+  readonly sleepDelay: number;
+  /** `reject_limit`: requests per window before further ones are refused. */
+  readonly rejectLimit: number;
+  /** `concurrent`: requests from one origin processed at once. */
+  readonly concurrent: number;
+}
+
+export interface RateLimitsConfig {
+  /** `rc_message` */
+  readonly message: RateLimit;
+  /** `rc_registration` */
+  readonly registration: RateLimit;
+  /** `rc_login.address`, `rc_login.account`, `rc_login.failed_attempts` */
+  readonly login: { readonly address: RateLimit; readonly account: RateLimit; readonly failedAttempts: RateLimit };
+  /** `rc_joins.local`, `rc_joins.remote` */
+  readonly joins: { readonly local: RateLimit; readonly remote: RateLimit };
+  /** `rc_federation` */
+  readonly federation: FederationRateLimit;
+}
+
+/** One entry of `trusted_key_servers` (a notary asked for other servers' signing keys). */
+export interface TrustedKeyServer {
+  readonly serverName: ServerName;
+  /** `verify_keys`: key ID (`ed25519:abc`) to unpadded base64 public key. */
+  readonly verifyKeys?: Readonly<Record<string, string>>;
+  /** `accept_keys_insecurely`: trust its answers without checking its signature. */
+  readonly acceptKeysInsecurely: boolean;
+}
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface HomeserverConfig {
+  /** The file this came from, absolute; undefined for the embedded defaults. */
+  readonly configPath: string | undefined;
+  /** `server_name` */
+  readonly serverName: ServerName;
+  /** `public_baseurl`, always ending in `/`; Synapse's default is `https://<server_name>/`. */
+  readonly publicBaseurl: string;
+  /** Serve /.well-known/matrix/client: true when `public_baseurl` is set explicitly (as Synapse). */
+  readonly serveClientWellKnown: boolean;
+  /** `extra_well_known_client_content`: merged into /.well-known/matrix/client. */
+  readonly extraWellKnownClientContent: JsonObject;
+  /** `serve_server_wellknown`: serve /.well-known/matrix/server pointing at port 443. */
+  readonly serveServerWellKnown: boolean;
+  readonly listeners: readonly ListenerConfig[];
+  readonly database: DatabaseConfig;
+  /** `media_store_path` */
+  readonly mediaStorePath: string;
+  /** `max_upload_size`, in bytes. */
+  readonly maxUploadSize: number;
+  /** `max_request_size` (Weft's own): the largest non-media request body, in bytes. */
+  readonly maxRequestSize: number;
+  /** `signing_key_path` */
+  readonly signingKeyPath: string;
+  /** `enable_registration` */
+  readonly enableRegistration: boolean;
+  /** `enable_registration_without_verification` */
+  readonly enableRegistrationWithoutVerification: boolean;
+  /** `registration_shared_secret` (or the contents of `registration_shared_secret_path`). */
+  readonly registrationSharedSecret: string | undefined;
+  /** `registration_requires_token` */
+  readonly registrationRequiresToken: boolean;
+  /** `allow_guest_access` */
+  readonly allowGuestAccess: boolean;
+  /** `tls_certificate_path` */
+  readonly tlsCertificatePath: string | undefined;
+  /** `tls_private_key_path` */
+  readonly tlsPrivateKeyPath: string | undefined;
+  /** `federation_verify_certificates` */
+  readonly federationVerifyCertificates: boolean;
+  /** `federation_custom_ca_list`: extra CA files trusted for outbound federation. */
+  readonly federationCustomCaList: readonly string[];
+  /**
+   * `ip_range_blacklist`: CIDRs (`addr/prefix`) outbound requests must never reach; `0.0.0.0/32`
+   * and `::/128` are always included, as Synapse does. Callers should also match IPv4-mapped IPv6
+   * addresses (`::ffff:a.b.c.d`) against the IPv4 ranges.
+   */
+  readonly ipRangeBlocklist: readonly string[];
+  /** `ip_range_whitelist`: CIDRs exempt from the blocklist. */
+  readonly ipRangeAllowlist: readonly string[];
+  /** `trusted_key_servers`; Weft's default is empty: ask each server for its own keys. */
+  readonly trustedKeyServers: readonly TrustedKeyServer[];
+  /** `suppress_key_server_warning` */
+  readonly suppressKeyServerWarning: boolean;
+  /** `rc_message`, `rc_registration`, `rc_login`, `rc_joins`, `rc_federation` */
+  readonly rateLimits: RateLimitsConfig;
+  /** `default_room_version`: a known, stable room version. */
+  readonly defaultRoomVersion: string;
+  /** `app_service_config_files`: registration files of application services. */
+  readonly appServiceConfigFiles: readonly string[];
+  /** `report_stats`: Weft reports nothing; kept so Synapse files keep their meaning. */
+  readonly reportStats: boolean;
+  /** `presence.enabled` */
+  readonly presence: { readonly enabled: boolean };
+  /** `log_level` (Weft's own, pino levels); Synapse's `log_config` is not read. */
+  readonly logLevel: LogLevel;
+}
