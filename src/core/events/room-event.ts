@@ -15,7 +15,10 @@ export type Pdu = JsonObject;
  */
 export interface RoomEvent {
   readonly eventId: string;
-  /** Absent only on a v12 create event, whose room ID is derived from its own reference hash. */
+  /**
+   * The PDU's `room_id`; for a v12 create event, which carries none, the room ID derived from its
+   * own reference hash (rooms/v12.md).
+   */
   readonly roomId: string;
   readonly type: string;
   /** Present on state events (possibly the empty string), undefined on others. */

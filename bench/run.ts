@@ -1,0 +1,16 @@
+// `npm run bench [-- name ...]`: runs every benchmark (or those named) and prints each figure with
+// the baseline it is measured against in the same run.
+import { signingBench } from "./signing.bench.ts";
+import { versionsBench } from "./http-versions.bench.ts";
+
+const benches: Record<string, () => Promise<void>> = {
+  signing: signingBench,
+  "http-versions": versionsBench,
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n# ${name}`);
+  await run();
+}

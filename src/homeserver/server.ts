@@ -1,0 +1,50 @@
+import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { HomeserverConfig, ListenerConfig } from "../config/index.ts";
+import type { Resource } from "../http/endpoint.ts";
+import { startListeners, type BoundAddress, type ListenerSpec } from "../http/listeners.ts";
+import { createServices, type Services } from "./services.ts";
+
+export interface RunningHomeserver {
+  readonly addresses: readonly BoundAddress[];
+  readonly services: Services;
+  /** Graceful shutdown: stop accepting, answer the accepted requests, then close storage. */
+  close(): Promise<void>;
+}
+
+const RESOURCES: ReadonlySet<string> = new Set<Resource>(["client", "federation", "keys", "media", "health"]);
+
+async function listenerSpec(config: HomeserverConfig, listener: ListenerConfig): Promise<ListenerSpec> {
+  const resources = new Set<Resource>(["health"]); // /health is served on every listener, as Synapse does
+  for (const resource of listener.resources) {
+    for (const name of resource.names) if (RESOURCES.has(name)) resources.add(name as Resource);
+  }
+  let tls: ListenerSpec["tls"];
+  if (listener.tls) {
+    // The config layer refuses a TLS listener without both paths.
+    tls = {
+      cert: await readFile(config.tlsCertificatePath as string),
+      key: await readFile(config.tlsPrivateKeyPath as string),
+    };
+  }
+  return { port: listener.port, bindAddresses: listener.bindAddresses, resources, xForwarded: listener.xForwarded, tls };
+}
+
+export async function startHomeserver(config: HomeserverConfig, logger: Logger): Promise<RunningHomeserver> {
+  const services = await createServices(config, logger);
+  try {
+    const specs = await Promise.all(config.listeners.map((l) => listenerSpec(config, l)));
+    const listeners = await startListeners(services.http, specs);
+    return {
+      addresses: listeners.addresses,
+      services,
+      close: async () => {
+        await listeners.close();
+        await services.close();
+      },
+    };
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Logger } from "pino";
+import type { HomeserverConfig } from "../config/index.ts";
+import { loadOrCreateSigningKey } from "../config/index.ts";
+import type { AnyEndpoint } from "../http/endpoint.ts";
+import type { HttpDeps } from "../http/app.ts";
+import { RateLimiter } from "../http/rate-limit.ts";
+import { DeviceStore, openDatabase, UserStore, type Database } from "../storage/index.ts";
+import { sharedSecretRegisterEndpoints } from "./api/admin/register.ts";
+import { versionsEndpoint } from "./api/client/versions.ts";
+import { wellKnownEndpoints } from "./api/client/well-known.ts";
+import { healthEndpoint } from "./api/health.ts";
+import { serverKeyEndpoints } from "./api/keys/server-keys.ts";
+import { ServerKeyPublisher } from "./federation/server-keys.ts";
+import { UserService } from "./users/user-service.ts";
+
+// The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
+
+export interface Services {
+  readonly config: HomeserverConfig;
+  readonly db: Database;
+  readonly serverKeys: ServerKeyPublisher;
+  readonly users: UserService;
+  readonly http: HttpDeps;
+  close(): Promise<void>;
+}
+
+function rateLimiters(config: HomeserverConfig): Map<string, RateLimiter> {
+  const rc = config.rateLimits;
+  return new Map([
+    ["rc_message", new RateLimiter(rc.message)],
+    ["rc_registration", new RateLimiter(rc.registration)],
+    ["rc_login_address", new RateLimiter(rc.login.address)],
+    ["rc_login_account", new RateLimiter(rc.login.account)],
+    ["rc_login_failed_attempts", new RateLimiter(rc.login.failedAttempts)],
+    ["rc_joins_local", new RateLimiter(rc.joins.local)],
+    ["rc_joins_remote", new RateLimiter(rc.joins.remote)],
+  ]);
+}
+
+export async function createServices(config: HomeserverConfig, logger: Logger): Promise<Services> {
+  // The data folders are created on first start (media, and the SQLite database's folder).
+  await mkdir(config.mediaStorePath, { recursive: true });
+  if (config.database.engine === "sqlite" && config.database.path !== ":memory:") {
+    await mkdir(dirname(config.database.path), { recursive: true });
+  }
+  const signingKeys = await loadOrCreateSigningKey(config.signingKeyPath);
+  const db = await openDatabase(config.database, { logger: logger.child({ component: "storage" }) });
+
+  const serverKeys = new ServerKeyPublisher(config.serverName, signingKeys);
+  const users = new UserService(config.serverName, new UserStore(db), new DeviceStore(db));
+
+  const endpoints: AnyEndpoint[] = [
+    versionsEndpoint,
+    healthEndpoint,
+    ...wellKnownEndpoints({
+      clientBaseUrl: config.serveClientWellKnown ? config.publicBaseurl : undefined,
+      extraClientContent: config.extraWellKnownClientContent,
+      serverDelegation: config.serveServerWellKnown ? `${new URL(config.publicBaseurl).hostname}:443` : undefined,
+    }),
+    ...serverKeyEndpoints(serverKeys),
+    ...sharedSecretRegisterEndpoints({ sharedSecret: config.registrationSharedSecret, serverName: config.serverName, users }),
+  ];
+
+  const http: HttpDeps = {
+    endpoints,
+    authenticateAccessToken: (token) => users.authenticateAccessToken(token),
+    rateLimiters: rateLimiters(config),
+    logger,
+    maxRequestSize: config.maxRequestSize,
+    maxUploadSize: config.maxUploadSize,
+  };
+
+  return {
+    config,
+    db,
+    serverKeys,
+    users,
+    http,
+    close: () => db.close(),
+  };
+}
