@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { randomBytes } from "node:crypto";
 import { MatrixError } from "../core/errors.ts";
@@ -55,11 +55,11 @@ export function buildHttpApp(deps: HttpDeps, listener: ListenerOptions): Fastify
   const app = Fastify({
     ...(listener.tls === undefined ? {} : { https: { cert: listener.tls.cert, key: listener.tls.key } }),
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }), // we log one line per request below
     genReqId: () => `${prefix}-${(++counter).toString(36)}`,
     trustProxy: listener.xForwarded,
-    ignoreTrailingSlash: true,
-    maxParamLength: 2048,
+    // IDs in paths may be 255 bytes, percent-encoded up to three times longer.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: Math.max(deps.maxRequestSize, deps.maxUploadSize),
     exposeHeadRoutes: false,
     return503OnClosing: false,
