@@ -1,0 +1,2 @@
+// The database engines Weft runs on.
+export type Engine = "sqlite" | "postgres";

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { openDatabase } from "../../src/storage/database.ts";
+import type { Database } from "../../src/storage/database.ts";
+import { SchemaTooNewError, StorageError } from "../../src/storage/errors.ts";
+import { migrations } from "../../src/storage/migrations/index.ts";
+import { addAutoIncrementId, addFlagColumn } from "../../src/storage/migrations/migration.ts";
+import type { Migration } from "../../src/storage/migrations/migration.ts";
+import { startChild } from "./child.ts";
+import { createTestStorage, engines } from "./engines.ts";
+import type { TestStorage } from "./engines.ts";
+
+const latest = migrations.length;
+
+/** A migration from a future version of Weft, which also exercises the DDL shims. */
+const future: Migration = {
+  version: latest + 1,
+  name: "test_future",
+  async up(db, engine) {
+    const table = addAutoIncrementId(db.schema.createTable("test_future"), engine, "id");
+    await addFlagColumn(table, "flag").execute();
+  },
+};
+
+const failing: Migration = {
+  version: latest + 1,
+  name: "test_failing",
+  async up(db) {
+    await db.schema.createTable("test_half_done").addColumn("x", "text").execute();
+    throw new Error("migration failed half-way");
+  },
+};
+
+function versionRows(db: Database) {
+  return db.read("test_versions", (trx) => trx.selectFrom("schema_version").selectAll().orderBy("version").execute());
+}
+
+async function withStorage(engine: (typeof engines)[number], run: (storage: TestStorage) => Promise<void>): Promise<void> {
+  const storage = await createTestStorage(engine);
+  try {
+    await run(storage);
+  } finally {
+    await storage.drop();
+  }
+}
+
+for (const engine of engines) {
+  describe(`migrations [${engine}]`, () => {
+    it("apply in order to an empty database, and not again at the next start", () =>
+      withStorage(engine, async ({ config }) => {
+        const first = await openDatabase(config);
+        assert.equal(first.schemaVersion, latest);
+        const applied = await versionRows(first);
+        assert.deepEqual(
+          applied.map((r) => [r.version, r.name]),
+          migrations.map((m) => [m.version, m.name]),
+        );
+        await first.close();
+
+        const second = await openDatabase(config);
+        assert.equal(second.schemaVersion, latest);
+        assert.deepEqual(await versionRows(second), applied);
+        await second.close();
+      }));
+
+    it("upgrade an older database with only the migrations it lacks", () =>
+      withStorage(engine, async ({ config }) => {
+        await (await openDatabase(config)).close();
+        const db = await openDatabase(config, { migrations: [...migrations, future] });
+        try {
+          assert.equal(db.schemaVersion, latest + 1);
+          assert.deepEqual((await versionRows(db)).map((r) => r.version), [...migrations, future].map((m) => m.version));
+          // The shims made an auto-increment id and a 0/1 flag on this engine.
+          const ids = await db.write("test_future_rows", async (trx) => {
+            const t = trx.withTables<{ test_future: { id: number | undefined; flag: number } }>();
+            await t.insertInto("test_future").values({ flag: 1 }).execute();
+            await t.insertInto("test_future").values({ flag: 0 }).execute();
+            return (await t.selectFrom("test_future").select("id").orderBy("id").execute()).map((r) => r.id);
+          });
+          assert.deepEqual(ids, [1, 2]);
+          await assert.rejects(
+            db.write("test_bad_flag", (trx) =>
+              trx.withTables<{ test_future: { flag: number } }>().insertInto("test_future").values({ flag: 2 }).execute(),
+            ),
+            StorageError,
+          );
+        } finally {
+          await db.close();
+        }
+      }));
+
+    it("refuse a database newer than the code, saying so", () =>
+      withStorage(engine, async ({ config }) => {
+        await (await openDatabase(config, { migrations: [...migrations, future] })).close();
+        await assert.rejects(openDatabase(config), (err: unknown) => {
+          assert.ok(err instanceof SchemaTooNewError);
+          assert.equal(err.databaseVersion, latest + 1);
+          assert.equal(err.knownVersion, latest);
+          assert.match(err.message, new RegExp(`version ${latest + 1}, but this build of Weft only knows versions up to ${latest}`));
+          return true;
+        });
+      }));
+
+    it("leave the database at the previous version when one fails", () =>
+      withStorage(engine, async ({ config }) => {
+        await assert.rejects(openDatabase(config, { migrations: [...migrations, failing] }), /failed half-way/);
+        const db = await openDatabase(config);
+        try {
+          assert.equal(db.schemaVersion, latest);
+          await assert.rejects(
+            db.read("test_half_done", (trx) => trx.withTables<{ test_half_done: { x: string } }>().selectFrom("test_half_done").selectAll().execute()),
+            StorageError,
+          );
+        } finally {
+          await db.close();
+        }
+      }));
+
+    it("refuse a list with a gap in its versions", () =>
+      withStorage(engine, async ({ config }) => {
+        await assert.rejects(openDatabase(config, { migrations: [{ ...future, version: 2 }] }), /expected 1/);
+      }));
+
+    it("are applied once when several processes start on one empty database", () =>
+      withStorage(engine, async ({ config }) => {
+        // Each child loads its code first, then all are told to open the database at once.
+        const children = [1, 2, 3].map(() => startChild("open-database.ts", config));
+        await Promise.all(children.map((child) => child.waitForLines(1)));
+        for (const child of children) child.send("go");
+        for (const result of await Promise.all(children.map((child) => child.done))) {
+          assert.equal(result.code, 0, result.stderr);
+          assert.deepEqual(result.lines, ["ready", `version ${latest}`]);
+        }
+        const db = await openDatabase(config);
+        try {
+          assert.deepEqual((await versionRows(db)).map((r) => r.version), migrations.map((m) => m.version));
+        } finally {
+          await db.close();
+        }
+      }));
+  });
+}
