@@ -15,7 +15,8 @@
  * migrated database before its first test, closed and deleted after its last. The tests of one
  * suite share that database, so give each test its own IDs; a test that needs an empty database
  * (or reopens one) calls openTestDatabase(engine) or createTestStorage(engine) itself. A test
- * that only makes sense on one engine says why: it("...", { skip: engine === "sqlite" ? "why" : false }, ...).
+ * that only makes sense on one engine is registered for that engine alone, with a comment saying why:
+ * `if (engine === "postgres") it("...", ...)`.
  *
  * SQLite: a file in a fresh temporary directory (WAL needs a real file), removed afterwards.
  * PostgreSQL: the server at WEFT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
