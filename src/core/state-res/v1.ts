@@ -1,7 +1,7 @@
 // The original state resolution algorithm (rooms/v1.md "State resolution").
-import { createHash } from "node:crypto";
 import { checkEventAuth } from "../auth/index.ts";
 import type { AuthStateLookup } from "../auth/index.ts";
+import { sha1 } from "../crypto/hashes.ts";
 import { stateMapKey } from "../events/room-event.ts";
 import type { RoomEvent, StateMap } from "../events/room-event.ts";
 import type { RoomVersion } from "../room-versions/room-versions.ts";
@@ -72,7 +72,7 @@ export async function resolveV1(
     for (const id of ids) {
       const event = graph.eventById(id);
       if (event === undefined || event.stateKey === undefined) continue;
-      candidates.push({ event, sha1: createHash("sha1").update(id, "utf8").digest("hex") });
+      candidates.push({ event, sha1: sha1(id).toString("hex") });
     }
     if (candidates.length === 1) r.set(key, (candidates[0] as Candidate).event.eventId);
     else if (candidates.length > 1) byKey.set(key, candidates);

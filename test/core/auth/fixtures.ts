@@ -4,24 +4,18 @@
 import type { JsonObject } from "../../../src/core/json.ts";
 import type { RoomEvent } from "../../../src/core/events/room-event.ts";
 import { stateMapKey } from "../../../src/core/events/room-event.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
 import { checkEventAuth } from "../../../src/core/auth/index.ts";
 import type { AuthResult, AuthStateLookup } from "../../../src/core/auth/index.ts";
+import { ALL_VERSIONS, version } from "../fixtures/room-versions.ts";
 
-export const ALL_VERSIONS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"] as const;
+export { ALL_VERSIONS, version } from "../fixtures/room-versions.ts";
 
 export const ALICE = "@alice:example.org"; // the room's creator
 export const BOB = "@bob:example.org"; // a moderator (50)
 export const CAROL = "@carol:example.org"; // a plain member (0)
 export const DAVE = "@dave:example.org"; // not in the room
 export const EVE = "@eve:elsewhere.test"; // a user of another server
-
-export function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  if (v === undefined) throw new Error(`unknown room version ${id}`);
-  return v;
-}
 
 /** Versions from `from` to `to` inclusive, by number. */
 export function versionsBetween(from: number, to: number): string[] {

@@ -1,4 +1,4 @@
-// fast-check generators of JSON values for the canonical JSON, strict parse and signing tests.
+// fast-check generators of JSON values for the canonical JSON, strict parse, signing and event tests.
 import fc from "fast-check";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
 
@@ -29,6 +29,25 @@ export const canonicalValue: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonVa
 
 /** Objects canonical JSON can encode. */
 export const canonicalObject: fc.Arbitrary<JsonObject> = fc.dictionary(anyString, canonicalValue, { maxKeys: 8 });
+
+/**
+ * Small JSON values of fast-check's default strings and integers, nested a little (arrays of up to
+ * 3, objects of up to 3 keys): the random content and extra keys of the event tests. With
+ * `floats`, finite doubles too (not canonical JSON: for hostile input).
+ */
+export function smallJson(options: { floats?: boolean } = {}): fc.Arbitrary<JsonValue> {
+  const leaf = options.floats === true
+    ? fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null))
+    : fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
+  return fc.letrec<{ json: JsonValue }>((tie) => ({
+    json: fc.oneof(
+      { depthSize: "small" },
+      leaf,
+      fc.array(tie("json"), { maxLength: 3 }),
+      fc.dictionary(fc.string(), tie("json"), { maxKeys: 3 }),
+    ),
+  })).json;
+}
 
 /** A copy of a value with every object's keys in another order, chosen by the seed. */
 export function reorderKeys(value: JsonValue, seed: number): JsonValue {

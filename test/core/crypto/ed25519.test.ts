@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import fc from "fast-check";
-import { decodeBase64, encodeUnpaddedBase64 } from "../../../src/core/crypto/base64.ts";
+import { encodeUnpaddedBase64 } from "../../../src/core/crypto/base64.ts";
 import {
   formatSigningKeyFile,
   generateSigningKey,
@@ -11,10 +11,8 @@ import {
   signingKeyFromSeed,
   verifyBytes,
 } from "../../../src/core/crypto/ed25519.ts";
-
 // appendices "Cryptographic Test Vectors" → "Signing Key".
-const SEED_BASE64 = "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1";
-const seed = decodeBase64(SEED_BASE64) as Uint8Array;
+import { SPEC_SEED_BASE64 as SEED_BASE64, SPEC_SEED as seed } from "../fixtures/spec-vectors.ts";
 
 describe("signingKeyFromSeed", () => {
   it("builds the spec's test key with key ID ed25519:1", () => {

@@ -3,13 +3,20 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { canonicalObject, canonicalValue, reorderKeys } from "../canonical-json/arbitraries.ts";
 import { decodeBase64 } from "../../../src/core/crypto/base64.ts";
-import { generateSigningKey, signingKeyFromSeed } from "../../../src/core/crypto/ed25519.ts";
+import { generateSigningKey } from "../../../src/core/crypto/ed25519.ts";
 import { signableBytes, signaturesOf, signJson, verifyJsonSignature } from "../../../src/core/crypto/signing.ts";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
+import {
+  MINIMAL_EVENT,
+  MINIMAL_EVENT_HASH,
+  MINIMAL_EVENT_SIGNATURE,
+  REDACTABLE_EVENT,
+  REDACTABLE_EVENT_HASH,
+  REDACTABLE_EVENT_SIGNATURE,
+  SPEC_KEY as key,
+} from "../fixtures/spec-vectors.ts";
 
 // appendices "Cryptographic Test Vectors": SERVER_NAME "domain", KEY_ID "ed25519:1".
-const key = signingKeyFromSeed(decodeBase64("YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1") as Uint8Array, "1");
-
 describe("signJson: the spec's test vectors", () => {
   it("signs {}", () => {
     assert.deepEqual(signJson({}, "domain", key), {
@@ -36,47 +43,17 @@ describe("signJson: the spec's test vectors", () => {
   // "Event Signing": the signature covers the redacted event with its hashes, without
   // signatures and unsigned. This event has nothing redaction removes.
   it("signs the minimal event of the Event Signing vector", () => {
-    const event: JsonObject = {
-      room_id: "!x:domain",
-      sender: "@a:domain",
-      origin: "domain",
-      origin_server_ts: 1000000,
-      signatures: {},
-      hashes: { sha256: "5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos" },
-      type: "X",
-      content: {},
-      prev_events: [],
-      auth_events: [],
-      depth: 3,
-      unsigned: { age_ts: 1000000 },
-    };
+    const event: JsonObject = { ...MINIMAL_EVENT, hashes: { sha256: MINIMAL_EVENT_HASH } };
     const signed = signJson(event, "domain", key);
-    assert.deepEqual(signed["signatures"], {
-      domain: {
-        "ed25519:1": "KxwGjPSDEtvnFgU00fwFz+l6d2pJM6XBIaMEn81SXPTRl16AqLAYqfIReFGZlHi5KLjAWbOoMszkwsQma+lYAg",
-      },
-    });
+    assert.deepEqual(signed["signatures"], { domain: { "ed25519:1": MINIMAL_EVENT_SIGNATURE } });
     assert.deepEqual(signed["unsigned"], { age_ts: 1000000 });
   });
 
   it("signs the redacted form of the message event of the Event Signing vector", () => {
     // The message's content.body is removed by redaction before signing.
-    const redacted: JsonObject = {
-      content: {},
-      event_id: "$0:domain",
-      hashes: { sha256: "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g" },
-      origin: "domain",
-      origin_server_ts: 1000000,
-      type: "m.room.message",
-      room_id: "!r:domain",
-      sender: "@u:domain",
-      signatures: {},
-      unsigned: { age_ts: 1000000 },
-    };
+    const redacted: JsonObject = { ...REDACTABLE_EVENT, content: {}, hashes: { sha256: REDACTABLE_EVENT_HASH } };
     assert.deepEqual(signJson(redacted, "domain", key)["signatures"], {
-      domain: {
-        "ed25519:1": "Wm+VzmOUOz08Ds+0NTWb1d4CZrVsJSikkeRxh6aCcUwu6pNC78FunoD7KNWzqFn241eYHYMGCA5McEiVPdhzBA",
-      },
+      domain: { "ed25519:1": REDACTABLE_EVENT_SIGNATURE },
     });
   });
 });

@@ -5,14 +5,7 @@ import { EventFormatError } from "../../../src/core/events/event-format-error.ts
 import { computeEventId } from "../../../src/core/events/event-id.ts";
 import { redactEvent } from "../../../src/core/events/redaction.ts";
 import type { JsonObject } from "../../../src/core/json.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  assert.ok(v, `room version ${id}`);
-  return v;
-}
+import { version } from "../fixtures/room-versions.ts";
 
 function formatError(reason: string, key?: string) {
   return (err: unknown): boolean => err instanceof EventFormatError && err.reason === reason && (key === undefined || err.key === key);

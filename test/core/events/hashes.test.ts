@@ -6,42 +6,9 @@ import { canonicalJson } from "../../../src/core/canonical-json/canonical-json.t
 import { EventFormatError } from "../../../src/core/events/event-format-error.ts";
 import { checkContentHash, computeContentHash, computeReferenceHash } from "../../../src/core/events/hashes.ts";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  assert.ok(v, `room version ${id}`);
-  return v;
-}
-const ALL_VERSIONS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
-
-// appendices "Cryptographic Test Vectors" -> "Event Signing".
-const MINIMAL_EVENT: JsonObject = {
-  room_id: "!x:domain",
-  sender: "@a:domain",
-  origin: "domain",
-  origin_server_ts: 1000000,
-  signatures: {},
-  hashes: {},
-  type: "X",
-  content: {},
-  prev_events: [],
-  auth_events: [],
-  depth: 3,
-  unsigned: { age_ts: 1000000 },
-};
-const REDACTABLE_EVENT: JsonObject = {
-  content: { body: "Here is the message content" },
-  event_id: "$0:domain",
-  origin: "domain",
-  origin_server_ts: 1000000,
-  type: "m.room.message",
-  room_id: "!r:domain",
-  sender: "@u:domain",
-  signatures: {},
-  unsigned: { age_ts: 1000000 },
-};
+import { smallJson } from "../canonical-json/arbitraries.ts";
+import { ALL_VERSIONS, version } from "../fixtures/room-versions.ts";
+import { MINIMAL_EVENT, MINIMAL_EVENT_HASH, REDACTABLE_EVENT, REDACTABLE_EVENT_HASH } from "../fixtures/spec-vectors.ts";
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
@@ -50,8 +17,8 @@ function sha256(text: string): Buffer {
 describe("computeContentHash", () => {
   it("matches the spec's event signing vectors in every room version", () => {
     for (const id of ALL_VERSIONS) {
-      assert.equal(computeContentHash(MINIMAL_EVENT, version(id)), "5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos");
-      assert.equal(computeContentHash(REDACTABLE_EVENT, version(id)), "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g");
+      assert.equal(computeContentHash(MINIMAL_EVENT, version(id)), MINIMAL_EVENT_HASH);
+      assert.equal(computeContentHash(REDACTABLE_EVENT, version(id)), REDACTABLE_EVENT_HASH);
     }
   });
 
@@ -84,11 +51,11 @@ describe("computeContentHash", () => {
 
 describe("checkContentHash", () => {
   const v = version("10");
-  const hashed: JsonObject = { ...REDACTABLE_EVENT, hashes: { sha256: "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g" } };
+  const hashed: JsonObject = { ...REDACTABLE_EVENT, hashes: { sha256: REDACTABLE_EVENT_HASH } };
 
   it("accepts the right hash, padded or not", () => {
     assert.equal(checkContentHash(hashed, v), true);
-    assert.equal(checkContentHash({ ...hashed, hashes: { sha256: "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g=" } }, v), true);
+    assert.equal(checkContentHash({ ...hashed, hashes: { sha256: `${REDACTABLE_EVENT_HASH}=` } }, v), true);
   });
 
   it("rejects a changed event, and absent or malformed hashes", () => {
@@ -111,7 +78,7 @@ describe("computeReferenceHash", () => {
   it("is the sha256 of the canonical redacted event without signatures and unsigned", () => {
     const event: JsonObject = {
       ...REDACTABLE_EVENT,
-      hashes: { sha256: "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g" },
+      hashes: { sha256: REDACTABLE_EVENT_HASH },
       signatures: { domain: { "ed25519:1": "sig" } },
     };
     const v1Form =
@@ -141,15 +108,7 @@ describe("computeReferenceHash", () => {
 });
 
 // Properties over random events.
-const jsonLeaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
-const { json } = fc.letrec<{ json: JsonValue }>((tie) => ({
-  json: fc.oneof(
-    { depthSize: "small" },
-    jsonLeaf,
-    fc.array(tie("json"), { maxLength: 3 }),
-    fc.dictionary(fc.string(), tie("json"), { maxKeys: 3 }),
-  ),
-}));
+const json = smallJson();
 const contentArb = fc.dictionary(fc.string(), json, { minKeys: 1, maxKeys: 6 });
 const eventArb = fc.record({
   type: fc.constantFrom("m.room.message", "m.room.member", "m.room.create", "m.room.power_levels", "x.custom"),

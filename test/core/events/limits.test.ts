@@ -5,14 +5,7 @@ import { EventFormatError } from "../../../src/core/events/event-format-error.ts
 import { MAX_PDU_BYTES, checkEventSizeLimits } from "../../../src/core/events/limits.ts";
 import { toRoomEvent } from "../../../src/core/events/pdu.ts";
 import type { JsonObject } from "../../../src/core/json.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  assert.ok(v, `room version ${id}`);
-  return v;
-}
+import { version } from "../fixtures/room-versions.ts";
 
 function tooLarge(key?: string) {
   return (err: unknown): boolean =>

@@ -3,16 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { redactEvent } from "../../../src/core/events/redaction.ts";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  assert.ok(v, `room version ${id}`);
-  return v;
-}
-
-const ALL_VERSIONS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
+import { smallJson } from "../canonical-json/arbitraries.ts";
+import { ALL_VERSIONS, version } from "../fixtures/room-versions.ts";
 
 // Written out from the spec's lists, independently of the implementation's tables.
 // rooms/fragments/v1-redactions.md (and v6, v8, v9: the same top-level list).
@@ -219,15 +211,7 @@ describe("redactEvent: content keys per event type", () => {
 
 // Random events: arbitrary extra keys at the top level and in content, a type drawn from the
 // ones with special rules.
-const jsonLeaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
-const { json } = fc.letrec<{ json: JsonValue }>((tie) => ({
-  json: fc.oneof(
-    { depthSize: "small" },
-    jsonLeaf,
-    fc.array(tie("json"), { maxLength: 3 }),
-    fc.dictionary(fc.string(), tie("json"), { maxKeys: 3 }),
-  ),
-}));
+const json = smallJson();
 const keyName = fc.oneof(fc.constantFrom(...Object.keys(EVERY_TOP_LEVEL_KEY), ...Object.keys(EVERY_CONTENT_KEY)), fc.string());
 const objectOf = fc.dictionary(keyName, json, { maxKeys: 12 });
 const randomEvent = fc

@@ -5,14 +5,7 @@ import { computeEventId } from "../../../src/core/events/event-id.ts";
 import { toRoomEvent } from "../../../src/core/events/pdu.ts";
 import { createEventIdOfRoom, roomIdFromCreateEvent } from "../../../src/core/events/room-id.ts";
 import type { JsonObject } from "../../../src/core/json.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  assert.ok(v, `room version ${id}`);
-  return v;
-}
+import { version } from "../fixtures/room-versions.ts";
 
 const CREATE_V12: JsonObject = {
   type: "m.room.create",

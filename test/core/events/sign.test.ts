@@ -2,87 +2,20 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { canonicalJson } from "../../../src/core/canonical-json/canonical-json.ts";
-import { decodeBase64 } from "../../../src/core/crypto/base64.ts";
-import { generateSigningKey, signingKeyFromSeed } from "../../../src/core/crypto/ed25519.ts";
+import { generateSigningKey } from "../../../src/core/crypto/ed25519.ts";
 import { checkContentHash } from "../../../src/core/events/hashes.ts";
 import { redactEvent } from "../../../src/core/events/redaction.ts";
 import { hashAndSignEvent, requiredSignatures, verifyEventSignature } from "../../../src/core/events/sign.ts";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  assert.ok(v, `room version ${id}`);
-  return v;
-}
-const ALL_VERSIONS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
-
-// appendices "Cryptographic Test Vectors": the signing key, server name and key ID.
-const SEED = decodeBase64("YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1");
-assert.ok(SEED);
-const KEY = signingKeyFromSeed(SEED, "1");
-
-// appendices "Event Signing": inputs and expected outputs.
-const MINIMAL_EVENT: JsonObject = {
-  room_id: "!x:domain",
-  sender: "@a:domain",
-  origin: "domain",
-  origin_server_ts: 1000000,
-  signatures: {},
-  hashes: {},
-  type: "X",
-  content: {},
-  prev_events: [],
-  auth_events: [],
-  depth: 3,
-  unsigned: { age_ts: 1000000 },
-};
-const MINIMAL_EVENT_SIGNED: JsonObject = {
-  auth_events: [],
-  content: {},
-  depth: 3,
-  hashes: { sha256: "5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos" },
-  origin: "domain",
-  origin_server_ts: 1000000,
-  prev_events: [],
-  room_id: "!x:domain",
-  sender: "@a:domain",
-  signatures: {
-    domain: {
-      "ed25519:1": "KxwGjPSDEtvnFgU00fwFz+l6d2pJM6XBIaMEn81SXPTRl16AqLAYqfIReFGZlHi5KLjAWbOoMszkwsQma+lYAg",
-    },
-  },
-  type: "X",
-  unsigned: { age_ts: 1000000 },
-};
-const REDACTABLE_EVENT: JsonObject = {
-  content: { body: "Here is the message content" },
-  event_id: "$0:domain",
-  origin: "domain",
-  origin_server_ts: 1000000,
-  type: "m.room.message",
-  room_id: "!r:domain",
-  sender: "@u:domain",
-  signatures: {},
-  unsigned: { age_ts: 1000000 },
-};
-const REDACTABLE_EVENT_SIGNED: JsonObject = {
-  content: { body: "Here is the message content" },
-  event_id: "$0:domain",
-  hashes: { sha256: "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g" },
-  origin: "domain",
-  origin_server_ts: 1000000,
-  type: "m.room.message",
-  room_id: "!r:domain",
-  sender: "@u:domain",
-  signatures: {
-    domain: {
-      "ed25519:1": "Wm+VzmOUOz08Ds+0NTWb1d4CZrVsJSikkeRxh6aCcUwu6pNC78FunoD7KNWzqFn241eYHYMGCA5McEiVPdhzBA",
-    },
-  },
-  unsigned: { age_ts: 1000000 },
-};
+import { smallJson } from "../canonical-json/arbitraries.ts";
+import { ALL_VERSIONS, version } from "../fixtures/room-versions.ts";
+import {
+  MINIMAL_EVENT,
+  MINIMAL_EVENT_SIGNED,
+  REDACTABLE_EVENT,
+  REDACTABLE_EVENT_SIGNED,
+  SPEC_KEY as KEY,
+} from "../fixtures/spec-vectors.ts";
 
 describe("hashAndSignEvent: the spec's event signing vectors", () => {
   // The vectors keep `origin` in the signed (redacted) form, as every redaction algorithm before
@@ -212,15 +145,7 @@ describe("requiredSignatures", () => {
 });
 
 // Properties: random events signed, then re-ordered or altered.
-const jsonLeaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
-const { json } = fc.letrec<{ json: JsonValue }>((tie) => ({
-  json: fc.oneof(
-    { depthSize: "small" },
-    jsonLeaf,
-    fc.array(tie("json"), { maxLength: 3 }),
-    fc.dictionary(fc.string(), tie("json"), { maxKeys: 3 }),
-  ),
-}));
+const json = smallJson();
 const TYPES = ["m.room.message", "m.room.member", "m.room.create", "m.room.power_levels", "m.room.join_rules"];
 const contentKeys = fc.oneof(
   fc.constantFrom("membership", "creator", "join_rule", "allow", "ban", "users", "invite", "body", "join_authorised_via_users_server"),

@@ -1,6 +1,7 @@
 // Event graphs for the state resolution tests and benchmark: a room builder that makes real,
 // hashed and signed events whose auth_events follow server-server-api "Auth events selection",
 // forks of its state, an in-memory StateResolutionSource, and a synthetic large forked room.
+import assert from "node:assert/strict";
 import { authEventsSelection, checkEventAuth } from "../../../src/core/auth/index.ts";
 import { encodeUnpaddedBase64 } from "../../../src/core/crypto/base64.ts";
 import { signingKeyFromSeed } from "../../../src/core/crypto/ed25519.ts";
@@ -12,6 +13,7 @@ import { createEventIdOfRoom } from "../../../src/core/events/room-id.ts";
 import { hashAndSignEvent } from "../../../src/core/events/sign.ts";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
 import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
+import { resolveState } from "../../../src/core/state-res/index.ts";
 import type { StateResolutionSource } from "../../../src/core/state-res/index.ts";
 
 export const SERVER = "example.org";
@@ -325,6 +327,27 @@ export function entries(state: StateMap): Array<[string, string]> {
   return [...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * Resolves the state sets in their order and reversed, checks that both give the same state, and
+ * returns it. The reversed run's source takes `backward` on top of `options` (another shuffle seed).
+ */
+export async function resolveBothOrders(
+  room: TestRoom,
+  sets: StateMap[],
+  options: MemorySourceOptions = {},
+  backward: MemorySourceOptions = {},
+): Promise<StateMap> {
+  const forward = await resolveState(sets, room.version, memorySource(room.events, options));
+  const reversed = await resolveState([...sets].reverse(), room.version, memorySource(room.events, { ...options, ...backward }));
+  assert.deepEqual(entries(reversed), entries(forward));
+  return forward;
+}
+
+/** The users content of a power levels event, with the creator listed where the version allows. */
+export function levels(version: RoomVersion, creator: string, users: Record<string, number>): Record<string, number> {
+  return version.privilegedCreators ? users : { [creator]: 100, ...users };
+}
+
 export interface ForkedRoom {
   readonly room: TestRoom;
   readonly version: RoomVersion;
@@ -439,8 +462,6 @@ export function randomForkedRoom(version: RoomVersion, seed: number, forkCount: 
   room.join(fork, user("carol"));
   room.join(fork, user("dave"));
   const forks = Array.from({ length: forkCount }, () => fork.clone());
-  const levelsFor = (extra: Record<string, number>): Record<string, number> =>
-    version.privilegedCreators ? extra : { [alice]: 100, ...extra };
   for (let s = 0; s < steps; s++) {
     for (let f = 0; f < forks.length; f++) {
       const current = forks[f] as Fork;
@@ -454,7 +475,7 @@ export function randomForkedRoom(version: RoomVersion, seed: number, forkCount: 
         case 1: {
           const users: Record<string, number> = { [bob]: pick([0, 50, 100]) };
           users[pick(people.slice(2))] = pick([0, 10, 50]);
-          room.trySend(current, { type: "m.room.power_levels", stateKey: "", sender: pick([alice, bob]), content: { users: levelsFor(users) }, ts });
+          room.trySend(current, { type: "m.room.power_levels", stateKey: "", sender: pick([alice, bob]), content: { users: levels(version, alice, users) }, ts });
           break;
         }
         case 2:

@@ -5,12 +5,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { stateMapKey } from "../../../src/core/events/room-event.ts";
 import type { StateMap } from "../../../src/core/events/room-event.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import { resolveState } from "../../../src/core/state-res/index.ts";
 import { EventGraph } from "../../../src/core/state-res/graph.ts";
 import { conflictedStateSubgraph } from "../../../src/core/state-res/v2.ts";
-import { createRoom, entries, memorySource, user } from "./fixtures.ts";
+import { version } from "../fixtures/room-versions.ts";
+import { createRoom, levels, memorySource, resolveBothOrders, user } from "./fixtures.ts";
 import type { MemorySourceOptions, TestRoom } from "./fixtures.ts";
 
 const PL = stateMapKey("m.room.power_levels", "");
@@ -20,21 +18,8 @@ const bob = user("bob");
 const carol = user("carol");
 const mod = user("mod");
 
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  if (v === undefined) throw new Error(`no room version ${id}`);
-  return v;
-}
-
-async function resolve(room: TestRoom, sets: StateMap[], options: MemorySourceOptions = {}): Promise<StateMap> {
-  const forward = await resolveState(sets, room.version, memorySource(room.events, options));
-  const backward = await resolveState([...sets].reverse(), room.version, memorySource(room.events, { ...options, shuffleSeed: 7 }));
-  assert.deepEqual(entries(backward), entries(forward));
-  return forward;
-}
-
-function levels(v: RoomVersion, creator: string, users: Record<string, number>): Record<string, number> {
-  return v.privilegedCreators ? users : { [creator]: 100, ...users };
+function resolve(room: TestRoom, sets: StateMap[], options: MemorySourceOptions = {}): Promise<StateMap> {
+  return resolveBothOrders(room, sets, options, { shuffleSeed: 7 });
 }
 
 describe("state resolution v2.1 against v2", () => {
@@ -129,34 +114,32 @@ describe("state resolution v2.1 against v2", () => {
     assert.deepEqual(only, new Set([p3]));
   });
 
-  it("room version 12: a rejected auth event does not stand in for state the empty start lacks", async () => {
-    const v = version("12");
-    const { room, fork } = createRoom(v, { users: { [mod]: 50 } });
+  /** mod, at 50, sets the topic on one of two forks of a new room; p1 is the room's power levels. */
+  function moderatorTopicScenario(id: string): { room: TestRoom; a: StateMap; b: StateMap; p1: string; topic: string } {
+    const { room, fork } = createRoom(version(id), { users: { [mod]: 50 } });
     room.join(fork, mod);
     const p1 = fork.get("m.room.power_levels") as string;
     const a = fork.clone();
     const b = fork.clone();
     const topic = room.topic(a, mod, "by the moderator");
-    void b;
+    return { room, a: a.state, b: b.state, p1, topic: topic.eventId };
+  }
+
+  it("room version 12: a rejected auth event does not stand in for state the empty start lacks", async () => {
+    const { room, a, b, p1, topic } = moderatorTopicScenario("12");
     // The topic is the only conflicted event; from an empty state its power levels come from its
     // auth events. Marked rejected, P1 is not used: without power levels mod has level 0.
-    const plain = await resolve(room, [a.state, b.state]);
-    assert.equal(plain.get(TOPIC), topic.eventId);
-    const withRejected = await resolve(room, [a.state, b.state], { rejected: new Set([p1]) });
+    const plain = await resolve(room, [a, b]);
+    assert.equal(plain.get(TOPIC), topic);
+    const withRejected = await resolve(room, [a, b], { rejected: new Set([p1]) });
     assert.equal(withRejected.has(TOPIC), false);
     assert.equal(withRejected.get(PL), p1);
   });
 
   it("room version 11: the same rejected auth event changes nothing, the state map supplies the power levels", async () => {
-    const v = version("11");
-    const { room, fork } = createRoom(v, { users: { [mod]: 50 } });
-    room.join(fork, mod);
-    const p1 = fork.get("m.room.power_levels") as string;
-    const a = fork.clone();
-    const b = fork.clone();
-    const topic = room.topic(a, mod, "by the moderator");
-    const withRejected = await resolve(room, [a.state, b.state], { rejected: new Set([p1]) });
-    assert.equal(withRejected.get(TOPIC), topic.eventId);
+    const { room, a, b, p1, topic } = moderatorTopicScenario("11");
+    const withRejected = await resolve(room, [a, b], { rejected: new Set([p1]) });
+    assert.equal(withRejected.get(TOPIC), topic);
   });
 
   it("room version 12: the creator outranks any power level in the reverse topological power ordering", async () => {

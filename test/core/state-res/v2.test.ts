@@ -3,12 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { stateMapKey } from "../../../src/core/events/room-event.ts";
-import type { StateMap } from "../../../src/core/events/room-event.ts";
-import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
-import type { RoomVersion } from "../../../src/core/room-versions/room-versions.ts";
 import { resolveState } from "../../../src/core/state-res/index.ts";
-import { createRoom, entries, memorySource, user } from "./fixtures.ts";
-import type { MemorySourceOptions, TestRoom } from "./fixtures.ts";
+import { version } from "../fixtures/room-versions.ts";
+import { createRoom, entries, levels, memorySource, resolveBothOrders as resolve, user } from "./fixtures.ts";
 
 const PL = stateMapKey("m.room.power_levels", "");
 const JR = stateMapKey("m.room.join_rules", "");
@@ -18,25 +15,6 @@ const member = (u: string): string => stateMapKey("m.room.member", u);
 const bob = user("bob");
 const carol = user("carol");
 const mod = user("mod");
-
-function version(id: string): RoomVersion {
-  const v = getRoomVersion(id);
-  if (v === undefined) throw new Error(`no room version ${id}`);
-  return v;
-}
-
-/** Resolves both orders of the state sets, checks they agree, and returns the result. */
-async function resolve(room: TestRoom, sets: StateMap[], options: MemorySourceOptions = {}): Promise<StateMap> {
-  const forward = await resolveState(sets, room.version, memorySource(room.events, options));
-  const backward = await resolveState([...sets].reverse(), room.version, memorySource(room.events, options));
-  assert.deepEqual(entries(backward), entries(forward));
-  return forward;
-}
-
-/** The users content of a power levels event, with the creator listed where the version allows. */
-function levels(v: RoomVersion, creator: string, users: Record<string, number>): Record<string, number> {
-  return v.privilegedCreators ? users : { [creator]: 100, ...users };
-}
 
 for (const id of ["2", "11", "12"]) {
   const v = version(id);
