@@ -1,11 +1,15 @@
 // `npm run bench [-- name ...]`: runs every benchmark (or those named) and prints each figure with
 // the baseline it is measured against in the same run.
+import { accountsBench } from "./accounts.bench.ts";
 import { signingBench } from "./signing.bench.ts";
 import { versionsBench } from "./http-versions.bench.ts";
+import { roomEngineBench } from "./room-engine.bench.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   signing: signingBench,
   "http-versions": versionsBench,
+  accounts: accountsBench,
+  "room-engine": roomEngineBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -7,6 +7,7 @@ import { generateConfig } from "../config/index.ts";
 import { startHomeserver } from "../homeserver/server.ts";
 import { sharedSecretRegistrationMac } from "../homeserver/users/shared-secret.ts";
 import { createLogger } from "../homeserver/logger.ts";
+import { CREATE_REGISTRATION_TOKEN_USAGE, createRegistrationTokenCommand } from "./create-registration-token.ts";
 
 const USAGE = `weft: a Matrix homeserver
 
@@ -19,7 +20,7 @@ Usage:
                      [-k SHARED_SECRET] [SERVER_URL]
                                        create a user through the shared-secret registration API
                                        (as Synapse's register_new_matrix_user does)
-  weft --help | --version
+${CREATE_REGISTRATION_TOKEN_USAGE}  weft --help | --version
 `;
 
 function version(): string {
@@ -48,6 +49,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await generateConfigCommand(rest);
       case "register-user":
         return await registerUser(rest);
+      case "create-registration-token":
+        return await createRegistrationTokenCommand(rest);
       default:
         process.stderr.write(`weft: unknown command '${command}'\n\n${USAGE}`);
         return 2;

@@ -60,7 +60,9 @@ export type MatrixErrorCode =
   | "M_EMAIL_SEND_ERROR"
   | "M_INVALID_ADDRESS"
   | "M_SEND_ERROR"
-  | "M_MEDIA_TOO_LARGE";
+  | "M_MEDIA_TOO_LARGE"
+  | "M_PROFILE_TOO_LARGE"
+  | "M_KEY_TOO_LARGE";
 
 /** A Matrix error: errcode, human-readable message, HTTP status and any extra body fields. */
 export class MatrixError extends Error {

@@ -6,14 +6,18 @@ import { loadOrCreateSigningKey } from "../config/index.ts";
 import type { AnyEndpoint } from "../http/endpoint.ts";
 import type { HttpDeps } from "../http/app.ts";
 import { RateLimiter } from "../http/rate-limit.ts";
-import { DeviceStore, openDatabase, UserStore, type Database } from "../storage/index.ts";
+import { openDatabase, type Database } from "../storage/index.ts";
+import { createAccountServices, type AccountServices } from "./accounts.ts";
 import { sharedSecretRegisterEndpoints } from "./api/admin/register.ts";
 import { versionsEndpoint } from "./api/client/versions.ts";
 import { wellKnownEndpoints } from "./api/client/well-known.ts";
 import { healthEndpoint } from "./api/health.ts";
+import { federationVersionEndpoint } from "./api/federation/version.ts";
+import { keyQueryEndpoints } from "./api/keys/key-query.ts";
 import { serverKeyEndpoints } from "./api/keys/server-keys.ts";
+import { createFederation, type Federation } from "./federation/federation.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
-import { UserService } from "./users/user-service.ts";
+import type { UserService } from "./users/user-service.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -21,7 +25,9 @@ export interface Services {
   readonly config: HomeserverConfig;
   readonly db: Database;
   readonly serverKeys: ServerKeyPublisher;
+  readonly federation: Federation;
   readonly users: UserService;
+  readonly accounts: AccountServices;
   readonly http: HttpDeps;
   close(): Promise<void>;
 }
@@ -49,7 +55,10 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const db = await openDatabase(config.database, { logger: logger.child({ component: "storage" }) });
 
   const serverKeys = new ServerKeyPublisher(config.serverName, signingKeys);
-  const users = new UserService(config.serverName, new UserStore(db), new DeviceStore(db));
+  const federation = await createFederation({ config, db, serverKeys, logger });
+  const limiters = rateLimiters(config);
+  const accounts = await createAccountServices({ config, db, logger, rateLimiters: limiters });
+  const users = accounts.users;
 
   const endpoints: AnyEndpoint[] = [
     versionsEndpoint,
@@ -60,13 +69,17 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       serverDelegation: config.serveServerWellKnown ? `${new URL(config.publicBaseurl).hostname}:443` : undefined,
     }),
     ...serverKeyEndpoints(serverKeys),
+    ...keyQueryEndpoints(federation.notary),
+    federationVersionEndpoint(),
     ...sharedSecretRegisterEndpoints({ sharedSecret: config.registrationSharedSecret, serverName: config.serverName, users }),
+    ...accounts.endpoints,
   ];
 
   const http: HttpDeps = {
     endpoints,
-    authenticateAccessToken: (token) => users.authenticateAccessToken(token),
-    rateLimiters: rateLimiters(config),
+    authenticateAccessToken: (token, ip) => accounts.devices.authenticate(token, ip),
+    authenticateFederation: (request) => federation.authenticator.authenticate(request),
+    rateLimiters: limiters,
     logger,
     maxRequestSize: config.maxRequestSize,
     maxUploadSize: config.maxUploadSize,
@@ -76,8 +89,14 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     config,
     db,
     serverKeys,
+    federation,
     users,
+    accounts,
     http,
-    close: () => db.close(),
+    close: async () => {
+      await federation.close();
+      await accounts.close();
+      await db.close();
+    },
   };
 }

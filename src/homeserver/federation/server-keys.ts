@@ -1,5 +1,6 @@
 import type { JsonObject } from "../../core/json.ts";
 import type { SigningKey } from "../../core/crypto/ed25519.ts";
+import { decodeBase64 } from "../../core/crypto/base64.ts";
 import { signJson } from "../../core/crypto/signing.ts";
 
 export interface OldVerifyKey {
@@ -30,6 +31,25 @@ export class ServerKeyPublisher {
   /** The key that signs our events and requests: the first of the signing key file. */
   get signingKey(): SigningKey {
     return this.keys[0] as SigningKey;
+  }
+
+  /**
+   * One of our own public keys by ID, for checking our own signatures without a fetch: an active
+   * key (no expiry), or a retired one with the time it stopped being used.
+   */
+  verifyKey(keyId: string): { publicKey: Uint8Array; expiredTs: number | undefined } | undefined {
+    const active = this.keys.find((k) => k.keyId === keyId);
+    if (active !== undefined) return { publicKey: active.publicKey, expiredTs: undefined };
+    const old = this.oldKeys.find((k) => k.keyId === keyId);
+    const publicKey = old === undefined ? undefined : decodeBase64(old.publicKeyBase64);
+    return old === undefined || publicKey === undefined ? undefined : { publicKey, expiredTs: old.expiredTs };
+  }
+
+  /** Adds our signatures, by every active key, to an object (as a notary signs what it serves). */
+  sign<T extends JsonObject>(object: T): T {
+    let signed: T = object;
+    for (const key of this.keys) signed = signJson(signed, this.serverName, key);
+    return signed;
   }
 
   /** The signed key response, re-signed when half of its validity has passed (as notaries cache it). */

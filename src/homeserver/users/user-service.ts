@@ -1,33 +1,16 @@
-import { createHash, randomBytes } from "node:crypto";
 import { MatrixError } from "../../core/errors.ts";
 import { isValidLocalpart, userId as buildUserId } from "../../core/identifiers/index.ts";
 import type { Requester } from "../../http/endpoint.ts";
-import { DeviceExistsError, type DeviceStore, UserExistsError, type UserStore } from "../../storage/index.ts";
+import { UserExistsError, type User, type UserStore } from "../../storage/stores/users.ts";
+import type { DeviceService } from "../devices/device-service.ts";
 import { hashPassword } from "./password.ts";
-
-/** An access token's stored form: its SHA-256, so a database leak does not leak live tokens. */
-export function accessTokenHash(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
-}
-
-/** 256 random bits, URL-safe (client-server-api#using-access-tokens: opaque strings). */
-export function newAccessToken(): string {
-  return `wft_${randomBytes(32).toString("base64url")}`;
-}
-
-/** Device IDs as Synapse makes them: ten upper-case letters. */
-export function newDeviceId(): string {
-  const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  const bytes = randomBytes(10);
-  let id = "";
-  for (const b of bytes) id += letters[b % 26];
-  return id;
-}
 
 export interface RegisteredUser {
   readonly userId: string;
   readonly deviceId: string | undefined;
   readonly accessToken: string | undefined;
+  readonly refreshToken?: string | undefined;
+  readonly expiresInMs?: number | undefined;
 }
 
 export interface RegisterOptions {
@@ -38,17 +21,18 @@ export interface RegisterOptions {
   readonly displayname?: string;
   /** Create no device and no access token (`inhibit_login`). */
   readonly inhibitLogin?: boolean;
-  readonly deviceId?: string;
-  readonly initialDeviceDisplayName?: string;
+  readonly deviceId?: string | undefined;
+  readonly initialDeviceDisplayName?: string | undefined;
+  /** The client supports refresh tokens (`refresh_token: true`). */
+  readonly refreshable?: boolean | undefined;
 }
 
-/** Accounts: registration and the access tokens requests authenticate with. */
+/** Accounts: creating them, their passwords and flags, and the access tokens requests carry. */
 export class UserService {
   constructor(
     private readonly serverName: string,
     private readonly users: UserStore,
-    private readonly devices: DeviceStore,
-    private readonly now: () => number = Date.now,
+    private readonly devices: DeviceService,
   ) {}
 
   /** Creates an account (and, unless inhibited, a device with an access token). */
@@ -70,33 +54,38 @@ export class UserService {
       throw error;
     }
     if (options.inhibitLogin === true) return { userId, deviceId: undefined, accessToken: undefined };
-    const { deviceId, accessToken } = await this.login(userId, options.deviceId, options.initialDeviceDisplayName);
-    return { userId, deviceId, accessToken };
-  }
-
-  /** Creates (or reuses) a device and issues a new access token for it. */
-  async login(userId: string, deviceId: string | undefined, displayName: string | undefined) {
-    const id = deviceId ?? newDeviceId();
-    try {
-      await this.devices.createDevice(userId, id, { displayName: displayName ?? null });
-    } catch (error) {
-      if (!(error instanceof DeviceExistsError)) throw error;
-    }
-    const accessToken = newAccessToken();
-    await this.devices.createAccessToken(accessTokenHash(accessToken), { userId, deviceId: id });
-    return { deviceId: id, accessToken };
+    const session = await this.devices.createSession(userId, {
+      deviceId: options.deviceId,
+      initialDisplayName: options.initialDeviceDisplayName,
+      refreshable: options.refreshable,
+    });
+    return { userId, ...session };
   }
 
   /** Resolves an access token to its requester (client-server-api#using-access-tokens). */
-  async authenticateAccessToken(token: string): Promise<Requester> {
-    const found = await this.devices.getAccessToken(accessTokenHash(token));
-    if (found === undefined || found.userDeactivated) {
-      throw new MatrixError("M_UNKNOWN_TOKEN", "Unknown access token", 401, { soft_logout: false });
-    }
-    if (found.expiresTs !== null && found.expiresTs <= this.now()) {
-      // client-server-api#soft-logout: an expired token is a soft logout.
-      throw new MatrixError("M_UNKNOWN_TOKEN", "Access token has expired", 401, { soft_logout: true });
-    }
-    return { userId: found.userId, deviceId: found.deviceId ?? undefined, isGuest: found.userIsGuest, accessTokenId: found.id };
+  authenticateAccessToken(token: string, ip?: string): Promise<Requester> {
+    return this.devices.authenticate(token, ip);
+  }
+
+  getUser(userId: string): Promise<User | undefined> {
+    return this.users.getUser(userId);
+  }
+
+  /** Whether the user ID was ever registered here (deactivated accounts keep theirs for ever). */
+  isUserIdTaken(userId: string): Promise<boolean> {
+    return this.users.isUserIdTaken(userId);
+  }
+
+  async isAdmin(userId: string): Promise<boolean> {
+    return (await this.users.getUser(userId))?.admin === true;
+  }
+
+  async setPassword(userId: string, password: string): Promise<void> {
+    await this.users.setPasswordHash(userId, await hashPassword(password));
+  }
+
+  /** Marks the account deactivated (its password is forgotten); with `erase`, records the erasure. */
+  deactivate(userId: string, options: { erase: boolean }): Promise<void> {
+    return this.users.deactivate(userId, options);
   }
 }

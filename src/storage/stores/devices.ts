@@ -157,20 +157,90 @@ export class DeviceStore {
     };
   }
 
-  /** Deletes the device and every access token it holds; returns whether the device existed. */
+  /** Deletes the device and every access and refresh token it holds; returns whether the device existed. */
   async deleteDevice(userId: string, deviceId: string): Promise<boolean> {
-    return await this.#db.write("delete_device", async (trx) => {
-      await trx
-        .deleteFrom("access_tokens")
-        .where("user_id", "=", userId)
-        .where("device_id", "=", deviceId)
-        .execute();
-      const deleted = await trx
+    const deleted = await this.deleteDevices(userId, [deviceId]);
+    return deleted.length > 0;
+  }
+
+  /** Deletes the devices with their access and refresh tokens; returns the IDs of those that existed. */
+  async deleteDevices(userId: string, deviceIds: readonly string[]): Promise<string[]> {
+    if (deviceIds.length === 0) return [];
+    return await this.#db.write("delete_devices", async (trx) => {
+      await trx.deleteFrom("access_tokens").where("user_id", "=", userId).where("device_id", "in", deviceIds).execute();
+      await trx.deleteFrom("refresh_tokens").where("user_id", "=", userId).where("device_id", "in", deviceIds).execute();
+      const rows = await trx
         .deleteFrom("devices")
         .where("user_id", "=", userId)
-        .where("device_id", "=", deviceId)
-        .executeTakeFirst();
-      return deleted.numDeletedRows > 0n;
+        .where("device_id", "in", deviceIds)
+        .returning("device_id")
+        .execute();
+      return rows.map((r) => r.device_id);
     });
   }
+
+  /**
+   * Deletes every device of the user but `keepDeviceId` (every one when undefined), with their
+   * tokens, and the user's tokens that belong to no device; returns the IDs of the deleted devices.
+   */
+  async deleteDevicesExcept(userId: string, keepDeviceId: string | undefined): Promise<string[]> {
+    return await this.#db.write("delete_devices_except", async (trx) => {
+      let tokens = trx.deleteFrom("access_tokens").where("user_id", "=", userId);
+      let refresh = trx.deleteFrom("refresh_tokens").where("user_id", "=", userId);
+      let devices = trx.deleteFrom("devices").where("user_id", "=", userId);
+      if (keepDeviceId !== undefined) {
+        tokens = tokens.where((eb) => eb.or([eb("device_id", "is", null), eb("device_id", "!=", keepDeviceId)]));
+        refresh = refresh.where("device_id", "!=", keepDeviceId);
+        devices = devices.where("device_id", "!=", keepDeviceId);
+      }
+      await tokens.execute();
+      await refresh.execute();
+      const rows = await devices.returning("device_id").execute();
+      return rows.map((r) => r.device_id);
+    });
+  }
+
+  /** Deletes one access token (a device-less one at logout); returns whether it existed. */
+  async deleteAccessToken(id: number): Promise<boolean> {
+    const deleted = await this.#db.write("delete_access_token", (trx) =>
+      trx.deleteFrom("access_tokens").where("id", "=", id).executeTakeFirst(),
+    );
+    return deleted.numDeletedRows > 0n;
+  }
+
+  /** Sets a device's display name; returns false when the user has no such device. */
+  async setDeviceDisplayName(userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
+    const updated = await this.#db.write("set_device_display_name", (trx) =>
+      trx
+        .updateTable("devices")
+        .set({ display_name: displayName })
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .executeTakeFirst(),
+    );
+    return updated.numUpdatedRows > 0n;
+  }
+
+  /** Records when and from where devices were last seen, in one transaction for the whole batch. */
+  async recordLastSeen(entries: readonly LastSeen[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.#db.write("record_devices_last_seen", async (trx) => {
+      for (const e of entries) {
+        await trx
+          .updateTable("devices")
+          .set({ last_seen_ts: e.ts, last_seen_ip: e.ip })
+          .where("user_id", "=", e.userId)
+          .where("device_id", "=", e.deviceId)
+          .execute();
+      }
+    });
+  }
+}
+
+/** When and from which address a device last made a request. */
+export interface LastSeen {
+  userId: string;
+  deviceId: string;
+  ip: string;
+  ts: number;
 }

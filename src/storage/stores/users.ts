@@ -85,6 +85,55 @@ export class UserStore {
     return row === undefined ? undefined : toUser(row);
   }
 
+  /**
+   * The user IDs equal to `userId` but for case (login matches localparts case-insensitively, as
+   * Synapse does); the exact match, when there is one, comes first.
+   */
+  async findUserIdsCaseInsensitive(userId: string): Promise<string[]> {
+    const rows = await this.#db.read("find_user_ids_case_insensitive", (trx) =>
+      trx
+        .selectFrom("users")
+        .select("user_id")
+        .where((eb) => eb(eb.fn("lower", ["user_id"]), "=", userId.toLowerCase()))
+        .execute(),
+    );
+    const ids = rows.map((r) => r.user_id);
+    return [...ids.filter((id) => id === userId), ...ids.filter((id) => id !== userId)];
+  }
+
+  /** Replaces the password hash; returns false when there is no such user. */
+  async setPasswordHash(userId: string, passwordHash: string | null): Promise<boolean> {
+    const updated = await this.#db.write("set_password_hash", (trx) =>
+      trx.updateTable("users").set({ password_hash: passwordHash }).where("user_id", "=", userId).executeTakeFirst(),
+    );
+    return updated.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Marks the account deactivated and forgets its password; with `erase`, also records the user as
+   * erased. The row stays, so the user ID is never given out again.
+   */
+  async deactivate(userId: string, options: { erase: boolean }): Promise<void> {
+    await this.#db.write("deactivate_user", async (trx) => {
+      await trx.updateTable("users").set({ deactivated: toFlag(true), password_hash: null }).where("user_id", "=", userId).execute();
+      if (options.erase) {
+        await trx
+          .insertInto("erased_users")
+          .values({ user_id: userId, erased_ts: this.#now() })
+          .onConflict((oc) => oc.column("user_id").doNothing())
+          .execute();
+      }
+    });
+  }
+
+  /** Whether the user was deactivated with `erase: true`. */
+  async isErased(userId: string): Promise<boolean> {
+    const row = await this.#db.read("is_user_erased", (trx) =>
+      trx.selectFrom("erased_users").select("user_id").where("user_id", "=", userId).executeTakeFirst(),
+    );
+    return row !== undefined;
+  }
+
   /** Whether the user ID has an account, deactivated ones included: user IDs are never reused. */
   async isUserIdTaken(userId: string): Promise<boolean> {
     const row = await this.#db.read("is_user_id_taken", (trx) =>

@@ -1,0 +1,122 @@
+// Accounts, sessions, devices, profiles, account data and filters (issue 4), built from the config:
+// a part of the composition root that services.ts calls, so that every service of this area and the
+// way they depend on each other is written down in one place. Nothing here looks services up.
+//
+//   PasswordAuthenticator, RegistrationTokenService  <-  UserInteractiveAuth  <-  DeviceService
+//   DeviceService  <-  UserService  <-  RegistrationService, LoginService
+//   UserService, DeviceService, ProfileService, AccountDataService  <-  AccountService
+import type { Logger } from "pino";
+import type { HomeserverConfig } from "../config/index.ts";
+import type { AnyEndpoint } from "../http/endpoint.ts";
+import type { RateLimiter } from "../http/rate-limit.ts";
+import type { Database } from "../storage/database.ts";
+import { AccountDataStore } from "../storage/stores/account-data.ts";
+import { DeviceStore } from "../storage/stores/devices.ts";
+import { FilterStore } from "../storage/stores/filters.ts";
+import { LoginTokenStore } from "../storage/stores/login-tokens.ts";
+import { ProfileStore } from "../storage/stores/profiles.ts";
+import { RegistrationTokenStore } from "../storage/stores/registration-tokens.ts";
+import { SessionStore } from "../storage/stores/sessions.ts";
+import { UserStore } from "../storage/stores/users.ts";
+import { AccountDataService } from "./account-data/account-data-service.ts";
+import { registrationTokenAdminEndpoints } from "./api/admin/registration-tokens.ts";
+import { accountDataEndpoints } from "./api/client/account-data.ts";
+import { accountEndpoints } from "./api/client/account.ts";
+import { capabilitiesEndpoint } from "./api/client/capabilities.ts";
+import { deviceEndpoints } from "./api/client/devices.ts";
+import { filterEndpoints } from "./api/client/filters.ts";
+import { loginEndpoints } from "./api/client/login.ts";
+import { profileEndpoints } from "./api/client/profile.ts";
+import { registrationEndpoints } from "./api/client/register.ts";
+import { DeviceService } from "./devices/device-service.ts";
+import { FilterService } from "./filters/filter-service.ts";
+import { ProfileService } from "./profile/profile-service.ts";
+import { AccountService } from "./users/account-service.ts";
+import { LoginService } from "./users/login-service.ts";
+import { PasswordAuthenticator } from "./users/password-auth.ts";
+import { RegistrationTokenService } from "./users/registration-tokens.ts";
+import { RegistrationService } from "./users/registration.ts";
+import { UserInteractiveAuth } from "./users/uia.ts";
+import { dummyStage, passwordStage, registrationTokenStage } from "./users/uia-stages.ts";
+import { UserService } from "./users/user-service.ts";
+
+export interface AccountServices {
+  readonly users: UserService;
+  readonly devices: DeviceService;
+  readonly uia: UserInteractiveAuth;
+  readonly registration: RegistrationService;
+  readonly registrationTokens: RegistrationTokenService;
+  readonly login: LoginService;
+  readonly accounts: AccountService;
+  /** Its onChange hook is where profile changes become membership events. */
+  readonly profiles: ProfileService;
+  readonly accountData: AccountDataService;
+  readonly filters: FilterService;
+  readonly endpoints: readonly AnyEndpoint[];
+  /** Writes what is buffered (devices' last-seen); call before closing the database. */
+  close(): Promise<void>;
+}
+
+export async function createAccountServices(options: {
+  config: HomeserverConfig;
+  db: Database;
+  logger: Logger;
+  rateLimiters: ReadonlyMap<string, RateLimiter>;
+}): Promise<AccountServices> {
+  const { config, db, logger, rateLimiters } = options;
+  const log = logger.child({ component: "accounts" });
+  const onError = (what: string) => (err: unknown) => log.error({ err }, what);
+
+  const userStore = new UserStore(db);
+  const registrationTokens = new RegistrationTokenService(new RegistrationTokenStore(db));
+  // UIA sessions live in memory: none survives a restart, so neither does a pending token use.
+  await registrationTokens.clearPending();
+  const passwords = new PasswordAuthenticator(userStore, config.serverName, {
+    account: rateLimiters.get("rc_login_account"),
+    failedAttempts: rateLimiters.get("rc_login_failed_attempts"),
+  });
+  const uia = new UserInteractiveAuth([dummyStage, passwordStage(passwords), registrationTokenStage(registrationTokens)], {
+    onAbandoned: (session) => {
+      if (session.registrationToken !== undefined) {
+        registrationTokens.release(session.registrationToken).catch(onError("releasing a registration token"));
+      }
+    },
+  });
+  const devices = new DeviceService(new DeviceStore(db), new SessionStore(db), uia, {
+    onError: (err, what) => log.error({ err }, what),
+  });
+  const users = new UserService(config.serverName, userStore, devices);
+  const registration = new RegistrationService(config.serverName, config, users, uia, registrationTokens);
+  const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia);
+  const profiles = new ProfileService(config.serverName, new ProfileStore(db), { onError: onError("a profile-change listener") });
+  const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
+  const filters = new FilterService(new FilterStore(db));
+  const accounts = new AccountService(users, devices, profiles, accountData, uia, { onError: onError("a deactivation listener") });
+
+  const endpoints: AnyEndpoint[] = [
+    ...registrationEndpoints(registration, config.serverName),
+    ...loginEndpoints(login, devices, config.serverName),
+    ...accountEndpoints(accounts),
+    ...deviceEndpoints(devices),
+    ...profileEndpoints(profiles),
+    ...accountDataEndpoints(accountData),
+    ...filterEndpoints(filters),
+    capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion }),
+    ...registrationTokenAdminEndpoints(registrationTokens, (userId) => users.isAdmin(userId)),
+  ];
+
+  return {
+    users,
+    devices,
+    uia,
+    registration,
+    registrationTokens,
+    login,
+    accounts,
+    profiles,
+    accountData,
+    filters,
+    endpoints,
+    close: () => devices.close(),
+  };
+}

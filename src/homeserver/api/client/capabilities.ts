@@ -1,0 +1,34 @@
+// client-server-api#capabilities-negotiation: capabilities.yaml.
+import { ROOM_VERSIONS } from "../../../core/room-versions/room-versions.ts";
+import type { JsonObject } from "../../../core/json.ts";
+import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
+
+/** The capabilities this server offers every user (none depends on the user yet). */
+export function capabilities(options: { defaultRoomVersion: string }): JsonObject {
+  const available: JsonObject = {};
+  for (const version of ROOM_VERSIONS.values()) available[version.id] = version.stable ? "stable" : "unstable";
+  return {
+    "m.change_password": { enabled: true },
+    // client-server-api#mroom_versions-capability
+    "m.room_versions": { default: options.defaultRoomVersion, available },
+    // Deprecated by m.profile_fields, still presented for older clients (capabilities.yaml).
+    "m.set_displayname": { enabled: true },
+    "m.set_avatar_url": { enabled: true },
+    // 3PIDs come with the identity work.
+    "m.3pid_changes": { enabled: false },
+    "m.get_login_token": { enabled: true },
+    "m.profile_fields": { enabled: true },
+  };
+}
+
+export function capabilitiesEndpoint(options: { defaultRoomVersion: string }): Endpoint {
+  const body = { capabilities: capabilities(options) };
+  return {
+    name: "client.capabilities",
+    method: "GET",
+    paths: clientPaths("/capabilities"),
+    resource: "client",
+    auth: "accessToken",
+    handler: async () => body,
+  };
+}

@@ -1,0 +1,77 @@
+// The federation transport services, built from the config: HTTPS transport, discovery, client,
+// keyring, request authentication and the key notary.
+import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { HomeserverConfig } from "../../config/index.ts";
+import type { Database } from "../../storage/index.ts";
+import { ServerKeyStore } from "../../storage/stores/server-keys.ts";
+import { FederationClient } from "./client.ts";
+import { ServerDiscovery } from "./discovery.ts";
+import { systemResolver, type DnsResolver } from "./dns.ts";
+import { IpRangePolicy } from "./ip-ranges.ts";
+import { Keyring } from "./keyring.ts";
+import { KeyNotary } from "./notary.ts";
+import { FederationAuthenticator } from "./request-auth.ts";
+import type { ServerKeyPublisher } from "./server-keys.ts";
+import { HttpsTransport } from "./transport.ts";
+import { fetchWellKnown } from "./well-known.ts";
+
+export interface Federation {
+  readonly discovery: ServerDiscovery;
+  readonly client: FederationClient;
+  readonly keyring: Keyring;
+  readonly authenticator: FederationAuthenticator;
+  readonly notary: KeyNotary;
+  close(): Promise<void>;
+}
+
+export interface FederationDeps {
+  readonly config: HomeserverConfig;
+  readonly db: Database;
+  readonly serverKeys: ServerKeyPublisher;
+  readonly logger: Logger;
+  /** DNS answers; the system's by default. */
+  readonly resolver?: DnsResolver;
+}
+
+async function readCaFiles(paths: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    paths.map(async (path) => {
+      try {
+        return await readFile(path, "utf8");
+      } catch (err) {
+        throw new Error(`federation_custom_ca_list: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+      }
+    }),
+  );
+}
+
+export async function createFederation(deps: FederationDeps): Promise<Federation> {
+  const { config, serverKeys } = deps;
+  const logger = deps.logger.child({ component: "federation" });
+  const resolver = deps.resolver ?? systemResolver;
+  const transport = new HttpsTransport({
+    resolver,
+    ipRanges: new IpRangePolicy(config.ipRangeBlocklist, config.ipRangeAllowlist),
+    verifyCertificates: config.federationVerifyCertificates,
+    extraCaCertificates: await readCaFiles(config.federationCustomCaList),
+  });
+  const discovery = new ServerDiscovery({ resolver, fetchWellKnown: (hostname) => fetchWellKnown(transport, hostname) });
+  const client = new FederationClient({ serverName: config.serverName, signingKey: serverKeys.signingKey, discovery, transport });
+  const keyring = new Keyring({
+    serverName: config.serverName,
+    ownKeys: serverKeys,
+    store: new ServerKeyStore(deps.db),
+    client,
+    trustedKeyServers: config.trustedKeyServers,
+    logger,
+  });
+  return {
+    discovery,
+    client,
+    keyring,
+    authenticator: new FederationAuthenticator(config.serverName, keyring),
+    notary: new KeyNotary(config.serverName, serverKeys, keyring),
+    close: () => transport.close(),
+  };
+}

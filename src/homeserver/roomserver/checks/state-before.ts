@@ -1,0 +1,61 @@
+// Check 5 of server-server-api "Checks performed on receipt of a PDU": "Passes authorisation rules
+// based on the state before the event, otherwise it is rejected." The state before an event is
+// the resolution of the states after its prev_events (server-server-api#room-state-resolution).
+import { authEventsSelection, checkEventAuth } from "../../../core/auth/index.ts";
+import type { AuthResult, AuthStateLookup } from "../../../core/auth/index.ts";
+import { stateMapKey } from "../../../core/events/room-event.ts";
+import type { RoomEvent, StateMap } from "../../../core/events/room-event.ts";
+import type { RoomVersion } from "../../../core/room-versions/room-versions.ts";
+import { resolveState } from "../../../core/state-res/index.ts";
+import type { StateResolutionSource } from "../../../core/state-res/index.ts";
+import type { StateSnapshot } from "../../../storage/stores/state-snapshot.ts";
+import type { KnownEvent } from "../known-event.ts";
+
+/** The state keys the authorization rules may consult for an event: its auth events selection and the create event. */
+export function authStateKeys(event: RoomEvent): string[] {
+  const keys = authEventsSelection(event, event.roomVersion).map(([type, stateKey]) => stateMapKey(type, stateKey));
+  keys.push(stateMapKey("m.room.create", ""));
+  return keys;
+}
+
+/** The event IDs a state holds at the keys the rules may consult for `event`. */
+export function authStateIds(event: RoomEvent, state: StateSnapshot): string[] {
+  const ids: string[] = [];
+  for (const key of authStateKeys(event)) {
+    const id = state.get(key);
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
+}
+
+/** An AuthStateLookup over a state, given the events authStateIds named. */
+export function stateLookup(state: StateSnapshot, events: ReadonlyMap<string, KnownEvent>): AuthStateLookup {
+  return (type, stateKey) => {
+    const id = state.get(stateMapKey(type, stateKey));
+    return id === undefined ? undefined : events.get(id)?.event;
+  };
+}
+
+export function checkAgainstState(event: RoomEvent, state: StateSnapshot, events: ReadonlyMap<string, KnownEvent>): AuthResult {
+  return checkEventAuth(event, stateLookup(state, events));
+}
+
+/**
+ * The state before an event from the states after its prev_events (and a state supplied with it),
+ * or the current state from the states after the forward extremities: the one state when they
+ * agree, else their resolution by the room version's algorithm, stored as a delta over the first.
+ */
+export async function resolveStates(
+  version: RoomVersion,
+  states: readonly StateSnapshot[],
+  source: StateResolutionSource,
+): Promise<StateSnapshot> {
+  const distinct = [...new Set(states)];
+  const first = distinct[0];
+  if (first === undefined) throw new Error("resolveStates needs at least one state");
+  // Snapshots of the same stored group are the same state.
+  if (distinct.length === 1 || new Set(distinct.map((s) => s.group ?? s)).size === 1) return first;
+  const maps: StateMap[] = distinct.map((s) => s.toMap());
+  const resolved = await resolveState(maps, version, source);
+  return first.become(resolved);
+}

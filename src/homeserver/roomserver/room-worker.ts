@@ -1,0 +1,181 @@
+// A room's queue: its inputs are processed strictly in order, in batches. A batch's events are
+// checked one after another against the room as the batch leaves it, then persisted in one
+// transaction; only then do their promises resolve and their outputs go out. Rooms have a worker
+// each and run in parallel.
+import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
+import { StateSnapshot } from "../../storage/stores/state-snapshot.ts";
+import { Batch, loadKnownEvents, snapshotOf } from "./batch.ts";
+import type { EngineDeps, PendingResult, RoomCache } from "./batch.ts";
+import { prepareBatch, prepareInput, processEvent } from "./process-event.ts";
+import type { PreparedInput, WorkItem } from "./process-event.ts";
+import type { InputResult, RoomserverOutput } from "./types.ts";
+
+export interface QueuedItem {
+  readonly item: WorkItem;
+  /** Steps 1-2 started when it was queued (received events of a room already loaded). */
+  prepared?: PreparedInput;
+  readonly resolve: (result: InputResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class RoomWorker {
+  readonly roomId: string;
+  readonly #deps: EngineDeps;
+  readonly #maxBatch: number;
+  readonly #emit: (outputs: readonly RoomserverOutput[]) => void;
+  readonly #queue: QueuedItem[] = [];
+  #room: RoomCache | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #active = false;
+
+  constructor(roomId: string, deps: EngineDeps, maxBatch: number, emit: (outputs: readonly RoomserverOutput[]) => void) {
+    this.roomId = roomId;
+    this.#deps = deps;
+    this.#maxBatch = maxBatch;
+    this.#emit = emit;
+  }
+
+  get busy(): boolean {
+    return this.#active;
+  }
+
+  /** Settles when the queue is empty. */
+  get idle(): Promise<void> {
+    return this.#active ? this.#running : Promise.resolve();
+  }
+
+  /** The committed room, loading it if need be. */
+  async room(): Promise<RoomCache> {
+    this.#room ??= await this.#loadRoom();
+    return this.#room;
+  }
+
+  enqueue(queued: QueuedItem): void {
+    // Verifying signatures as events arrive overlaps it with the batches ahead of them.
+    const room = this.#room;
+    if (room?.version !== undefined && this.#active) {
+      queued.prepared = prepareInput(queued.item, room.version, this.roomId, this.#deps.keyRing);
+    }
+    this.#queue.push(queued);
+    if (this.#active) return;
+    this.#active = true;
+    this.#running = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        await this.#processBatch(batch);
+      }
+    } finally {
+      // Cleared in the same step as the last look at the queue, so that no input is left behind.
+      this.#active = false;
+    }
+  }
+
+  async #processBatch(queued: readonly QueuedItem[]): Promise<void> {
+    let batch: Batch;
+    try {
+      batch = new Batch(this.#deps, await this.room());
+    } catch (err) {
+      for (const q of queued) q.reject(err);
+      return;
+    }
+    const settled: Array<{ queued: QueuedItem; result: PendingResult }> = [];
+    let validated: Map<WorkItem, PreparedInput>;
+    try {
+      validated = await prepareBatch(batch, queued);
+    } catch (err) {
+      for (const q of queued) q.reject(err);
+      return;
+    }
+    for (const q of queued) {
+      try {
+        settled.push({ queued: q, result: await processEvent(batch, q.item, validated.get(q.item)) });
+      } catch (err) {
+        // A bug or a failed read: this input fails, the batch (untouched by it) goes on.
+        this.#deps.logger?.error({ err, roomId: this.roomId }, "roomserver: input failed");
+        q.reject(err);
+      }
+    }
+    if (!batch.hasWrites) {
+      for (const { queued: q, result } of settled) q.resolve(result(new Map()));
+      return;
+    }
+    let positions: ReadonlyMap<string, number>;
+    try {
+      const written = await this.#deps.store.persist({
+        roomId: this.roomId,
+        roomVersion: (batch.version ?? batch.room.version)?.id ?? "1",
+        events: batch.records,
+        stream: batch.stream,
+        forwardExtremities: extremityChanges(batch.room.extremities, batch.extremities),
+        currentState: batch.currentStateChanged ? batch.currentState : undefined,
+        applyRedactions: batch.applyRedactions,
+        pendingRedactions: batch.newPendingRedactions,
+        settledRedactions: batch.settledRedactions,
+        now: this.#deps.now(),
+      });
+      positions = written.streamOrderings;
+    } catch (err) {
+      // What is committed is unsure (a lost connection after COMMIT): reload the room next time.
+      this.#room = undefined;
+      this.#deps.store.state.clearCache();
+      if (settled.length > 1) {
+        this.#deps.logger?.warn({ err, roomId: this.roomId, events: queued.length }, "roomserver: batch failed, retrying its inputs one by one");
+        for (const { queued: q } of settled) await this.#processBatch([q]);
+      } else {
+        for (const { queued: q } of settled) q.reject(err);
+      }
+      return;
+    }
+    this.#committed(batch, positions);
+    for (const { queued: q, result } of settled) q.resolve(result(positions));
+    const outputs: RoomserverOutput[] = [];
+    for (const make of batch.outputs) {
+      const output = make(positions);
+      if (output !== undefined) outputs.push(output);
+    }
+    this.#emit(outputs);
+  }
+
+  #committed(batch: Batch, positions: ReadonlyMap<string, number>): void {
+    for (const [id, known] of batch.events) {
+      const position = positions.get(id);
+      this.#deps.cache.set(position === undefined ? known : { ...known, streamOrdering: position });
+    }
+    this.#room = {
+      roomId: this.roomId,
+      stored: true,
+      version: batch.version ?? batch.room.version,
+      extremities: batch.extremities,
+      currentState: batch.currentState,
+      pendingRedactions: batch.pendingRedactions,
+    };
+  }
+
+  async #loadRoom(): Promise<RoomCache> {
+    const deps = this.#deps;
+    const stored = await deps.store.getRoom(this.roomId);
+    if (stored === undefined) {
+      return { roomId: this.roomId, stored: false, version: undefined, extremities: new Map(), currentState: StateSnapshot.empty(), pendingRedactions: new Map() };
+    }
+    const version = getRoomVersion(stored.roomVersion);
+    if (version === undefined) throw new Error(`room ${this.roomId} has unsupported version ${stored.roomVersion}`);
+    const currentState = (await snapshotOf(deps, stored.currentStateGroup ?? undefined)) ?? StateSnapshot.empty();
+    const ids = await deps.store.forwardExtremities(this.roomId);
+    const known = await loadKnownEvents(deps, ids);
+    const extremities = new Map(ids.map((id) => [id, known.get(id)?.event.depth ?? 0]));
+    return { roomId: this.roomId, stored: true, version, extremities, currentState, pendingRedactions: await deps.store.pendingRedactions(this.roomId) };
+  }
+}
+
+function extremityChanges(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): { added: string[]; removed: string[] } | undefined {
+  const added = [...after.keys()].filter((id) => !before.has(id));
+  const removed = [...before.keys()].filter((id) => !after.has(id));
+  return added.length === 0 && removed.length === 0 ? undefined : { added, removed };
+}

@@ -1,0 +1,250 @@
+// The room engine: the one event pipeline (ARCHITECTURE.md "One event pipeline"). Every event,
+// built here or received, enters `input` with its kind, waits in its room's queue (rooms run in
+// parallel), goes through the checks on receipt of a PDU, is persisted with its state, and only
+// then is acknowledged and told to the subscribers.
+import type { SigningKey } from "../../core/crypto/ed25519.ts";
+import { MatrixError } from "../../core/errors.ts";
+import { roomIdFromCreateEvent } from "../../core/events/room-id.ts";
+import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
+import { isJsonObject } from "../../core/json.ts";
+import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
+import type { Database } from "../../storage/database.ts";
+import { EventStore } from "../../storage/stores/events.ts";
+import { NidCaches } from "../../storage/stores/nid-cache.ts";
+import { loadKnownEvents, snapshotOf } from "./batch.ts";
+import type { EngineDeps, RoomserverLogger } from "./batch.ts";
+import type { KeyRing } from "./keyring.ts";
+import { EventCache } from "./known-event.ts";
+import type { KnownEvent } from "./known-event.ts";
+import { buildCreateEvent } from "./local-event.ts";
+import type { WorkItem } from "./process-event.ts";
+import { RoomWorker } from "./room-worker.ts";
+import type { CreateRoomRequest, InputResult, LocalEventRequest, OutputListener, RoomInput, RoomserverOutput } from "./types.ts";
+
+/** client-server-api#redactions lets the server delete redacted content; we keep it this long first. */
+export const DEFAULT_REDACTION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface RoomserverOptions {
+  readonly db: Database;
+  readonly serverName: string;
+  readonly signingKey: SigningKey;
+  readonly keyRing: KeyRing;
+  readonly logger?: RoomserverLogger;
+  readonly now?: () => number;
+  /** How long the original content of a redacted event is kept (default 7 days). */
+  readonly redactionRetentionMs?: number;
+  /** The most inputs of one room persisted in one transaction (default 512): under load, batches share one commit. */
+  readonly maxBatch?: number;
+  readonly eventCacheSize?: number;
+}
+
+/** An event as the engine holds it: the served (redacted when redacted) form and the decisions on it. */
+export interface RoomEventInfo {
+  readonly event: RoomEvent;
+  readonly outlier: boolean;
+  readonly backfilled: boolean;
+  readonly softFailed: boolean;
+  readonly rejectedReason: string | undefined;
+  readonly redactedBy: string | undefined;
+  readonly streamOrdering: number | undefined;
+}
+
+export class Roomserver {
+  readonly #deps: EngineDeps;
+  readonly #workers = new Map<string, RoomWorker>();
+  readonly #listeners = new Set<OutputListener>();
+  readonly #maxBatch: number;
+  readonly #retentionMs: number;
+  #closed = false;
+
+  constructor(options: RoomserverOptions) {
+    const nids = new NidCaches();
+    this.#deps = {
+      db: options.db,
+      store: new EventStore(options.db, nids),
+      cache: new EventCache(options.eventCacheSize ?? 20000),
+      keyRing: options.keyRing,
+      signer: { serverName: options.serverName, key: options.signingKey },
+      now: options.now ?? Date.now,
+      logger: options.logger,
+    };
+    this.#maxBatch = options.maxBatch ?? 512;
+    this.#retentionMs = options.redactionRetentionMs ?? DEFAULT_REDACTION_RETENTION_MS;
+  }
+
+  get store(): EventStore {
+    return this.#deps.store;
+  }
+
+  /** Hears every output, after its transaction committed, in commit order. Returns the unsubscribe. */
+  subscribe(listener: OutputListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Submits a received event. Resolves once it is stored (or refused); rejects only if storage fails. */
+  input(input: RoomInput): Promise<InputResult> {
+    const roomId = routeRoomId(input.pdu, input.roomVersion);
+    if (typeof roomId !== "string") return Promise.resolve({ outcome: "refused", eventId: undefined, reason: roomId.reason });
+    return this.#enqueue(roomId, {
+      kind: input.kind,
+      pdu: input.pdu,
+      local: undefined,
+      trusted: false,
+      roomVersion: input.roomVersion,
+      stateBefore: input.stateBefore,
+      origin: input.origin,
+    });
+  }
+
+  /**
+   * Builds, signs and persists an event of ours in an existing room. Throws MatrixError
+   * M_FORBIDDEN when the rules do not allow it.
+   */
+  async createLocalEvent(request: LocalEventRequest): Promise<{ eventId: string; streamOrdering: number | undefined }> {
+    const result = await this.#enqueue(request.roomId, {
+      kind: "new",
+      pdu: undefined,
+      local: request,
+      trusted: true,
+      roomVersion: undefined,
+      stateBefore: undefined,
+      origin: undefined,
+    });
+    return acceptedOrThrow(result);
+  }
+
+  /** Creates a room: builds and persists its m.room.create event. The rest of its state is the caller's to send. */
+  async createRoom(request: CreateRoomRequest): Promise<{ roomId: string; eventId: string }> {
+    const version = getRoomVersion(request.roomVersion);
+    if (version === undefined) throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", `room version ${request.roomVersion} is not supported`, 400);
+    const pdu = buildCreateEvent(request, version, this.#deps.signer, this.#deps.now());
+    const roomId = roomIdFromCreateEvent(pdu, version);
+    const result = await this.#enqueue(roomId, {
+      kind: "new",
+      pdu,
+      local: undefined,
+      trusted: true,
+      roomVersion: version.id,
+      stateBefore: undefined,
+      origin: undefined,
+    });
+    const { eventId } = acceptedOrThrow(result);
+    return { roomId, eventId };
+  }
+
+  /** The state before or after an event: one state group read. Undefined for unknown events and outliers. */
+  async stateAt(eventId: string, when: "before" | "after" = "after"): Promise<StateMap | undefined> {
+    const known = (await loadKnownEvents(this.#deps, [eventId])).get(eventId);
+    if (known === undefined) return undefined;
+    const snapshot = await snapshotOf(this.#deps, when === "before" ? known.stateBefore : known.stateAfter);
+    return snapshot?.toMap();
+  }
+
+  /** The room's current state: the resolution of the states at its forward extremities. */
+  async currentState(roomId: string): Promise<StateMap | undefined> {
+    const worker = this.#worker(roomId);
+    const room = await worker.room();
+    return room.stored ? room.currentState.toMap() : undefined;
+  }
+
+  async forwardExtremities(roomId: string): Promise<string[]> {
+    const room = await this.#worker(roomId).room();
+    return [...room.extremities.keys()];
+  }
+
+  async getEvent(eventId: string): Promise<RoomEventInfo | undefined> {
+    const known = (await loadKnownEvents(this.#deps, [eventId])).get(eventId);
+    return known === undefined ? undefined : info(known);
+  }
+
+  /**
+   * Deletes the original content of events redacted more than the retention ago (their redacted
+   * form stays). The server calls it periodically; returns how many events it purged.
+   */
+  async purgeRedactedContent(now: number = this.#deps.now()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const purged = await this.#deps.store.purgeRedactedContent(now - this.#retentionMs);
+      total += purged;
+      if (purged < 500) return total;
+    }
+  }
+
+  /** Settles once every queue is empty. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const busy = [...this.#workers.values()].filter((w) => w.busy);
+      if (busy.length === 0) return;
+      await Promise.all(busy.map((w) => w.idle));
+    }
+  }
+
+  /** Refuses new inputs and waits for the queued ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.idle();
+  }
+
+  #worker(roomId: string): RoomWorker {
+    let worker = this.#workers.get(roomId);
+    if (worker === undefined) {
+      worker = new RoomWorker(roomId, this.#deps, this.#maxBatch, (outputs) => this.#emit(outputs));
+      this.#workers.set(roomId, worker);
+    }
+    return worker;
+  }
+
+  #enqueue(roomId: string, item: WorkItem): Promise<InputResult> {
+    if (this.#closed) return Promise.reject(new Error("the roomserver is closed"));
+    return new Promise<InputResult>((resolve, reject) => {
+      this.#worker(roomId).enqueue({ item, resolve, reject });
+    });
+  }
+
+  #emit(outputs: readonly RoomserverOutput[]): void {
+    for (const output of outputs) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(output);
+        } catch (err) {
+          this.#deps.logger?.error({ err, kind: output.kind }, "roomserver: an output listener threw");
+        }
+      }
+    }
+  }
+}
+
+function info(known: KnownEvent): RoomEventInfo {
+  return {
+    event: known.event,
+    outlier: known.outlier,
+    backfilled: known.backfilled,
+    softFailed: known.softFailed,
+    rejectedReason: known.rejectedReason,
+    redactedBy: known.redactedBy,
+    streamOrdering: known.streamOrdering,
+  };
+}
+
+function acceptedOrThrow(result: InputResult): { eventId: string; streamOrdering: number | undefined } {
+  if (result.outcome === "accepted") return { eventId: result.eventId, streamOrdering: result.streamOrdering };
+  throw new MatrixError("M_FORBIDDEN", `the event was ${result.outcome.replace("_", " ")}: ${result.reason}`, 403);
+}
+
+/** The room an input belongs to: its room_id, or for a v12 create event the ID derived from it. */
+function routeRoomId(pdu: Pdu, roomVersion: string | undefined): string | { reason: string } {
+  if (!isJsonObject(pdu)) return { reason: "a PDU must be a JSON object" };
+  const roomId = pdu["room_id"];
+  if (typeof roomId === "string") return roomId;
+  if (pdu["type"] !== "m.room.create") return { reason: "the event has no room_id" };
+  const content = pdu["content"];
+  const versionId = roomVersion ?? (isJsonObject(content) ? content["room_version"] : undefined);
+  const version = typeof versionId === "string" ? getRoomVersion(versionId) : undefined;
+  if (version === undefined || !version.roomIdFromCreateEvent) return { reason: "the create event has no room_id" };
+  try {
+    return roomIdFromCreateEvent(pdu, version);
+  } catch (err) {
+    return { reason: err instanceof Error ? err.message : String(err) };
+  }
+}

@@ -1,0 +1,120 @@
+// Login (client-server-api#legacy-login; login.yaml, login_token.yaml): m.login.password and
+// m.login.token, and the short-lived single-use login tokens of POST /login/get_token.
+import { MatrixError } from "../../core/errors.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { Requester } from "../../http/endpoint.ts";
+import type { LoginTokenStore } from "../../storage/stores/login-tokens.ts";
+import type { User } from "../../storage/stores/users.ts";
+import type { DeviceService, SessionTokens } from "../devices/device-service.ts";
+import { newLoginToken, tokenHash } from "../devices/tokens.ts";
+import type { PasswordAuthenticator } from "./password-auth.ts";
+import type { UserInteractiveAuth } from "./uia.ts";
+import { PASSWORD_STAGE } from "./uia-stages.ts";
+import type { UserService } from "./user-service.ts";
+
+export interface LoginRequest {
+  readonly type: string;
+  readonly identifier?: unknown;
+  readonly user?: unknown;
+  readonly medium?: unknown;
+  readonly address?: unknown;
+  readonly password?: unknown;
+  readonly token?: unknown;
+  readonly device_id?: string;
+  readonly initial_device_display_name?: string;
+  readonly refresh_token?: boolean;
+}
+
+export interface LoginResult extends SessionTokens {
+  readonly userId: string;
+}
+
+/** login_token.yaml: "120000 (2 minutes) is recommended as a default". */
+export const LOGIN_TOKEN_LIFETIME_MS = 120_000;
+
+export class LoginService {
+  readonly #passwords: PasswordAuthenticator;
+  readonly #users: UserService;
+  readonly #devices: DeviceService;
+  readonly #loginTokens: LoginTokenStore;
+  readonly #uia: UserInteractiveAuth;
+  readonly #now: () => number;
+
+  constructor(
+    passwords: PasswordAuthenticator,
+    users: UserService,
+    devices: DeviceService,
+    loginTokens: LoginTokenStore,
+    uia: UserInteractiveAuth,
+    now: () => number = Date.now,
+  ) {
+    this.#passwords = passwords;
+    this.#users = users;
+    this.#devices = devices;
+    this.#loginTokens = loginTokens;
+    this.#uia = uia;
+    this.#now = now;
+  }
+
+  /** GET /login: the login types offered. */
+  flows(): JsonObject[] {
+    return [{ type: "m.login.password" }, { type: "m.login.token", get_login_token: true }];
+  }
+
+  /** POST /login. */
+  async login(request: LoginRequest): Promise<LoginResult> {
+    let user: User;
+    switch (request.type) {
+      case "m.login.password":
+        user = await this.#byPassword(request);
+        break;
+      case "m.login.token":
+        user = await this.#byToken(request.token);
+        break;
+      default:
+        throw new MatrixError("M_UNKNOWN", "Unknown login type", 400);
+    }
+    if (user.deactivated) throw new MatrixError("M_USER_DEACTIVATED", "This account has been deactivated", 403);
+    const session = await this.#devices.createSession(user.userId, {
+      deviceId: request.device_id,
+      initialDisplayName: request.initial_device_display_name,
+      refreshable: request.refresh_token === true,
+    });
+    return { userId: user.userId, ...session };
+  }
+
+  /**
+   * POST /login/get_token: behind UIA every time (login_token.yaml: servers MUST always re-prompt),
+   * a token for one m.login.token login within two minutes.
+   */
+  async createLoginToken(requester: Requester, body: JsonObject): Promise<{ loginToken: string; expiresInMs: number }> {
+    await this.#uia.authenticate({
+      endpoint: "POST /login/get_token",
+      userId: requester.userId,
+      body,
+      flows: [{ stages: [PASSWORD_STAGE] }],
+    });
+    const loginToken = newLoginToken();
+    await this.#loginTokens.create(tokenHash(loginToken), requester.userId, this.#now() + LOGIN_TOKEN_LIFETIME_MS);
+    return { loginToken, expiresInMs: LOGIN_TOKEN_LIFETIME_MS };
+  }
+
+  async #byPassword(request: LoginRequest): Promise<User> {
+    if (request.password === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: password", 400);
+    if (typeof request.password !== "string") throw new MatrixError("M_BAD_JSON", "password must be a string", 400);
+    const claimed = this.#passwords.claimedUserId(request);
+    const user = await this.#passwords.verify(claimed, request.password, { countAccount: true });
+    if (user === undefined) throw new MatrixError("M_FORBIDDEN", "Invalid username or password", 403);
+    return user;
+  }
+
+  /** client-server-api#legacy-login: an invalid token is 403 M_FORBIDDEN. */
+  async #byToken(token: unknown): Promise<User> {
+    if (token === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: token", 400);
+    if (typeof token !== "string") throw new MatrixError("M_BAD_JSON", "token must be a string", 400);
+    const found = await this.#loginTokens.consume(tokenHash(token));
+    const user = found === undefined || found.expiresTs <= this.#now() ? undefined : await this.#users.getUser(found.userId);
+    if (user === undefined) throw new MatrixError("M_FORBIDDEN", "Invalid login token", 403);
+    return user;
+  }
+}

@@ -1,0 +1,147 @@
+// Account registration (client-server-api#account-registration; registration.yaml): user accounts
+// behind UIA, guest accounts, username availability and registration-token validity.
+import { randomBytes, randomInt } from "node:crypto";
+import { MatrixError } from "../../core/errors.ts";
+import { userId as buildUserId } from "../../core/identifiers/index.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { RegistrationTokenService } from "./registration-tokens.ts";
+import type { UiaFlow, UserInteractiveAuth } from "./uia.ts";
+import { DUMMY_STAGE, REGISTRATION_TOKEN_STAGE } from "./uia-stages.ts";
+import type { RegisteredUser, UserService } from "./user-service.ts";
+
+/** The registration settings of homeserver.yaml (Synapse's keys). */
+export interface RegistrationPolicy {
+  readonly enableRegistration: boolean;
+  readonly enableRegistrationWithoutVerification: boolean;
+  readonly registrationRequiresToken: boolean;
+  readonly allowGuestAccess: boolean;
+}
+
+export interface RegisterRequest {
+  readonly auth?: unknown;
+  readonly username?: string;
+  readonly password?: string;
+  readonly device_id?: string;
+  readonly initial_device_display_name?: string;
+  readonly inhibit_login?: boolean;
+  readonly refresh_token?: boolean;
+}
+
+/** The most guesses at a free generated localpart before giving up (collisions are rare). */
+const GENERATE_ATTEMPTS = 5;
+
+export class RegistrationService {
+  readonly #serverName: string;
+  readonly #policy: RegistrationPolicy;
+  readonly #users: UserService;
+  readonly #uia: UserInteractiveAuth;
+  readonly #tokens: RegistrationTokenService;
+
+  constructor(serverName: string, policy: RegistrationPolicy, users: UserService, uia: UserInteractiveAuth, tokens: RegistrationTokenService) {
+    this.#serverName = serverName;
+    this.#policy = policy;
+    this.#users = users;
+    this.#uia = uia;
+    this.#tokens = tokens;
+  }
+
+  /** The UIA flows of /register: a registration token when required, else the dummy stage. */
+  flows(): UiaFlow[] {
+    if (this.#policy.registrationRequiresToken) return [{ stages: [REGISTRATION_TOKEN_STAGE] }];
+    if (this.#policy.enableRegistrationWithoutVerification) return [{ stages: [DUMMY_STAGE] }];
+    return [];
+  }
+
+  /** POST /register?kind=user|guest. */
+  async register(kind: string | undefined, body: RegisterRequest & JsonObject): Promise<RegisteredUser> {
+    if (kind === "guest") return this.#registerGuest(body);
+    if (kind !== undefined && kind !== "user") throw new MatrixError("M_INVALID_PARAM", "kind must be user or guest", 400);
+    this.#checkEnabled();
+    // registration.yaml: username checks come before UIA, so a taken name is reported at once.
+    const localpart = body.username === undefined ? undefined : await this.#available(body.username);
+    if (body.password === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: password", 400);
+
+    const flows = this.flows();
+    if (flows.length === 0) throw new MatrixError("M_FORBIDDEN", "Registration is disabled", 403);
+    const { registrationToken } = await this.#uia.authenticate({ endpoint: "POST /register", userId: undefined, body, flows });
+    try {
+      const registered = await this.#withLocalpart(localpart, (lp) =>
+        this.#users.register({
+          localpart: lp,
+          password: body.password,
+          inhibitLogin: body.inhibit_login === true,
+          deviceId: body.device_id,
+          initialDeviceDisplayName: body.initial_device_display_name,
+          refreshable: body.refresh_token === true,
+        }),
+      );
+      if (registrationToken !== undefined) await this.#tokens.complete(registrationToken);
+      return registered;
+    } catch (error) {
+      if (registrationToken !== undefined) await this.#tokens.release(registrationToken);
+      throw error;
+    }
+  }
+
+  /** GET /register/available: throws M_INVALID_USERNAME or M_USER_IN_USE, as registration would. */
+  async checkAvailable(username: string): Promise<void> {
+    this.#checkEnabled();
+    await this.#available(username);
+  }
+
+  /** GET /register/m.login.registration_token/validity. */
+  async isTokenValid(token: string): Promise<boolean> {
+    if (!this.#policy.enableRegistration) throw new MatrixError("M_FORBIDDEN", "Registration is not enabled on this homeserver", 403);
+    return this.#tokens.isValid(token);
+  }
+
+  #checkEnabled(): void {
+    if (!this.#policy.enableRegistration) throw new MatrixError("M_FORBIDDEN", "Registration is disabled", 403);
+  }
+
+  /**
+   * The localpart for a requested username: lower-cased as Synapse does (the spec lets a server map
+   * usernames onto the grammar), valid, not numeric (numeric localparts are for guests), and free.
+   */
+  async #available(username: string): Promise<string> {
+    const localpart = username.toLowerCase();
+    const userId = buildUserId(localpart, this.#serverName); // M_INVALID_USERNAME
+    if (/^[0-9]+$/.test(localpart)) throw new MatrixError("M_INVALID_USERNAME", "Numeric user IDs are reserved for guest users", 400);
+    if (await this.#users.isUserIdTaken(userId)) throw new MatrixError("M_USER_IN_USE", "User ID already taken", 400);
+    return localpart;
+  }
+
+  /** modules/guest_access.md: every parameter but initial_device_display_name is ignored. */
+  async #registerGuest(body: RegisterRequest): Promise<RegisteredUser> {
+    if (!this.#policy.allowGuestAccess) throw new MatrixError("M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled", 403);
+    return this.#withLocalpart(undefined, (localpart) =>
+      this.#users.register({
+        localpart,
+        password: undefined,
+        guest: true,
+        initialDeviceDisplayName: body.initial_device_display_name,
+      }),
+      true,
+    );
+  }
+
+  /** Registers with the given localpart, or with generated ones until one is free. */
+  async #withLocalpart(localpart: string | undefined, register: (localpart: string) => Promise<RegisteredUser>, guest = false): Promise<RegisteredUser> {
+    if (localpart !== undefined) return register(localpart);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await register(guest ? String(randomInt(1e11, 1e12)) : generatedLocalpart());
+      } catch (error) {
+        if (!(error instanceof MatrixError && error.errcode === "M_USER_IN_USE") || attempt >= GENERATE_ATTEMPTS) throw error;
+      }
+    }
+  }
+}
+
+/** A localpart for a user who gave no username: a letter and eleven of a-z 0-9. */
+function generatedLocalpart(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  let out = alphabet[randomInt(26)] as string;
+  for (const b of randomBytes(11)) out += alphabet[b % 36];
+  return out;
+}

@@ -1,0 +1,68 @@
+// The UIA stages Weft offers (client-server-api#authentication-types): m.login.password,
+// m.login.dummy and m.login.registration_token.
+import type { JsonObject } from "../../core/json.ts";
+import type { PasswordAuthenticator } from "./password-auth.ts";
+import type { StageFailure, UiaSession, UiaStage } from "./uia.ts";
+
+export const PASSWORD_STAGE = "m.login.password";
+export const DUMMY_STAGE = "m.login.dummy";
+export const REGISTRATION_TOKEN_STAGE = "m.login.registration_token";
+
+/** client-server-api#dummy-auth: always succeeds. */
+export const dummyStage: UiaStage = {
+  type: DUMMY_STAGE,
+  check: async () => undefined,
+};
+
+/**
+ * client-server-api#password-based: the identifier must name the user the session is for (the one
+ * whose access token made the request), and the password must be theirs.
+ */
+export function passwordStage(passwords: PasswordAuthenticator): UiaStage {
+  const invalid: StageFailure = { errcode: "M_FORBIDDEN", error: "Invalid password" };
+  return {
+    type: PASSWORD_STAGE,
+    async check(auth: JsonObject, session: UiaSession): Promise<StageFailure | undefined> {
+      if (session.userId === undefined) return { errcode: "M_FORBIDDEN", error: "Password authentication needs a logged-in user" };
+      const password = auth["password"];
+      if (typeof password !== "string") return { errcode: "M_MISSING_PARAM", error: "Missing parameter: password" };
+      const claimed = passwords.claimedUserId({
+        identifier: auth["identifier"],
+        user: auth["user"],
+        medium: auth["medium"],
+        address: auth["address"],
+      });
+      if ((await passwords.resolveUserId(claimed)) !== session.userId) {
+        return { errcode: "M_FORBIDDEN", error: "The identifier does not name the logged-in user" };
+      }
+      const user = await passwords.verify(claimed, password, { countAccount: false });
+      return user?.userId === session.userId ? undefined : invalid;
+    },
+  };
+}
+
+/** What the registration-token stage needs of the registration tokens. */
+export interface TokenReservations {
+  /** Reserves one use of a valid token; false when it is unknown, expired or used up. */
+  reserve(token: string): Promise<boolean>;
+  release(token: string): Promise<void>;
+}
+
+/**
+ * client-server-api#token-authenticated-registration: the token is checked and one of its uses
+ * reserved (pending) for this session, until registration completes or the session is abandoned.
+ */
+export function registrationTokenStage(tokens: TokenReservations): UiaStage {
+  return {
+    type: REGISTRATION_TOKEN_STAGE,
+    async check(auth: JsonObject, session: UiaSession): Promise<StageFailure | undefined> {
+      const token = auth["token"];
+      if (typeof token !== "string") return { errcode: "M_MISSING_PARAM", error: "Missing parameter: token" };
+      if (!(await tokens.reserve(token))) return { errcode: "M_UNAUTHORIZED", error: "Invalid registration token" };
+      // A concurrent attempt on the same session already holds a reservation: give this one back.
+      if (session.registrationToken !== undefined) await tokens.release(token);
+      else session.registrationToken = token;
+      return undefined;
+    },
+  };
+}
