@@ -17,6 +17,7 @@ import { keyQueryEndpoints } from "./api/keys/key-query.ts";
 import { serverKeyEndpoints } from "./api/keys/server-keys.ts";
 import { createFederation, type Federation } from "./federation/federation.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
+import { Roomserver } from "./roomserver/index.ts";
 import type { UserService } from "./users/user-service.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
@@ -26,6 +27,7 @@ export interface Services {
   readonly db: Database;
   readonly serverKeys: ServerKeyPublisher;
   readonly federation: Federation;
+  readonly roomserver: Roomserver;
   readonly users: UserService;
   readonly accounts: AccountServices;
   readonly http: HttpDeps;
@@ -56,6 +58,18 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
 
   const serverKeys = new ServerKeyPublisher(config.serverName, signingKeys);
   const federation = await createFederation({ config, db, serverKeys, logger });
+  const roomserver = new Roomserver({
+    db,
+    serverName: config.serverName,
+    signingKey: serverKeys.signingKey,
+    keyRing: federation.keyring,
+    logger: logger.child({ component: "roomserver" }),
+  });
+  // Redacted events' original content is purged after the retention (Synapse's default: 7 days).
+  const purgeTimer = setInterval(() => {
+    roomserver.purgeRedactedContent().catch((error: unknown) => logger.error({ err: error }, "purging redacted content failed"));
+  }, 60 * 60 * 1000);
+  purgeTimer.unref();
   const limiters = rateLimiters(config);
   const accounts = await createAccountServices({ config, db, logger, rateLimiters: limiters });
   const users = accounts.users;
@@ -90,10 +104,13 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     db,
     serverKeys,
     federation,
+    roomserver,
     users,
     accounts,
     http,
     close: async () => {
+      clearInterval(purgeTimer);
+      await roomserver.close();
       await federation.close();
       await accounts.close();
       await db.close();
