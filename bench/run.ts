@@ -4,12 +4,18 @@ import { accountsBench } from "./accounts.bench.ts";
 import { signingBench } from "./signing.bench.ts";
 import { versionsBench } from "./http-versions.bench.ts";
 import { roomEngineBench } from "./room-engine.bench.ts";
+import { syncBench } from "./sync.bench.ts";
+import { federationBench } from "./federation.bench.ts";
+import { e2eeBench } from "./e2ee.bench.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   signing: signingBench,
   "http-versions": versionsBench,
   accounts: accountsBench,
   "room-engine": roomEngineBench,
+  sync: syncBench,
+  federation: federationBench,
+  e2ee: e2eeBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -62,7 +62,8 @@ export type MatrixErrorCode =
   | "M_SEND_ERROR"
   | "M_MEDIA_TOO_LARGE"
   | "M_PROFILE_TOO_LARGE"
-  | "M_KEY_TOO_LARGE";
+  | "M_KEY_TOO_LARGE"
+  | "M_BAD_ALIAS";
 
 /** A Matrix error: errcode, human-readable message, HTTP status and any extra body fields. */
 export class MatrixError extends Error {

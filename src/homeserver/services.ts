@@ -18,7 +18,13 @@ import { serverKeyEndpoints } from "./api/keys/server-keys.ts";
 import { createFederation, type Federation } from "./federation/federation.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
 import { Roomserver } from "./roomserver/index.ts";
+import { createRoomServices, type RoomServices } from "./rooms.ts";
+import { createEventServices, ignoredUsersReader, type EventServices } from "./events.ts";
 import type { UserService } from "./users/user-service.ts";
+import { createE2eeServices, type E2eeServices } from "./e2ee.ts";
+import { Notifier } from "./sync/notifier.ts";
+import { createFederationRoomServices, type FederationRoomServices } from "./federation-rooms.ts";
+import { createSyncServices, type SyncServices } from "./sync.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -30,6 +36,11 @@ export interface Services {
   readonly roomserver: Roomserver;
   readonly users: UserService;
   readonly accounts: AccountServices;
+  readonly rooms: RoomServices;
+  readonly events: EventServices;
+  readonly e2ee: E2eeServices;
+  readonly federationRooms: FederationRoomServices;
+  readonly sync: SyncServices;
   readonly http: HttpDeps;
   close(): Promise<void>;
 }
@@ -73,6 +84,46 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const limiters = rateLimiters(config);
   const accounts = await createAccountServices({ config, db, logger, rateLimiters: limiters });
   const users = accounts.users;
+  const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters });
+  const events = await createEventServices({
+    db,
+    logger,
+    roomserver,
+    visibility: rooms.visibility,
+    settleMemberships: () => rooms.membershipIndex.waitUntil(rooms.membershipIndex.position),
+    validateCanonicalAlias: (roomId, content) => rooms.aliases.validateCanonicalAlias(roomId, content),
+    ignoredUsers: ignoredUsersReader(accounts.accountData),
+  });
+  const federationRooms = await createFederationRoomServices({
+    config,
+    db,
+    logger,
+    roomserver,
+    federation,
+    serverKeys,
+    getProfile: (userId) => accounts.profiles.getProfile(userId),
+    userExists: (userId) => users.isUserIdTaken(userId),
+  });
+  federationRooms.useLocalAliases((alias) => rooms.aliases.resolve(alias));
+  // The notifier /sync waits on: made before e2ee and sync, since e2ee wakes it too.
+  const e2eeNotifier = new Notifier();
+  const e2ee = await createE2eeServices({
+    serverName: config.serverName,
+    db,
+    logger,
+    devices: accounts.devices,
+    uia: accounts.uia,
+    notifier: e2eeNotifier,
+    membershipIndex: rooms.membershipIndex,
+    roomOutputs: roomserver,
+    remoteKeys: federationRooms.remoteKeys,
+    remoteToDevice: federationRooms.remoteToDevice,
+  });
+  federationRooms.receiveToDevice((origin, edu) => e2ee.toDevice.receiveRemote(origin, edu));
+
+  // Rooms elsewhere: joins, invites, knocks, leaves and alias queries go through federation.
+  rooms.connectRemote(federationRooms.remoteRooms);
+  const sync = await createSyncServices({ config, db, logger, notifier: e2eeNotifier, roomserver, accounts, rooms, events, e2ee });
 
   const endpoints: AnyEndpoint[] = [
     versionsEndpoint,
@@ -87,6 +138,11 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     federationVersionEndpoint(),
     ...sharedSecretRegisterEndpoints({ sharedSecret: config.registrationSharedSecret, serverName: config.serverName, users }),
     ...accounts.endpoints,
+    ...rooms.endpoints,
+    ...events.endpoints,
+    ...e2ee.endpoints,
+    ...federationRooms.endpoints,
+    ...sync.endpoints,
   ];
 
   const http: HttpDeps = {
@@ -107,10 +163,20 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     roomserver,
     users,
     accounts,
+    rooms,
+    events,
+    e2ee,
+    federationRooms,
+    sync,
     http,
     close: async () => {
       clearInterval(purgeTimer);
       await roomserver.close();
+      await rooms.close();
+      await events.close();
+      await e2ee.close();
+      await federationRooms.close();
+      await sync.close();
       await federation.close();
       await accounts.close();
       await db.close();

@@ -19,11 +19,15 @@
 //
 // Transactions do not nest: calling db.read or db.write inside fn would deadlock the SQLite
 // writer (or take a second pool connection), so it throws; pass the trx down instead.
+//
+// db.query(trx, sql, params) is the escape hatch for a store's hot path (the room event pipeline
+// writes hundreds of rows a batch): plain SQL written once for both engines with `?` placeholders,
+// prepared once per SQLite connection instead of built by Kysely and parsed by SQLite every time.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
-import { Kysely, sql } from "kysely";
+import { CompiledQuery, Kysely, sql } from "kysely";
 import type { Transaction } from "kysely";
 import type { Engine } from "./engine.ts";
 import { StorageError, isSerializationFailure } from "./errors.ts";
@@ -51,6 +55,9 @@ export interface OpenOptions {
 /** The handle a transaction's fn gets: Kysely, bound to the transaction's connection. */
 export type Trx = Transaction<Schema>;
 
+/** A value db.query binds: text, a number (flags are 0/1, schema.ts), bytes, or NULL. */
+export type SqlValue = string | number | Uint8Array | null;
+
 export interface Database {
   readonly engine: Engine;
   /** The schema version the database is at, after the migrations at open. */
@@ -59,11 +66,87 @@ export interface Database {
   write<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
   /** Runs fn in a read-only transaction named `name`. */
   read<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /**
+   * Runs one SQL statement in `trx` (a transaction of this database, while its fn runs) and returns
+   * its rows: those of a SELECT or a RETURNING, none otherwise. For hot paths only, where building
+   * the query costs more than running it; the SQL must mean the same on both engines. Placeholders
+   * are `?` (numbered $1, $2... for PostgreSQL, so no `?` may appear elsewhere in the text). SQLite
+   * prepares each distinct text once per connection: keep the texts few (fixed row counts).
+   */
+  query<R>(trx: Trx, sql: string, params: readonly SqlValue[]): Promise<R[]>;
+  /**
+   * db.query once for each list of parameters, in order, every run's rows returned together. On
+   * SQLite that is one loop over the prepared statement (cheaper than a multi-row statement); on
+   * PostgreSQL a round trip each, so stores use multi-row statements there instead.
+   */
+  queryEach<R>(trx: Trx, sql: string, paramLists: ReadonlyArray<readonly SqlValue[]>): Promise<R[]>;
   /** Waits for the transactions in progress, then closes every connection. */
   close(): Promise<void>;
 }
 
 type Mode = "read" | "write";
+
+/** How many prepared statements a SQLite connection keeps; past that it starts over (texts are meant to be few). */
+const MAX_PREPARED = 512;
+
+/** A SQLite connection's prepared statements, by SQL text. */
+class PreparedStatements {
+  readonly #handle: BetterSqlite3.Database;
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(handle: BetterSqlite3.Database) {
+    this.#handle = handle;
+  }
+
+  run<R>(text: string, params: readonly SqlValue[]): R[] {
+    const statement = this.#prepared(text);
+    // An array binds its items as the anonymous (`?`) parameters.
+    if (statement.reader) return statement.all(params) as R[];
+    statement.run(params);
+    return [];
+  }
+
+  runEach<R>(text: string, paramLists: ReadonlyArray<readonly SqlValue[]>): R[] {
+    const statement = this.#prepared(text);
+    const rows: R[] = [];
+    for (const params of paramLists) {
+      if (statement.reader) for (const row of statement.all(params) as R[]) rows.push(row);
+      else statement.run(params);
+    }
+    return rows;
+  }
+
+  #prepared(text: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      if (this.#statements.size >= MAX_PREPARED) this.#statements.clear();
+      statement = this.#handle.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+}
+
+const numberedTexts = new Map<string, string>();
+
+/** The text with its `?` placeholders numbered for PostgreSQL ($1, $2...), remembered. */
+function numberedPlaceholders(text: string): string {
+  let numbered = numberedTexts.get(text);
+  if (numbered === undefined) {
+    let n = 0;
+    numbered = text.replace(/\?/g, () => `$${++n}`);
+    if (numberedTexts.size >= MAX_PREPARED) numberedTexts.clear();
+    numberedTexts.set(text, numbered);
+  }
+  return numbered;
+}
+
+/** What db.query needs of a transaction while its fn runs. */
+interface OpenTransaction {
+  readonly context: { readonly name: string; readonly open: boolean };
+  /** SQLite: the prepared statements of the transaction's connection. */
+  readonly prepared: PreparedStatements | undefined;
+}
 
 /** Is the error the database's own (as opposed to one the transaction's code threw)? */
 function isDriverError(err: unknown): err is Error {
@@ -89,14 +172,27 @@ class KyselyDatabase implements Database {
   readonly #queue = new WriteQueue();
   readonly #inTransaction = new AsyncLocalStorage<{ name: string; open: boolean }>();
   readonly #running = new Set<Promise<unknown>>();
+  /** SQLite: prepared statements of the writer connection and of the reader (the same one in memory). */
+  readonly #prepared: { readonly write: PreparedStatements; readonly read: PreparedStatements } | undefined;
+  readonly #open = new WeakMap<Trx, OpenTransaction>();
   #closed = false;
 
-  constructor(engine: Engine, writer: Kysely<Schema>, reader: Kysely<Schema>, options: OpenOptions) {
+  constructor(
+    engine: Engine,
+    writer: Kysely<Schema>,
+    reader: Kysely<Schema>,
+    options: OpenOptions,
+    handles?: { writer: BetterSqlite3.Database; reader: BetterSqlite3.Database | undefined },
+  ) {
     this.engine = engine;
     this.#writer = writer;
     this.#reader = reader;
     this.#logger = options.logger;
     this.#maxWriteAttempts = Math.max(1, options.maxWriteAttempts ?? 10);
+    if (handles !== undefined) {
+      const write = new PreparedStatements(handles.writer);
+      this.#prepared = { write, read: handles.reader === undefined ? write : new PreparedStatements(handles.reader) };
+    }
   }
 
   /** For openDatabase only: the connection migrations run on. */
@@ -112,6 +208,35 @@ class KyselyDatabase implements Database {
 
   read<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
     return this.#track(name, "read", () => this.#attempt(name, "read", fn, 1));
+  }
+
+  async query<R>(trx: Trx, text: string, params: readonly SqlValue[]): Promise<R[]> {
+    const prepared = this.#openTransaction(trx).prepared;
+    // SQLite: the connection is the transaction's alone while its fn runs (the writer behind the
+    // write queue, the reader behind Kysely's connection mutex), so its statements run directly.
+    if (prepared !== undefined) return prepared.run<R>(text, params);
+    const result = await trx.executeQuery<R>(CompiledQuery.raw(numberedPlaceholders(text), [...params]));
+    return result.rows as R[];
+  }
+
+  async queryEach<R>(trx: Trx, text: string, paramLists: ReadonlyArray<readonly SqlValue[]>): Promise<R[]> {
+    const prepared = this.#openTransaction(trx).prepared;
+    if (prepared !== undefined) return prepared.runEach<R>(text, paramLists);
+    const rows: R[] = [];
+    const numbered = numberedPlaceholders(text);
+    for (const params of paramLists) {
+      const result = await trx.executeQuery<R>(CompiledQuery.raw(numbered, [...params]));
+      for (const row of result.rows) rows.push(row);
+    }
+    return rows;
+  }
+
+  #openTransaction(trx: Trx): OpenTransaction {
+    const open = this.#open.get(trx);
+    if (open === undefined || !open.context.open) {
+      throw new StorageError(open?.context.name ?? "query", "db.query with a transaction that is not running (or not this database's)");
+    }
+    return open;
   }
 
   async close(): Promise<void> {
@@ -165,7 +290,11 @@ class KyselyDatabase implements Database {
         : builder.setIsolationLevel("repeatable read").setAccessMode("read only");
     }
     try {
-      const result = await builder.execute((trx) => this.#inTransaction.run(context, () => fn(trx)));
+      const prepared = this.#prepared?.[mode];
+      const result = await builder.execute((trx) => {
+        this.#open.set(trx, { context, prepared });
+        return this.#inTransaction.run(context, () => fn(trx));
+      });
       this.#logger?.debug(
         { transaction: name, mode, attempt, ms: Math.round(performance.now() - started) },
         "storage: transaction committed",
@@ -193,7 +322,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     const dialects = openSqlite(config.path);
     const writer = new Kysely<Schema>({ dialect: dialects.writer });
     const reader = dialects.reader === undefined ? writer : new Kysely<Schema>({ dialect: dialects.reader });
-    db = new KyselyDatabase("sqlite", writer, reader, options);
+    db = new KyselyDatabase("sqlite", writer, reader, options, { writer: dialects.writerHandle, reader: dialects.readerHandle });
   } else {
     const kysely = new Kysely<Schema>({ dialect: openPostgres(config, options.logger) });
     db = new KyselyDatabase("postgres", kysely, kysely, options);

@@ -234,3 +234,280 @@ export interface ServerKeysTable {
 export interface Schema {
   server_keys: ServerKeysTable;
 }
+
+// Tables of migration 005 (rooms and membership: the membership index, aliases, the room directory).
+
+export interface RoomMembershipsTable {
+  room_id: string;
+  user_id: string;
+  server_name: string;
+  membership: string;
+  event_id: string;
+  stream_ordering: number;
+  forgotten: Generated<Flag>;
+}
+
+export interface MembershipChangesTable {
+  user_id: string;
+  stream_ordering: number;
+  room_id: string;
+  membership: string;
+  event_id: string;
+}
+
+export interface MembershipIndexRoomsTable {
+  room_id: string;
+  stream_ordering: number;
+}
+
+export interface MembershipIndexPositionTable {
+  id: number;
+  stream_ordering: number;
+}
+
+export interface RoomAliasesTable {
+  room_alias: string;
+  room_id: string;
+  creator: string;
+  created_ts: number;
+}
+
+export interface RoomDirectoryTable {
+  room_id: string;
+  published_ts: number;
+}
+
+export interface Schema {
+  room_memberships: RoomMembershipsTable;
+  membership_changes: MembershipChangesTable;
+  membership_index_rooms: MembershipIndexRoomsTable;
+  membership_index_position: MembershipIndexPositionTable;
+  room_aliases: RoomAliasesTable;
+  room_directory: RoomDirectoryTable;
+}
+
+// Tables of migration 007 (receipts and presence).
+
+export interface ReceiptsTable {
+  stream_id: Generated<number>;
+  room_id: string;
+  receipt_type: string;
+  user_id: string;
+  /** '' for an unthreaded receipt. */
+  thread_id: string;
+  event_id: string;
+  event_stream_ordering: number | null;
+  ts: number;
+}
+
+export interface PresenceTable {
+  user_id: string;
+  presence: string;
+  status_msg: string | null;
+  last_active_ts: number;
+  last_sync_ts: number;
+  currently_active: Generated<Flag>;
+  stream_position: number;
+}
+
+export interface Schema {
+  receipts: ReceiptsTable;
+  presence: PresenceTable;
+}
+
+// Tables of migration 008 (end-to-end encryption: keys, signatures, the device-list stream,
+// to-device messages, key backups).
+
+export interface E2eDeviceKeysTable {
+  user_id: string;
+  device_id: string;
+  key_json: string;
+  added_ts: number;
+}
+
+export interface E2eOneTimeKeysTable {
+  id: Generated<number>;
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+}
+
+export interface E2eFallbackKeysTable {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
+  key_id: string;
+  key_json: string;
+  used: Generated<Flag>;
+}
+
+export interface E2eCrossSigningKeysTable {
+  user_id: string;
+  /** "master" | "self_signing" | "user_signing" */
+  key_type: string;
+  public_key: string;
+  key_json: string;
+  added_ts: number;
+}
+
+export interface E2eCrossSigningSignaturesTable {
+  signer_user_id: string;
+  signer_key_id: string;
+  target_user_id: string;
+  target_key_id: string;
+  signature: string;
+}
+
+export interface E2eDeviceListStreamTable {
+  stream_id: Generated<number>;
+  user_id: string;
+  /** "keys" | "member" */
+  kind: string;
+  /** '' for kind "keys". */
+  room_id: string;
+  /** '' for everyone who shares a room with user_id. */
+  observer_user_id: string;
+}
+
+export interface ToDeviceMessagesTable {
+  stream_id: Generated<number>;
+  user_id: string;
+  device_id: string;
+  message_json: string;
+}
+
+export interface ToDeviceTxnsTable {
+  user_id: string;
+  device_id: string;
+  txn_id: string;
+  created_ts: number;
+}
+
+export interface RoomKeyBackupVersionsTable {
+  user_id: string;
+  version: number;
+  algorithm: string;
+  auth_data: string;
+  etag: number;
+  deleted: Generated<Flag>;
+}
+
+export interface RoomKeyBackupKeysTable {
+  user_id: string;
+  version: number;
+  room_id: string;
+  session_id: string;
+  first_message_index: number;
+  forwarded_count: number;
+  is_verified: Flag;
+  session_data: string;
+}
+
+export interface Schema {
+  e2e_device_keys: E2eDeviceKeysTable;
+  e2e_one_time_keys: E2eOneTimeKeysTable;
+  e2e_fallback_keys: E2eFallbackKeysTable;
+  e2e_cross_signing_keys: E2eCrossSigningKeysTable;
+  e2e_cross_signing_signatures: E2eCrossSigningSignaturesTable;
+  e2e_device_list_stream: E2eDeviceListStreamTable;
+  to_device_messages: ToDeviceMessagesTable;
+  to_device_txns: ToDeviceTxnsTable;
+  room_key_backup_versions: RoomKeyBackupVersionsTable;
+  room_key_backup_keys: RoomKeyBackupKeysTable;
+}
+
+// Tables of migration 006 (events sent by clients, relations between events).
+
+export interface EventTransactionsTable {
+  user_id: string;
+  /** '' when the access token has no device. */
+  device_id: string;
+  scope: string;
+  txn_id: string;
+  event_id: string;
+  created_ts: number;
+}
+
+export interface EventRelationsTable {
+  event_id: string;
+  room_id: string;
+  relates_to_id: string;
+  rel_type: string;
+  event_type: string;
+  sender: string;
+  aggregation_key: string | null;
+  stream_ordering: number;
+  origin_server_ts: number;
+}
+
+export interface ThreadRootsTable {
+  thread_id: string;
+  room_id: string;
+  sender: string | null;
+}
+
+export interface RelationsIndexPositionTable {
+  id: number;
+  stream_ordering: number;
+}
+
+export interface Schema {
+  event_transactions: EventTransactionsTable;
+  event_relations: EventRelationsTable;
+  thread_roots: ThreadRootsTable;
+  relations_index_position: RelationsIndexPositionTable;
+}
+
+// Tables of migration 009 (federation of rooms: outgoing queues, destinations' retry state,
+// transactions received, invites received for rooms we are not in).
+
+export interface FederationOutboxPdusTable {
+  id: Generated<number>;
+  destination: string;
+  room_id: string;
+  event_id: string;
+  created_ts: number;
+}
+
+export interface FederationOutboxEdusTable {
+  id: Generated<number>;
+  destination: string;
+  edu_type: string;
+  content: string;
+  created_ts: number;
+}
+
+export interface FederationDestinationsTable {
+  destination: string;
+  failure_count: number;
+  retry_after_ts: number;
+  catching_up: Generated<Flag>;
+}
+
+export interface FederationReceivedTxnsTable {
+  origin: string;
+  txn_id: string;
+  response_json: string;
+  received_ts: number;
+}
+
+export interface FederationInvitesTable {
+  room_id: string;
+  user_id: string;
+  event_id: string;
+  room_version: string;
+  origin: string;
+  event_json: string;
+  invite_room_state: string;
+  received_ts: number;
+}
+
+export interface Schema {
+  federation_outbox_pdus: FederationOutboxPdusTable;
+  federation_outbox_edus: FederationOutboxEdusTable;
+  federation_destinations: FederationDestinationsTable;
+  federation_received_txns: FederationReceivedTxnsTable;
+  federation_invites: FederationInvitesTable;
+}

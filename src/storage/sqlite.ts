@@ -16,6 +16,15 @@ import type { DatabaseConnection, Driver } from "kysely";
 /** How long a connection waits for another process's lock before failing with SQLITE_BUSY. */
 const busyTimeoutMs = 10_000;
 
+/**
+ * The WAL size (in 4 KiB pages, about 40 MiB) past which a commit copies the WAL back into the
+ * database file. SQLite's default, 1000, checkpoints every few commits of the room pipeline (whose
+ * batches dirty hundreds of index pages each); a larger WAL lets the pages rewritten by successive
+ * commits be copied once, about halving the time commits block. Durability is unchanged: a commit
+ * is synced in the WAL either way.
+ */
+const walAutocheckpointPages = 10_000;
+
 type SqliteHandle = BetterSqlite3.Database;
 
 /** A driver that begins transactions with the statement we choose, and never rolls back twice. */
@@ -59,6 +68,9 @@ export interface SqliteDialects {
   writer: SqliteDialect;
   /** Undefined for an in-memory database: a second connection would open another database. */
   reader: SqliteDialect | undefined;
+  /** The connections under the dialects, for database.ts's prepared statements (Database.query). */
+  writerHandle: SqliteHandle;
+  readerHandle: SqliteHandle | undefined;
 }
 
 function isInMemory(path: string): boolean {
@@ -74,12 +86,13 @@ export function openSqlite(path: string): SqliteDialects {
     }
     writer.pragma("synchronous = FULL");
     writer.pragma("foreign_keys = ON");
+    writer.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
   } catch (err) {
     writer.close();
     throw err;
   }
   if (isInMemory(path)) {
-    return { writer: new WeftSqliteDialect(writer, "begin immediate"), reader: undefined };
+    return { writer: new WeftSqliteDialect(writer, "begin immediate"), reader: undefined, writerHandle: writer, readerHandle: undefined };
   }
   const reader = new BetterSqlite3(path, { timeout: busyTimeoutMs, fileMustExist: true });
   reader.pragma("foreign_keys = ON");
@@ -88,5 +101,7 @@ export function openSqlite(path: string): SqliteDialects {
   return {
     writer: new WeftSqliteDialect(writer, "begin immediate"),
     reader: new WeftSqliteDialect(reader, "begin"),
+    writerHandle: writer,
+    readerHandle: reader,
   };
 }

@@ -92,6 +92,25 @@ export class FederationClient {
     body: JsonObject | undefined,
     options: FederationRequestOptions = {},
   ): Promise<JsonObject> {
+    const json = await this.requestJson(method, destination, path, body, options);
+    // server-server-api#api-standards: "all endpoints ... require the destination server to return a JSON object".
+    if (!isJsonObject(json)) {
+      throw new FederationRequestError(destination, "invalid-response", `${method} ${path} to ${destination} did not answer a JSON object`, 200);
+    }
+    return json;
+  }
+
+  /**
+   * Like `request`, for the few deprecated endpoints whose answer is not an object: send_join,
+   * send_leave and invite v1 answer `[200, {...}]`.
+   */
+  async requestJson(
+    method: "GET" | "PUT" | "POST" | "DELETE",
+    destination: string,
+    path: string,
+    body: JsonObject | undefined,
+    options: FederationRequestOptions = {},
+  ): Promise<JsonValue> {
     const serverName = parseServerName(destination);
     if (serverName === undefined) throw new FederationRequestError(destination, "bad-destination", `${JSON.stringify(destination)} is not a server name`);
     if (!path.startsWith("/")) throw new TypeError(`a federation path starts with "/": ${path}`);
@@ -137,7 +156,7 @@ export class FederationClient {
     return this.parse(destination, method, path, response, options.lenientNumbers === true);
   }
 
-  private parse(destination: string, method: string, path: string, response: TransportResponse, lenientNumbers: boolean): JsonObject {
+  private parse(destination: string, method: string, path: string, response: TransportResponse, lenientNumbers: boolean): JsonValue {
     let json: JsonValue | undefined;
     try {
       json = parseStrictJson(response.body, { lenientNumbers });
@@ -155,9 +174,8 @@ export class FederationClient {
         errcode,
       );
     }
-    // server-server-api#api-standards: "all endpoints ... require the destination server to return a JSON object".
-    if (!isJsonObject(json)) {
-      throw new FederationRequestError(destination, "invalid-response", `${method} ${path} to ${destination} did not answer a JSON object`, response.status);
+    if (json === undefined) {
+      throw new FederationRequestError(destination, "invalid-response", `${method} ${path} to ${destination} did not answer JSON`, response.status);
     }
     return json;
   }

@@ -70,27 +70,41 @@ export function knownFromStored(stored: StoredEvent): KnownEvent {
   };
 }
 
-/** Committed events by ID. Entries are replaced, never edited, when a batch changes them. */
+/**
+ * Committed events by ID. Entries are replaced, never edited, when a batch changes them.
+ *
+ * State events have a cache of their own: every new event needs three or four of them (its auth
+ * events: the create event, power levels, its sender's membership...), while a message is rarely
+ * read again once the events after it are in. In one cache, a room's stream of messages would push
+ * out the member events its senders' next messages need (a room of 10,000 members each speaking
+ * once every 10,000 events would never find them).
+ */
 export class EventCache {
-  readonly #events: LruMap<string, KnownEvent>;
+  readonly #stateEvents: LruMap<string, KnownEvent>;
+  readonly #otherEvents: LruMap<string, KnownEvent>;
 
-  constructor(capacity: number) {
-    this.#events = new LruMap(capacity);
+  constructor(capacity: number, stateCapacity: number = capacity) {
+    this.#otherEvents = new LruMap(capacity);
+    this.#stateEvents = new LruMap(stateCapacity);
   }
 
   get(eventId: string): KnownEvent | undefined {
-    return this.#events.get(eventId);
+    return this.#stateEvents.get(eventId) ?? this.#otherEvents.get(eventId);
   }
 
   set(known: KnownEvent): void {
-    this.#events.set(known.event.eventId, known);
+    // Redaction keeps state_key, so an event stays in the cache it started in.
+    if (known.event.stateKey === undefined) this.#otherEvents.set(known.event.eventId, known);
+    else this.#stateEvents.set(known.event.eventId, known);
   }
 
   delete(eventId: string): void {
-    this.#events.delete(eventId);
+    this.#stateEvents.delete(eventId);
+    this.#otherEvents.delete(eventId);
   }
 
   clear(): void {
-    this.#events.clear();
+    this.#stateEvents.clear();
+    this.#otherEvents.clear();
   }
 }

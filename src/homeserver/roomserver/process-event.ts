@@ -2,6 +2,7 @@
 // its room's batch: 1 valid event, 2 signatures, 3 hashes, 4 auth events, 5 state before,
 // 6 soft failure. Every step only reads; the batch is changed at the very end, in one synchronous
 // step, so a step that fails (or throws) leaves the batch as it was.
+import type { AuthResult } from "../../core/auth/index.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
@@ -15,12 +16,14 @@ import { checkHashes } from "./checks/hashes.ts";
 import { checkNoPrevEventsCycle } from "./checks/prev-events.ts";
 import { checkSignatures } from "./checks/signatures.ts";
 import { checkSoftFailure } from "./checks/soft-failure.ts";
-import { authStateIds, checkAgainstState, resolveStates } from "./checks/state-before.ts";
+import { authStateIdsAt, authStateKeys, checkAgainstState, resolveStates, sameState } from "./checks/state-before.ts";
 import { checkValidEvent } from "./checks/valid-event.ts";
+import type { PduBytes } from "./checks/pdu-bytes.ts";
 import type { KnownEvent } from "./known-event.ts";
 import { redactedRoomEvent } from "./known-event.ts";
 import { buildLocalEvent, choosePrevEvents, selectAuthEvents } from "./local-event.ts";
 import { applyRedaction, redactionApplies, redactionsWaitingFor, settleWaitingRedactions } from "./redactions.ts";
+import type { WaitingRedactions } from "./redactions.ts";
 import type { KeyRing } from "./keyring.ts";
 import type { InputKind, InputResult, LocalEventRequest } from "./types.ts";
 
@@ -38,6 +41,7 @@ export interface WorkItem {
 }
 
 const CREATE_KEY = stateMapKey("m.room.create", "");
+const NONE_WAITING: WaitingRedactions = { applying: [], settled: [] };
 
 function refused(reason: string, eventId?: string): PendingResult {
   const result: InputResult = { outcome: "refused", eventId, reason };
@@ -65,8 +69,12 @@ function versionOfNewRoom(item: WorkItem): RoomVersion | string {
   return (typeof id === "string" ? getRoomVersion(id) : undefined) ?? `unsupported room version ${JSON.stringify(id)}`;
 }
 
-/** The PDU as stored: without `unsigned`, which is the sender's and covered by no hash or signature. */
-function storedJson(pdu: Pdu): string {
+/**
+ * The PDU as stored: without `unsigned`, which is the sender's and covered by no hash or signature.
+ * Its canonical JSON when checkValidEvent encoded it already (`bytes`).
+ */
+function storedJson(pdu: Pdu, bytes: PduBytes | undefined): string {
+  if (bytes !== undefined && bytes.pdu === pdu) return bytes.stored();
   const { unsigned: _unsigned, ...rest } = pdu;
   return JSON.stringify(rest);
 }
@@ -88,6 +96,8 @@ async function buildLocal(batch: Batch, request: LocalEventRequest, version: Roo
 /** What was found out about an input before its turn: its event (step 1) and its running signature check (step 2). */
 export interface PreparedInput {
   readonly event: RoomEvent;
+  /** Its PDU's canonical encodings. */
+  readonly bytes: PduBytes;
   readonly signatures: Promise<string | undefined>;
 }
 
@@ -99,11 +109,11 @@ export function prepareInput(item: WorkItem, version: RoomVersion, roomId: strin
   if (item.pdu === undefined) return undefined;
   const checked = checkValidEvent(item.pdu, version, roomId);
   if ("reason" in checked) return undefined;
-  const event = checked.event;
+  const { event, bytes } = checked;
   const signatures = item.trusted
     ? Promise.resolve(undefined)
-    : checkSignatures(event, keyRing).catch((err: unknown) => `the signature check failed: ${String(err)}`);
-  return { event, signatures };
+    : checkSignatures(event, keyRing, bytes).catch((err: unknown) => `the signature check failed: ${String(err)}`);
+  return { event, bytes, signatures };
 }
 
 /**
@@ -149,12 +159,15 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   if (pdu === undefined) return refused("no event given");
 
   // 1. "Is a valid event, otherwise it is dropped."
-  const valid = prepared !== undefined ? { event: prepared.event } : checkValidEvent(pdu, version, batch.room.roomId);
+  const valid = prepared ?? checkValidEvent(pdu, version, batch.room.roomId);
   if ("reason" in valid) return refused(valid.reason, valid.eventId);
   let event = valid.event;
+  const bytes = valid.bytes;
   const eventId = event.eventId;
 
-  const existing = (await batch.getEvents([eventId])).get(eventId);
+  // Each question to the batch is answered from memory when it can be (`loaded`): a promise less.
+  const ownIds = [eventId];
+  const existing = (batch.loaded(ownIds) ?? (await batch.getEvents(ownIds))).get(eventId);
   // An outlier that now finds its place in the room is promoted; anything else stored is a duplicate.
   const promoting = existing !== undefined && existing.outlier && item.kind !== "outlier" && existing.rejectedReason === undefined;
   if (existing !== undefined && !promoting) return duplicate(existing);
@@ -166,20 +179,20 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
 
   // 2. "Passes signature checks, otherwise it is dropped."
   if (!item.trusted && !promoting) {
-    const bad = await (prepared?.signatures ?? checkSignatures(event, deps.keyRing));
+    const bad = await (prepared?.signatures ?? checkSignatures(event, deps.keyRing, bytes));
     if (bad !== undefined) return refused(bad, eventId);
   }
   // 3. "Passes hash checks, otherwise it is redacted before being processed further."
   let redactedOnReceipt = false;
   if (!item.trusted && !promoting) {
-    const hashed = checkHashes(event);
+    const hashed = checkHashes(event, bytes);
     event = hashed.event;
     redactedOnReceipt = hashed.redacted;
   }
 
   // 4. "Passes authorisation rules based on the event's auth events, otherwise it is rejected."
   const authIds = authEventIdsOf(event);
-  const authKnown = await batch.getEvents(authIds);
+  const authKnown = batch.loaded(authIds) ?? (await batch.getEvents(authIds));
   let rejectedReason: string | undefined;
   if (!promoting) {
     const missing = authIds.filter((id) => !authKnown.has(id));
@@ -190,11 +203,11 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   }
 
   if (item.kind === "outlier") {
-    return addOutlier(batch, event, rejectedReason, redactedOnReceipt);
+    return addOutlier(batch, event, bytes, rejectedReason, redactedOnReceipt);
   }
 
   // 5. "Passes authorisation rules based on the state before the event, otherwise it is rejected."
-  const prevs = await batch.getEvents(event.prevEventIds);
+  const prevs = batch.loaded(event.prevEventIds) ?? (await batch.getEvents(event.prevEventIds));
   const unplaced = event.prevEventIds.filter((id) => prevs.get(id) === undefined || prevs.get(id)?.outlier === true);
   if (unplaced.length > 0 && item.stateBefore === undefined) {
     return refused(`missing prev_events: ${unplaced.join(", ")}`, eventId);
@@ -206,7 +219,8 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   const states: StateSnapshot[] = [];
   for (const id of event.prevEventIds) {
     const prev = prevs.get(id);
-    const after = prev === undefined || prev.outlier ? undefined : await batch.stateAfter(prev);
+    if (prev === undefined || prev.outlier) continue;
+    const after = prev.stateAfter instanceof StateSnapshot ? prev.stateAfter : await batch.stateAfter(prev);
     if (after !== undefined) states.push(after);
   }
   if (item.stateBefore !== undefined) {
@@ -220,10 +234,12 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     if (event.type !== "m.room.create") return refused("the event cites no prev_events and no state was given", eventId);
     states.push(StateSnapshot.empty());
   }
-  const source = batch.source();
-  const stateBefore = await resolveStates(version, states, source);
+  const stateBefore = sameState(states) ?? (await resolveStates(version, states, batch.source()));
+  const authKeys = authStateKeys(event);
+  let byState: AuthResult | undefined;
   if (rejectedReason === undefined) {
-    const byState = checkAgainstState(event, stateBefore, await batch.getEvents(authStateIds(event, stateBefore)));
+    const ids = authStateIdsAt(authKeys, stateBefore);
+    byState = checkAgainstState(event, stateBefore, batch.loaded(ids) ?? (await batch.getEvents(ids)));
     if (!byState.allowed) rejectedReason = `by the state before it: ${byState.reason}`;
   }
 
@@ -231,7 +247,12 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   let softFailedReason: string | undefined;
   if (item.kind === "new" && rejectedReason === undefined) {
     const current = batch.currentState;
-    const byCurrent = checkSoftFailure(event, current, await batch.getEvents(authStateIds(event, current)));
+    // Usually the state before the event is the current state: the same check has just passed.
+    let byCurrent = current === stateBefore ? byState : undefined;
+    if (byCurrent === undefined) {
+      const ids = authStateIdsAt(authKeys, current);
+      byCurrent = checkSoftFailure(event, current, batch.loaded(ids) ?? (await batch.getEvents(ids)));
+    }
     if (!byCurrent.allowed) softFailedReason = `by the current state: ${byCurrent.reason}`;
   }
   const accepted = rejectedReason === undefined;
@@ -249,7 +270,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     extremities.set(eventId, event.depth);
     // The event itself is not in the batch yet, but the resolution must see it.
     const candidate: KnownEvent = { event, outlier: false, backfilled: false, softFailed: false, rejectedReason, redactedBy: undefined, stateBefore, stateAfter, streamOrdering: undefined };
-    currentState = await currentStateAt(batch, version, extremities, candidate, stateAfter);
+    currentState = extremities.size === 1 ? stateAfter : await currentStateAt(batch, version, extremities, candidate, stateAfter);
   }
 
   // Redactions: this one's target, and those that were waiting for this event.
@@ -258,7 +279,8 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   let redactionTarget: KnownEvent | undefined;
   let redactionWaits = false;
   if (live && event.type === "m.room.redaction" && event.redacts !== undefined) {
-    const target = (await batch.getEvents([event.redacts])).get(event.redacts);
+    const targetIds = [event.redacts];
+    const target = (batch.loaded(targetIds) ?? (await batch.getEvents(targetIds))).get(event.redacts);
     if (target === undefined) {
       redactionWaits = true;
       visible = false;
@@ -279,7 +301,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     stateAfter,
     streamOrdering: undefined,
   };
-  const late = accepted ? await redactionsWaitingFor(batch, unredacted) : { applying: [], settled: [] };
+  const late = accepted && batch.pendingRedactions.has(eventId) ? await redactionsWaitingFor(batch, unredacted) : NONE_WAITING;
 
   // Nothing can fail from here: change the batch.
   const redactedBy = late.applying[0]?.event.eventId;
@@ -294,7 +316,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     sender: event.sender,
     depth: event.depth,
     originServerTs: event.originServerTs,
-    json: storedJson(event.pdu),
+    json: storedJson(event.pdu, bytes),
     prevEventIds: event.prevEventIds,
     authEventIds: authIds,
     outlier: false,
@@ -337,7 +359,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   };
 }
 
-function addOutlier(batch: Batch, event: RoomEvent, rejectedReason: string | undefined, redactedOnReceipt: boolean): PendingResult {
+function addOutlier(batch: Batch, event: RoomEvent, bytes: PduBytes, rejectedReason: string | undefined, redactedOnReceipt: boolean): PendingResult {
   const eventId = event.eventId;
   batch.events.set(eventId, {
     event,
@@ -358,7 +380,7 @@ function addOutlier(batch: Batch, event: RoomEvent, rejectedReason: string | und
     sender: event.sender,
     depth: event.depth,
     originServerTs: event.originServerTs,
-    json: storedJson(event.pdu),
+    json: storedJson(event.pdu, bytes),
     prevEventIds: event.prevEventIds,
     authEventIds: authEventIdsOf(event),
     outlier: true,

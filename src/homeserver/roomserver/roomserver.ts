@@ -35,7 +35,10 @@ export interface RoomserverOptions {
   readonly redactionRetentionMs?: number;
   /** The most inputs of one room persisted in one transaction (default 512): under load, batches share one commit. */
   readonly maxBatch?: number;
+  /** How many committed non-state events are kept in memory (default 20,000). */
   readonly eventCacheSize?: number;
+  /** How many committed state events are kept in memory, apart from the others (default 50,000). */
+  readonly stateEventCacheSize?: number;
 }
 
 /** An event as the engine holds it: the served (redacted when redacted) form and the decisions on it. */
@@ -62,7 +65,7 @@ export class Roomserver {
     this.#deps = {
       db: options.db,
       store: new EventStore(options.db, nids),
-      cache: new EventCache(options.eventCacheSize ?? 20000),
+      cache: new EventCache(options.eventCacheSize ?? 20_000, options.stateEventCacheSize ?? 50_000),
       keyRing: options.keyRing,
       signer: { serverName: options.serverName, key: options.signingKey },
       now: options.now ?? Date.now,

@@ -4,5 +4,10 @@ import { accounts } from "./001-accounts.ts";
 import { accountsSessions } from "./002-accounts-sessions.ts";
 import { rooms } from "./003-rooms.ts";
 import { serverKeys } from "./004-server-keys.ts";
+import { roomsMembership } from "./005-rooms-membership.ts";
+import { eventsRelations } from "./006-events-relations.ts";
+import { receiptsPresence } from "./007-receipts-presence.ts";
+import { e2ee } from "./008-e2ee.ts";
+import { federation } from "./009-federation.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation];

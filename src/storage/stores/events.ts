@@ -16,10 +16,10 @@ import { sql } from "kysely";
 import type { JsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import { redactEvent } from "../../core/events/redaction.ts";
-import type { Database, Trx } from "../database.ts";
+import type { Database, SqlValue, Trx } from "../database.ts";
 import { fromFlag, toFlag } from "../schema.ts";
 import type { NidCaches } from "./nid-cache.ts";
-import { RoomStateStore, chunks, emptyStateWrites } from "./room-state.ts";
+import { RoomStateStore, chunks, emptyStateWrites, insertRows, queryIn } from "./room-state.ts";
 import type { StateWrites } from "./room-state.ts";
 import type { StateSnapshot } from "./state-snapshot.ts";
 
@@ -107,6 +107,16 @@ export interface StreamEntry {
   readonly eventId: string;
 }
 
+/** One entry of the room stream across all rooms (streamSince). */
+export interface RoomStreamEntry {
+  readonly streamOrdering: number;
+  readonly roomId: string;
+  readonly eventId: string;
+  readonly type: string;
+  /** Set on state events. */
+  readonly stateKey: string | undefined;
+}
+
 export class EventStore {
   readonly #db: Database;
   readonly #nids: NidCaches;
@@ -135,9 +145,8 @@ export class EventStore {
     const out = new Map<string, StoredEvent>();
     if (eventIds.length === 0) return out;
     await this.#db.read("get_events", async (trx) => {
-      for (const chunk of chunks([...new Set(eventIds)])) {
-        for (const event of await selectEvents(trx, (qb) => qb.where("e.event_id", "in", chunk))) out.set(event.eventId, event);
-      }
+      const rows = await queryIn<EventRow>(this.#db, trx, `${SELECT_EVENTS} where e.event_id in`, [...new Set(eventIds)]);
+      for (const row of rows) out.set(row.event_id, storedEvent(row));
     });
     for (const event of out.values()) this.#nids.events.add(event.eventId, event.eventNid);
     return out;
@@ -145,9 +154,10 @@ export class EventStore {
 
   /** Every event of a room, oldest row first (tests and consistency checks). */
   async roomEvents(roomId: string): Promise<StoredEvent[]> {
-    return await this.#db.read("get_room_events", (trx) =>
-      selectEvents(trx, (qb) => qb.where("r.room_id", "=", roomId).orderBy("e.event_nid")),
+    const rows = await this.#db.read("get_room_events", (trx) =>
+      this.#db.query<EventRow>(trx, `${SELECT_EVENTS} where r.room_id = ? order by e.event_nid`, [roomId]),
     );
+    return rows.map(storedEvent);
   }
 
   async forwardExtremities(roomId: string): Promise<string[]> {
@@ -255,6 +265,32 @@ export class EventStore {
     return rows.map((r) => ({ streamOrdering: r.stream_ordering, eventId: r.event_id }));
   }
 
+  /**
+   * The room stream across all rooms after `position` (exclusive), oldest first, at most `limit`
+   * entries: for consumers that catch up at startup (the membership and relations indexes).
+   */
+  async streamSince(position: number, limit: number): Promise<RoomStreamEntry[]> {
+    const rows = await this.#db.read("get_stream_since", (trx) =>
+      trx
+        .selectFrom("room_stream as s")
+        .innerJoin("rooms as r", "r.room_nid", "s.room_nid")
+        .innerJoin("events as e", "e.event_nid", "s.event_nid")
+        .leftJoin("state_keys as k", "k.state_key_nid", "e.state_key_nid")
+        .select(["s.stream_ordering", "r.room_id", "e.event_id", "e.type", "k.state_key"])
+        .where("s.stream_ordering", ">", position)
+        .orderBy("s.stream_ordering")
+        .limit(limit)
+        .execute(),
+    );
+    return rows.map((r) => ({
+      streamOrdering: r.stream_ordering,
+      roomId: r.room_id,
+      eventId: r.event_id,
+      type: r.type,
+      stateKey: r.state_key ?? undefined,
+    }));
+  }
+
   /** Writes a batch of one room's events and what they change, atomically (see the top of the file). */
   async persist(write: RoomWrite): Promise<RoomWriteResult> {
     const { result, stateWrites, eventNids } = await this.#db.write("persist_room_events", async (trx) => {
@@ -270,6 +306,7 @@ export class EventStore {
   }
 
   async #persist(trx: Trx, write: RoomWrite, stateWrites: StateWrites, known: Map<string, number>): Promise<RoomWriteResult> {
+    const db = this.#db;
     const roomNid = await this.#roomNid(trx, write);
     const resolve = async (ids: readonly string[]): Promise<Map<string, number>> => {
       const out = await this.#eventNidsIn(trx, ids, known);
@@ -277,74 +314,92 @@ export class EventStore {
       if (missing.length > 0) throw new Error(`events ${missing.slice(0, 3).join(", ")} are not stored`);
       return out;
     };
+    const nidOf = (id: string): number => {
+      const nid = known.get(id);
+      if (nid === undefined) throw new Error(`event ${id} has no nid`);
+      return nid;
+    };
 
     // 1. The event rows (new ones inserted, outliers promoted), with their state keys' nids.
-    const fresh = write.events.filter((e) => !e.replacesOutlier);
+    const fresh: EventRecord[] = [];
+    const promoted: EventRecord[] = [];
+    for (const e of write.events) (e.replacesOutlier ? promoted : fresh).push(e);
     const stateKeyOf = (e: EventRecord): string | undefined => (e.stateKey === undefined ? undefined : `${e.type}\u0000${e.stateKey}`);
     const keyNids = await this.state.stateKeyNids(
       trx,
       fresh.flatMap((e) => stateKeyOf(e) ?? []),
       stateWrites,
     );
-    for (const chunk of chunks(fresh, 200)) {
-      const rows = await trx
-        .insertInto("events")
-        .values(
-          chunk.map((e) => ({
-            event_id: e.eventId,
-            room_nid: roomNid,
-            type: e.type,
-            state_key_nid: keyNids.get(stateKeyOf(e) ?? "") ?? null,
-            sender: e.sender,
-            depth: Math.min(e.depth, Number.MAX_SAFE_INTEGER),
-            origin_server_ts: e.originServerTs,
-            outlier: toFlag(e.outlier),
-            soft_failed: toFlag(e.softFailed),
-            backfilled: toFlag(e.backfilled),
-            rejected_reason: e.rejectedReason ?? null,
-            json: e.json,
-            redacted_by: null,
-            redacted_ts: null,
-            received_ts: write.now,
-          })),
-        )
-        .returning(["event_nid", "event_id"])
-        .execute();
-      for (const row of rows) known.set(row.event_id, row.event_nid);
+    const eventRows: SqlValue[][] = [];
+    for (const e of fresh) {
+      const key = stateKeyOf(e);
+      eventRows.push([
+        e.eventId,
+        roomNid,
+        e.type,
+        key === undefined ? null : (keyNids.get(key) ?? null),
+        e.sender,
+        Math.min(e.depth, Number.MAX_SAFE_INTEGER),
+        e.originServerTs,
+        toFlag(e.outlier),
+        toFlag(e.softFailed),
+        toFlag(e.backfilled),
+        e.rejectedReason ?? null,
+        e.json,
+        write.now,
+      ]);
     }
-    for (const e of write.events.filter((e) => e.replacesOutlier)) {
-      await trx
-        .updateTable("events")
-        .set({ outlier: 0, soft_failed: toFlag(e.softFailed), backfilled: toFlag(e.backfilled), rejected_reason: e.rejectedReason ?? null })
-        .where("event_id", "=", e.eventId)
-        .execute();
+    const inserted = await insertRows<{ event_nid: number; event_id: string }>(
+      db,
+      trx,
+      "insert into events (event_id, room_nid, type, state_key_nid, sender, depth, origin_server_ts, outlier, soft_failed, backfilled, rejected_reason, json, received_ts)",
+      13,
+      eventRows,
+      " returning event_nid, event_id",
+    );
+    for (const row of inserted) known.set(row.event_id, row.event_nid);
+    for (const e of promoted) {
+      await db.query(trx, "update events set outlier = 0, soft_failed = ?, backfilled = ?, rejected_reason = ? where event_id = ?", [
+        toFlag(e.softFailed),
+        toFlag(e.backfilled),
+        e.rejectedReason ?? null,
+        e.eventId,
+      ]);
     }
     for (const [id, nid] of await resolve(write.events.map((e) => e.eventId))) known.set(id, nid);
 
     // 2. The prev and auth edges.
-    const edges = fresh.flatMap((e) => [...new Set(e.prevEventIds)].map((prev) => ({ event_nid: known.get(e.eventId) as number, prev_event_id: prev })));
-    for (const chunk of chunks(edges, 500)) await trx.insertInto("event_edges").values(chunk).execute();
-    const authIds = [...new Set(fresh.flatMap((e) => e.authEventIds))];
-    const authNids = await this.#eventNidsIn(trx, authIds, known);
-    const authEdges = fresh.flatMap((e) =>
-      [...new Set(e.authEventIds)]
-        .filter((a) => authNids.has(a))
-        .map((a) => ({ event_nid: known.get(e.eventId) as number, auth_event_nid: authNids.get(a) as number })),
-    );
-    for (const chunk of chunks(authEdges, 500)) await trx.insertInto("event_auth").values(chunk).execute();
+    const edgeRows: SqlValue[][] = [];
+    const authIds = new Set<string>();
+    for (const e of fresh) {
+      const nid = nidOf(e.eventId);
+      for (const prev of distinct(e.prevEventIds)) edgeRows.push([nid, prev]);
+      for (const a of e.authEventIds) authIds.add(a);
+    }
+    await insertRows(db, trx, "insert into event_edges (event_nid, prev_event_id)", 2, edgeRows);
+    const authNids = await this.#eventNidsIn(trx, [...authIds], known);
+    const authRows: SqlValue[][] = [];
+    for (const e of fresh) {
+      const nid = nidOf(e.eventId);
+      for (const a of distinct(e.authEventIds)) {
+        const authNid = authNids.get(a);
+        if (authNid !== undefined) authRows.push([nid, authNid]);
+      }
+    }
+    await insertRows(db, trx, "insert into event_auth (event_nid, auth_event_nid)", 2, authRows);
 
     // 3. State groups, and each event's state before and after.
     const snapshots = write.events.flatMap((e) => (e.stateBefore !== undefined && e.stateAfter !== undefined ? [e.stateBefore, e.stateAfter] : []));
     if (write.currentState !== undefined) snapshots.push(write.currentState);
     const groups = await this.state.writeSnapshots(trx, roomNid, snapshots, resolve, stateWrites);
-    const eventState = write.events.flatMap((e) =>
-      e.stateBefore === undefined || e.stateAfter === undefined
-        ? []
-        : [{ event_nid: known.get(e.eventId) as number, state_before: groups.get(e.stateBefore) as number, state_after: groups.get(e.stateAfter) as number }],
-    );
-    for (const chunk of chunks(eventState, 500)) await trx.insertInto("event_state").values(chunk).execute();
+    const stateRows: SqlValue[][] = [];
+    for (const e of write.events) {
+      if (e.stateBefore === undefined || e.stateAfter === undefined) continue;
+      stateRows.push([nidOf(e.eventId), groups.get(e.stateBefore) as number, groups.get(e.stateAfter) as number]);
+    }
+    await insertRows(db, trx, "insert into event_state (event_nid, state_before, state_after)", 3, stateRows);
     if (write.currentState !== undefined) {
-      await trx.updateTable("rooms").set({ current_state_group: groups.get(write.currentState) as number }).where("room_nid", "=", roomNid).execute();
+      await db.query(trx, "update rooms set current_state_group = ? where room_nid = ?", [groups.get(write.currentState) as number, roomNid]);
     }
 
     // 4. Forward extremities.
@@ -352,55 +407,62 @@ export class EventStore {
       const { added, removed } = write.forwardExtremities;
       const nids = await resolve([...added, ...removed]);
       const removedNids = removed.map((id) => nids.get(id) as number);
-      for (const chunk of chunks(removedNids)) {
-        await trx.deleteFrom("forward_extremities").where("room_nid", "=", roomNid).where("event_nid", "in", chunk).execute();
+      if (removedNids.length > 0) {
+        await queryIn(db, trx, "delete from forward_extremities where room_nid = ? and event_nid in", removedNids, "", [roomNid]);
       }
-      if (added.length > 0) {
-        await trx
-          .insertInto("forward_extremities")
-          .values(added.map((id) => ({ room_nid: roomNid, event_nid: nids.get(id) as number })))
-          .onConflict((oc) => oc.columns(["room_nid", "event_nid"]).doNothing())
-          .execute();
-      }
+      await insertRows(
+        db,
+        trx,
+        "insert into forward_extremities (room_nid, event_nid)",
+        2,
+        added.map((id) => [roomNid, nids.get(id) as number]),
+        " on conflict (room_nid, event_nid) do nothing",
+      );
     }
 
     // 5. Redactions.
     if (write.pendingRedactions.length > 0) {
       const nids = await resolve(write.pendingRedactions.map((r) => r.redactionId));
-      await trx
-        .insertInto("pending_redactions")
-        .values(write.pendingRedactions.map((r) => ({ redaction_nid: nids.get(r.redactionId) as number, room_nid: roomNid, redacts: r.redacts })))
-        .onConflict((oc) => oc.column("redaction_nid").doNothing())
-        .execute();
+      await insertRows(
+        db,
+        trx,
+        "insert into pending_redactions (redaction_nid, room_nid, redacts)",
+        3,
+        write.pendingRedactions.map((r) => [nids.get(r.redactionId) as number, roomNid, r.redacts]),
+        " on conflict (redaction_nid) do nothing",
+      );
     }
     if (write.settledRedactions.length > 0) {
       const nids = await resolve(write.settledRedactions);
-      await trx.deleteFrom("pending_redactions").where("redaction_nid", "in", [...nids.values()]).execute();
+      await queryIn(db, trx, "delete from pending_redactions where redaction_nid in", [...nids.values()]);
     }
     for (const { redactionId, targetId } of write.applyRedactions) {
       const nids = await resolve([redactionId, targetId]);
-      await trx
-        .updateTable("events")
-        .set({ redacted_by: nids.get(redactionId) as number, redacted_ts: write.now })
-        .where("event_nid", "=", nids.get(targetId) as number)
-        .where("redacted_by", "is", null)
-        .execute();
+      await db.query(trx, "update events set redacted_by = ?, redacted_ts = ? where event_nid = ? and redacted_by is null", [
+        nids.get(redactionId) as number,
+        write.now,
+        nids.get(targetId) as number,
+      ]);
     }
 
     // 6. The room stream, in the order given.
     const streamOrderings = new Map<string, number>();
     if (write.stream.length > 0) {
       const nids = await resolve(write.stream);
-      const rows = await trx
-        .insertInto("room_stream")
-        .values(write.stream.map((id) => ({ room_nid: roomNid, event_nid: nids.get(id) as number })))
-        .returning(["stream_ordering", "event_nid"])
-        .execute();
+      const rows = await insertRows<{ stream_ordering: number; event_nid: number }>(
+        db,
+        trx,
+        "insert into room_stream (room_nid, event_nid)",
+        2,
+        write.stream.map((id) => [roomNid, nids.get(id) as number]),
+        " returning stream_ordering, event_nid",
+      );
       const byNid = new Map(rows.map((r) => [r.event_nid, r.stream_ordering]));
       let previous = 0;
       for (const id of write.stream) {
         const position = byNid.get(nids.get(id) as number) as number;
-        // Both engines number a multi-row insert in VALUES order; a timeline out of order would be a bug.
+        // Both engines number a multi-row insert in VALUES order, and the statements run in order;
+        // a timeline out of order would be a bug.
         if (position <= previous) throw new Error("room stream positions were not assigned in order");
         previous = position;
         streamOrderings.set(id, position);
@@ -410,27 +472,33 @@ export class EventStore {
   }
 
   async #roomNid(trx: Trx, write: RoomWrite): Promise<number> {
-    const row = await trx.selectFrom("rooms").select("room_nid").where("room_id", "=", write.roomId).executeTakeFirst();
-    if (row !== undefined) return row.room_nid;
-    const inserted = await trx
-      .insertInto("rooms")
-      .values({ room_id: write.roomId, room_version: write.roomVersion, current_state_group: null, created_ts: write.now })
-      .returning("room_nid")
-      .executeTakeFirstOrThrow();
-    return inserted.room_nid;
+    const found = await this.#db.query<{ room_nid: number }>(trx, "select room_nid from rooms where room_id = ?", [write.roomId]);
+    if (found[0] !== undefined) return found[0].room_nid;
+    const inserted = await this.#db.query<{ room_nid: number }>(
+      trx,
+      "insert into rooms (room_id, room_version, current_state_group, created_ts) values (?, ?, null, ?) returning room_nid",
+      [write.roomId, write.roomVersion, write.now],
+    );
+    return (inserted[0] as { room_nid: number }).room_nid;
   }
 
   /** The nids of the stored events among `ids`: from `known`, the cache, then the database. */
   async #eventNidsIn(trx: Trx, ids: readonly string[], known?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const missing: string[] = [];
-    for (const id of new Set(ids)) {
+    for (const id of ids) {
+      if (out.has(id)) continue;
       const nid = known?.get(id) ?? this.#nids.events.nid(id);
       if (nid !== undefined) out.set(id, nid);
       else missing.push(id);
     }
-    for (const chunk of chunks(missing)) {
-      const rows = await trx.selectFrom("events").select(["event_nid", "event_id"]).where("event_id", "in", chunk).execute();
+    if (missing.length > 0) {
+      const rows = await queryIn<{ event_nid: number; event_id: string }>(
+        this.#db,
+        trx,
+        "select event_nid, event_id from events where event_id in",
+        [...new Set(missing)],
+      );
       for (const row of rows) out.set(row.event_id, row.event_nid);
     }
     return out;
@@ -463,38 +531,35 @@ export class EventStore {
   }
 }
 
-function selectEventsBase(trx: Trx) {
-  return trx
-    .selectFrom("events as e")
-    .innerJoin("rooms as r", "r.room_nid", "e.room_nid")
-    .leftJoin("event_state as s", "s.event_nid", "e.event_nid")
-    .leftJoin("room_stream as t", "t.event_nid", "e.event_nid")
-    .leftJoin("events as rd", "rd.event_nid", "e.redacted_by")
-    .select([
-      "e.event_nid",
-      "e.event_id",
-      "e.room_nid",
-      "r.room_id",
-      "r.room_version",
-      "e.json",
-      "e.depth",
-      "e.outlier",
-      "e.backfilled",
-      "e.soft_failed",
-      "e.rejected_reason",
-      "e.content_purged",
-      "rd.event_id as redacted_by_id",
-      "s.state_before",
-      "s.state_after",
-      "t.stream_ordering",
-    ]);
+/** An event with what was decided about it (StoredEvent), joined from the tables that hold it. */
+const SELECT_EVENTS =
+  "select e.event_nid, e.event_id, e.room_nid, r.room_id, r.room_version, e.json, e.depth, e.outlier, e.backfilled, " +
+  "e.soft_failed, e.rejected_reason, e.content_purged, rd.event_id as redacted_by_id, s.state_before, s.state_after, " +
+  "t.stream_ordering from events e join rooms r on r.room_nid = e.room_nid " +
+  "left join event_state s on s.event_nid = e.event_nid left join room_stream t on t.event_nid = e.event_nid " +
+  "left join events rd on rd.event_nid = e.redacted_by";
+
+interface EventRow {
+  readonly event_nid: number;
+  readonly event_id: string;
+  readonly room_nid: number;
+  readonly room_id: string;
+  readonly room_version: string;
+  readonly json: string;
+  readonly depth: number;
+  readonly outlier: number;
+  readonly backfilled: number;
+  readonly soft_failed: number;
+  readonly rejected_reason: string | null;
+  readonly content_purged: number;
+  readonly redacted_by_id: string | null;
+  readonly state_before: number | null;
+  readonly state_after: number | null;
+  readonly stream_ordering: number | null;
 }
 
-type EventSelect = ReturnType<typeof selectEventsBase>;
-
-async function selectEvents(trx: Trx, where: (qb: EventSelect) => EventSelect): Promise<StoredEvent[]> {
-  const rows = await where(selectEventsBase(trx)).execute();
-  return rows.map((row) => ({
+function storedEvent(row: EventRow): StoredEvent {
+  return {
     eventNid: row.event_nid,
     eventId: row.event_id,
     roomNid: row.room_nid,
@@ -511,5 +576,11 @@ async function selectEvents(trx: Trx, where: (qb: EventSelect) => EventSelect): 
     stateBefore: row.state_before,
     stateAfter: row.state_after,
     streamOrdering: row.stream_ordering,
-  }));
+  };
+}
+
+/** The distinct values of a list, in order (usually one or two: no set for those). */
+function distinct(values: readonly string[]): readonly string[] {
+  if (values.length < 2 || (values.length === 2 && values[0] !== values[1])) return values;
+  return [...new Set(values)];
 }

@@ -24,8 +24,7 @@
 // is what gets written, and decoded groups are cached (roots are shared by their children).
 //
 // event_state maps each event (outliers excepted) to its groups before and after it.
-import { sql } from "kysely";
-import type { Database, Trx } from "../database.ts";
+import type { Database, SqlValue, Trx } from "../database.ts";
 import { REMOVED, decodeStateDelta, encodeStateDelta, stateDeltaEntryCount } from "./state-group-codec.ts";
 import type { NidEntry } from "./state-group-codec.ts";
 import { LruMap } from "./nid-cache.ts";
@@ -38,6 +37,120 @@ export const IN_CHUNK = 4000;
 export function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// The room stores' hot path runs plain SQL through db.query (prepared once per SQLite connection).
+// So that a few texts serve batches of any size, IN lists are padded (with their last value again)
+// to a power of two, and rows are inserted by statements of fixed row counts. On PostgreSQL, where
+// each statement is a round trip, multi-row statements of a few sizes. On SQLite, statements run
+// in a loop in process: narrow rows (edges, positions) go SQLITE_NARROW_ROWS a statement, which
+// halves their cost, but wide ones (events, with their JSON) one a statement, which is cheaper
+// for them than a multi-row statement (measured with better-sqlite3 12).
+
+/** Row counts of the multi-row inserts on PostgreSQL, largest first: a batch is cut greedily into these. */
+const ROW_COUNTS = [256, 64, 16, 4, 1] as const;
+const SQLITE_NARROW_ROWS = 16;
+/** The most values of a row SQLite inserts several a statement. */
+const SQLITE_NARROW_WIDTH = 3;
+/** The longest IN list of one statement. */
+const MAX_IN_LIST = 1024;
+
+const texts = new Map<string, string>();
+
+/** The SQL text `key` stands for, built once. */
+function text(key: string, build: () => string): string {
+  let found = texts.get(key);
+  if (found === undefined) {
+    found = build();
+    texts.set(key, found);
+  }
+  return found;
+}
+
+function placeholders(count: number): string {
+  return Array.from({ length: count }, () => "?").join(", ");
+}
+
+/** The first `upTo` rows, as parameter lists of `perList` rows each. */
+function flatChunks(rows: ReadonlyArray<readonly SqlValue[]>, perList: number, upTo: number): ReadonlyArray<readonly SqlValue[]> {
+  if (perList === 1) return upTo === rows.length ? rows : rows.slice(0, upTo);
+  const lists: SqlValue[][] = [];
+  for (let row = 0; row < upTo; row += perList) {
+    const params: SqlValue[] = [];
+    for (let i = row; i < row + perList; i++) for (const value of rows[i] as readonly SqlValue[]) params.push(value);
+    lists.push(params);
+  }
+  return lists;
+}
+
+/** The text of an insert of `count` rows of `width` values. */
+function insertText(head: string, width: number, count: number, tail: string): string {
+  return text(`${head}\u0000${width}\u0000${count}\u0000${tail}`, () => {
+    const tuple = `(${placeholders(width)})`;
+    return `${head} values ${Array.from({ length: count }, () => tuple).join(", ")}${tail}`;
+  });
+}
+
+/**
+ * Inserts rows of `width` values each: `head` is "insert into t (a, b)", `tail` what follows the
+ * VALUES (an ON CONFLICT, a RETURNING). Returns the rows RETURNING gave, in the rows' order.
+ */
+export async function insertRows<R = never>(
+  db: Database,
+  trx: Trx,
+  head: string,
+  width: number,
+  rows: ReadonlyArray<readonly SqlValue[]>,
+  tail = "",
+): Promise<R[]> {
+  if (rows.length === 0) return [];
+  if (db.engine === "sqlite") {
+    const perStatement = width <= SQLITE_NARROW_WIDTH ? SQLITE_NARROW_ROWS : 1;
+    const whole = rows.length - (rows.length % perStatement);
+    const out = whole === 0 ? [] : await db.queryEach<R>(trx, insertText(head, width, perStatement, tail), flatChunks(rows, perStatement, whole));
+    if (whole === rows.length) return out;
+    for (const r of await db.queryEach<R>(trx, insertText(head, width, 1, tail), rows.slice(whole))) out.push(r);
+    return out;
+  }
+  const out: R[] = [];
+  for (let row = 0; row < rows.length; ) {
+    const left = rows.length - row;
+    const count = ROW_COUNTS.find((n) => n <= left) as number;
+    const params: SqlValue[] = [];
+    for (let i = row; i < row + count; i++) for (const value of rows[i] as readonly SqlValue[]) params.push(value);
+    for (const r of await db.query<R>(trx, insertText(head, width, count, tail), params)) out.push(r);
+    row += count;
+  }
+  return out;
+}
+
+/**
+ * Runs `before (?, ...) after` over `list` in IN lists of at most MAX_IN_LIST values, each padded to a
+ * power of two; `leading` are the parameters before the list, `trailing` those after it.
+ * Returns every statement's rows.
+ */
+export async function queryIn<R>(
+  db: Database,
+  trx: Trx,
+  before: string,
+  list: readonly SqlValue[],
+  after = "",
+  leading: readonly SqlValue[] = [],
+  trailing: readonly SqlValue[] = [],
+): Promise<R[]> {
+  const out: R[] = [];
+  for (let at = 0; at < list.length; at += MAX_IN_LIST) {
+    const part = list.slice(at, at + MAX_IN_LIST);
+    let size = 1;
+    while (size < part.length) size *= 2;
+    const last = part[part.length - 1] as SqlValue;
+    while (part.length < size) part.push(last);
+    const statement = text(`${before}\u0000${size}\u0000${after}`, () => `${before} (${placeholders(size)})${after}`);
+    const params = leading.length === 0 && trailing.length === 0 ? part : [...leading, ...part, ...trailing];
+    const rows = await db.query<R>(trx, statement, params);
+    for (const r of rows) out.push(r);
+  }
   return out;
 }
 
@@ -92,30 +205,30 @@ export class RoomStateStore {
       else missing.add(key);
     }
     if (missing.size === 0) return found;
-    const pairs = [...missing].map(splitKey);
-    for (const chunk of chunks(pairs, 1000)) {
-      await trx
-        .insertInto("state_keys")
-        .values(chunk.map(([type, stateKey]) => ({ type, state_key: stateKey })))
-        .onConflict((oc) => oc.columns(["type", "state_key"]).doNothing())
-        .execute();
+    const byType = new Map<string, string[]>();
+    const rows: string[][] = [];
+    for (const key of missing) {
+      const [type, stateKey] = splitKey(key);
+      rows.push([type, stateKey]);
+      const list = byType.get(type);
+      if (list === undefined) byType.set(type, [stateKey]);
+      else list.push(stateKey);
     }
+    await insertRows(this.#db, trx, "insert into state_keys (type, state_key)", 2, rows, " on conflict (type, state_key) do nothing");
     // Read them all back: a pair another writer stored first is not RETURNed by DO NOTHING.
-    const types = [...new Set(pairs.map(([type]) => type))];
-    for (const type of types) {
-      const stateKeys = pairs.filter(([t]) => t === type).map(([, k]) => k);
-      for (const chunk of chunks(stateKeys)) {
-        const rows = await trx
-          .selectFrom("state_keys")
-          .select(["state_key_nid", "state_key"])
-          .where("type", "=", type)
-          .where("state_key", "in", chunk)
-          .execute();
-        for (const row of rows) {
-          const key = `${type}${SEPARATOR}${row.state_key}`;
-          found.set(key, row.state_key_nid);
-          writes.stateKeys.set(key, row.state_key_nid);
-        }
+    for (const [type, stateKeys] of byType) {
+      const rows = await queryIn<{ state_key_nid: number; state_key: string }>(
+        this.#db,
+        trx,
+        "select state_key_nid, state_key from state_keys where type = ? and state_key in",
+        stateKeys,
+        "",
+        [type],
+      );
+      for (const row of rows) {
+        const key = `${type}${SEPARATOR}${row.state_key}`;
+        found.set(key, row.state_key_nid);
+        writes.stateKeys.set(key, row.state_key_nid);
       }
     }
     return found;
@@ -159,7 +272,8 @@ export class RoomStateStore {
       // The groups' IDs are taken first, so that one insert can write groups layered on each other.
       const groupIds = await this.#allocateGroups(trx, order.length);
       order.forEach((s, i) => writes.groups.set(s, groupIds[i] as number));
-      const rows = order.map((s) => {
+      const rows: SqlValue[][] = [];
+      for (const s of order) {
         const entries: NidEntry[] = [];
         for (const [key, id] of s.delta) {
           const keyNid = keyNids.get(key);
@@ -167,17 +281,17 @@ export class RoomStateStore {
           if (keyNid === undefined || eventNid === undefined) throw new Error(`state entry ${key} -> ${id} has no nid`);
           entries.push([keyNid, eventNid]);
         }
-        return {
-          state_group: groupOf(s) as number,
-          room_nid: roomNid,
-          level: s.level,
-          base_group: s.base === undefined ? null : (groupOf(s.base) ?? null),
-          root_group: s.base === undefined ? null : (groupOf(s.root) ?? null),
-          size: s.size,
-          delta: encodeStateDelta(entries),
-        };
-      });
-      for (const chunk of chunks(rows, 200)) await trx.insertInto("state_groups").values(chunk).execute();
+        rows.push([
+          groupOf(s) as number,
+          roomNid,
+          s.level,
+          s.base === undefined ? null : (groupOf(s.base) ?? null),
+          s.base === undefined ? null : (groupOf(s.root) ?? null),
+          s.size,
+          encodeStateDelta(entries),
+        ]);
+      }
+      await insertRows(this.#db, trx, "insert into state_groups (state_group, room_nid, level, base_group, root_group, size, delta)", 7, rows);
     }
     const result = new Map<StateSnapshot, number>();
     for (const s of snapshots) result.set(s, groupOf(s) as number);
@@ -190,14 +304,19 @@ export class RoomStateStore {
    */
   async #allocateGroups(trx: Trx, count: number): Promise<number[]> {
     if (this.#db.engine === "postgres") {
-      const rows = await sql<{ id: number }>`
-        select nextval(pg_get_serial_sequence('state_groups', 'state_group')) as id from generate_series(1, ${count})`.execute(trx);
-      return rows.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+      const rows = await this.#db.query<{ id: number }>(
+        trx,
+        "select nextval(pg_get_serial_sequence('state_groups', 'state_group')) as id from generate_series(1, ?::integer)",
+        [count],
+      );
+      return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
     }
-    const row = await sql<{ id: number | null }>`
-      select max(coalesce((select seq from sqlite_sequence where name = 'state_groups'), 0),
-                 coalesce((select max(state_group) from state_groups), 0)) as id`.execute(trx);
-    const first = Number(row.rows[0]?.id ?? 0) + 1;
+    const rows = await this.#db.query<{ id: number | null }>(
+      trx,
+      "select max(coalesce((select seq from sqlite_sequence where name = 'state_groups'), 0), coalesce((select max(state_group) from state_groups), 0)) as id",
+      [],
+    );
+    const first = Number(rows[0]?.id ?? 0) + 1;
     return Array.from({ length: count }, (_, i) => first + i);
   }
 

@@ -65,8 +65,9 @@ export class StateSnapshot {
   /** The event ID at a key (a stateMapKey), or undefined. At most MAX_LEVEL + 1 map lookups. */
   get(key: string): string | undefined {
     const value = this.delta.get(key);
-    if (value !== undefined) return value ?? undefined;
-    if (this.delta.has(key)) return undefined;
+    // A layer's null is the key leaving the state; undefined is a layer that does not change it.
+    if (value === null) return undefined;
+    if (value !== undefined) return value;
     return this.base?.get(key);
   }
 
@@ -85,7 +86,7 @@ export class StateSnapshot {
 
   /** Whether `ancestor` is this snapshot or one it is layered over. */
   isOver(ancestor: StateSnapshot): boolean {
-    return chainOf(this).includes(ancestor);
+    return this === ancestor || (this.base?.isOver(ancestor) ?? false);
   }
 
   /** The changes that turn `ancestor` (this or one of its bases) into this snapshot. */
@@ -164,11 +165,21 @@ export function changesBetween(from: StateSnapshot, to: StateSnapshot): Map<stri
   let common: StateSnapshot | undefined;
   for (let s: StateSnapshot | undefined = from; s !== undefined && common === undefined; s = s.base) if (to.isOver(s)) common = s;
   if (common === undefined) return diffStates(from, to.toMap());
+  const ancestor = common;
+  // Only the keys of the layers above the common ancestor can differ; each is compared once.
   const changes = new Map<string, string | null>();
-  const keys = new Set([...from.changesSince(common).keys(), ...to.changesSince(common).keys()]);
-  for (const key of keys) {
-    const value = to.get(key) ?? null;
-    if ((from.get(key) ?? null) !== value) changes.set(key, value);
-  }
+  const seen = new Set<string>();
+  const visit = (layer: StateSnapshot): void => {
+    if (layer === ancestor) return;
+    if (layer.base !== undefined) visit(layer.base);
+    for (const key of layer.delta.keys()) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const value = to.get(key) ?? null;
+      if ((from.get(key) ?? null) !== value) changes.set(key, value);
+    }
+  };
+  visit(from);
+  visit(to);
   return changes;
 }

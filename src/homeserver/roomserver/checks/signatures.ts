@@ -13,6 +13,7 @@ import { requiredSignatures } from "../../../core/events/sign.ts";
 import { signableBytes } from "../../../core/crypto/signing.ts";
 import { isJsonObject } from "../../../core/json.ts";
 import type { KeyRing } from "../keyring.ts";
+import type { PduBytes } from "./pdu-bytes.ts";
 
 // The DER header of an Ed25519 SubjectPublicKeyInfo (RFC 8410), to import a raw 32-byte key.
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
@@ -38,8 +39,12 @@ function verifyAsync(data: Buffer, publicKey: Uint8Array, signature: Uint8Array)
   });
 }
 
-/** Undefined when the signatures pass; otherwise why the event is dropped. */
-export async function checkSignatures(event: RoomEvent, keyRing: KeyRing): Promise<string | undefined> {
+/**
+ * Undefined when the signatures pass; otherwise why the event is dropped. `bytes`, when given, is
+ * the event's PDU encoded already (checkValidEvent): what the signatures cover is its reference
+ * hash input.
+ */
+export async function checkSignatures(event: RoomEvent, keyRing: KeyRing, bytes?: PduBytes): Promise<string | undefined> {
   const { pdu, roomVersion: version } = event;
   const signatures = pdu["signatures"];
   // rooms/v5.md: a key is only good for events up to its valid_until_ts.
@@ -47,31 +52,28 @@ export async function checkSignatures(event: RoomEvent, keyRing: KeyRing): Promi
   // The signatures cover the redacted event, so a redacted copy verifies as well as the full one.
   let signed: Buffer;
   try {
-    signed = signableBytes(redactEvent(pdu, version), eventJsonOptions(version));
+    signed = bytes !== undefined && bytes.pdu === pdu ? bytes.essential() : signableBytes(redactEvent(pdu, version), eventJsonOptions(version));
   } catch {
     return "the event cannot be encoded as canonical JSON";
   }
   for (const server of requiredSignatures(pdu, version)) {
     const fromServer = isJsonObject(signatures) ? signatures[server] : undefined;
     if (!isJsonObject(fromServer)) return `no signature from ${server}`;
-    const checks: Array<Promise<string | undefined>> = [];
-    for (const [keyId, encoded] of Object.entries(fromServer)) {
+    // One key after another (a server signs with one key, as a rule): the first bad signature, in
+    // key order, drops the event.
+    let verified = false;
+    for (const keyId of Object.keys(fromServer)) {
       if (!keyId.startsWith("ed25519:")) continue;
-      checks.push(
-        (async () => {
-          // "If a signature is from an unknown or expired key, it is skipped."
-          const publicKey = await keyRing.getVerifyKey(server, keyId, minimumValidUntilTs);
-          if (publicKey === undefined) return "skipped";
-          const signature = typeof encoded === "string" ? decodeBase64(encoded) : undefined;
-          const ok = signature !== undefined && (await verifyAsync(signed, publicKey, signature));
-          return ok ? undefined : `bad signature from ${server} with ${keyId}`;
-        })(),
-      );
+      // "If a signature is from an unknown or expired key, it is skipped."
+      const publicKey = await keyRing.getVerifyKey(server, keyId, minimumValidUntilTs);
+      if (publicKey === undefined) continue;
+      const encoded = fromServer[keyId];
+      const signature = typeof encoded === "string" ? decodeBase64(encoded) : undefined;
+      const ok = signature !== undefined && (await verifyAsync(signed, publicKey, signature));
+      if (!ok) return `bad signature from ${server} with ${keyId}`;
+      verified = true;
     }
-    const outcomes = await Promise.all(checks);
-    const bad = outcomes.find((o) => o !== undefined && o !== "skipped");
-    if (bad !== undefined) return bad;
-    if (!outcomes.includes(undefined)) return `no signature from a known key of ${server}`;
+    if (!verified) return `no signature from a known key of ${server}`;
   }
   return undefined;
 }

@@ -20,8 +20,13 @@ export function authStateKeys(event: RoomEvent): string[] {
 
 /** The event IDs a state holds at the keys the rules may consult for `event`. */
 export function authStateIds(event: RoomEvent, state: StateSnapshot): string[] {
+  return authStateIdsAt(authStateKeys(event), state);
+}
+
+/** The event IDs a state holds at these keys (authStateKeys of an event, computed once for its checks). */
+export function authStateIdsAt(keys: readonly string[], state: StateSnapshot): string[] {
   const ids: string[] = [];
-  for (const key of authStateKeys(event)) {
+  for (const key of keys) {
     const id = state.get(key);
     if (id !== undefined) ids.push(id);
   }
@@ -41,6 +46,20 @@ export function checkAgainstState(event: RoomEvent, state: StateSnapshot, events
 }
 
 /**
+ * The one state all of `states` are, when they are one (the same snapshot, or snapshots of the
+ * same stored group): then there is nothing to resolve. Undefined when they differ.
+ */
+export function sameState(states: readonly StateSnapshot[]): StateSnapshot | undefined {
+  const first = states[0];
+  if (first === undefined) throw new Error("resolveStates needs at least one state");
+  for (let i = 1; i < states.length; i++) {
+    const s = states[i] as StateSnapshot;
+    if (s !== first && (s.group === undefined || s.group !== first.group)) return undefined;
+  }
+  return first;
+}
+
+/**
  * The state before an event from the states after its prev_events (and a state supplied with it),
  * or the current state from the states after the forward extremities: the one state when they
  * agree, else their resolution by the room version's algorithm, stored as a delta over the first.
@@ -50,11 +69,11 @@ export async function resolveStates(
   states: readonly StateSnapshot[],
   source: StateResolutionSource,
 ): Promise<StateSnapshot> {
+  const same = sameState(states);
+  if (same !== undefined) return same;
   const distinct = [...new Set(states)];
   const first = distinct[0];
   if (first === undefined) throw new Error("resolveStates needs at least one state");
-  // Snapshots of the same stored group are the same state.
-  if (distinct.length === 1 || new Set(distinct.map((s) => s.group ?? s)).size === 1) return first;
   const maps: StateMap[] = distinct.map((s) => s.toMap());
   const resolved = await resolveState(maps, version, source);
   return first.become(resolved);

@@ -1,10 +1,17 @@
 // Check 1 of server-server-api "Checks performed on receipt of a PDU": "Is a valid event,
 // otherwise it is dropped": the event format of its room version (rooms/*.md, pdu_v*.yaml), the
 // size limits (client-server-api "Size limits"), and the depth limit.
+import { hash } from "node:crypto";
+import { encodeUnpaddedBase64, encodeUnpaddedBase64Url } from "../../../core/crypto/base64.ts";
+import { computeEventId } from "../../../core/events/event-id.ts";
 import { EventFormatError } from "../../../core/events/event-format-error.ts";
-import { toRoomEvent } from "../../../core/events/pdu.ts";
+import { checkPduFormat } from "../../../core/events/format.ts";
+import { MAX_PDU_BYTES, checkKeySizeLimits } from "../../../core/events/limits.ts";
+import { redactsOf } from "../../../core/events/pdu.ts";
 import type { Pdu, RoomEvent } from "../../../core/events/room-event.ts";
+import { roomIdFromCreateEvent } from "../../../core/events/room-id.ts";
 import type { RoomVersion } from "../../../core/room-versions/room-versions.ts";
+import { PduBytes } from "./pdu-bytes.ts";
 
 /**
  * The depth limit: pdu_v1.yaml..pdu_v4.yaml "Must be less than the maximum value for an integer
@@ -26,13 +33,58 @@ export function nextDepth(prevDepths: readonly number[]): number {
   return Math.min(deepest + 1, Number.MAX_SAFE_INTEGER);
 }
 
-export type ValidEventResult = { readonly event: RoomEvent } | { readonly reason: string; readonly eventId?: string };
+export type ValidEventResult =
+  | { readonly event: RoomEvent; readonly bytes: PduBytes }
+  | { readonly reason: string; readonly eventId?: string };
+
+/**
+ * toRoomEvent (core/events/pdu.ts), the same checks in the same order with the same errors, but
+ * encoding the PDU once (pdu-bytes.ts): its member encodings then serve the event ID, the
+ * signature and hash checks and the stored JSON. Throws EventFormatError on a malformed PDU.
+ */
+export function parsePdu(pdu: Pdu, version: RoomVersion): { event: RoomEvent; bytes: PduBytes } {
+  checkKeySizeLimits(pdu);
+  const fields = checkPduFormat(pdu, version);
+  const bytes = new PduBytes(pdu, version);
+  if (bytes.tooLarge) {
+    throw new EventFormatError("too_large", `the event is ${bytes.size} bytes of canonical JSON, over ${MAX_PDU_BYTES}`);
+  }
+  let eventId: string;
+  switch (version.eventIdFormat) {
+    case "v1":
+      eventId = computeEventId(pdu, version);
+      break;
+    case "v3":
+      eventId = "$" + encodeUnpaddedBase64(hash("sha256", bytes.essential(), "buffer"));
+      break;
+    case "v4":
+      eventId = "$" + encodeUnpaddedBase64Url(hash("sha256", bytes.essential(), "buffer"));
+      break;
+  }
+  const event: RoomEvent = {
+    eventId,
+    roomId: fields.roomId ?? roomIdFromCreateEvent(pdu, version),
+    type: fields.type,
+    stateKey: fields.stateKey,
+    sender: fields.sender,
+    content: fields.content,
+    originServerTs: fields.originServerTs,
+    depth: fields.depth,
+    prevEventIds: fields.prevEventIds,
+    authEventIds: fields.authEventIds,
+    redacts: redactsOf(pdu, version),
+    roomVersion: version,
+    pdu,
+  };
+  return { event, bytes };
+}
 
 /** Parses and validates a PDU for its room version; the reason says why it is dropped. */
 export function checkValidEvent(pdu: Pdu, version: RoomVersion, roomId: string): ValidEventResult {
   let event: RoomEvent;
+  let bytes: PduBytes;
   try {
-    event = toRoomEvent(pdu, version);
+    ({ event, bytes } = parsePdu(pdu, version));
   } catch (err) {
     if (err instanceof EventFormatError) return { reason: `invalid event (${err.reason}): ${err.message}` };
     throw err;
@@ -46,5 +98,5 @@ export function checkValidEvent(pdu: Pdu, version: RoomVersion, roomId: string):
   // Room versions 1-2 let an event name its own ID: citing it would make a one-event cycle.
   if (event.prevEventIds.includes(eventId)) return { reason: "the event cites itself in prev_events", eventId };
   if (event.authEventIds.includes(eventId)) return { reason: "the event cites itself in auth_events", eventId };
-  return { event };
+  return { event, bytes };
 }

@@ -1,0 +1,392 @@
+// Issue 5, sync:
+// (a) messages sent to one room while a member long-polls /sync: 500 sent one after another by one
+//     client, then 16 clients sending 200 each at once. Messages per second, send-to-sync delivery
+//     p50/p99 and the server's peak RSS, against a bare node:http server in the same run that
+//     checks the access token, stores the message in SQLite with the same settings (WAL,
+//     synchronous=FULL, better-sqlite3), answers an event ID and wakes the same long-poll, doing none
+//     of Matrix's work. Each server runs in its own process; the load comes from keep-alive undici
+//     Pools in this one.
+// (b) the initial sync of a user in 500 rooms of 50 members and 20 messages each, with lazy-loaded
+//     members, and an incremental sync with nothing new.
+import { fork, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import BetterSqlite3 from "better-sqlite3";
+import { Pool } from "undici";
+import type { Requester } from "../src/http/endpoint.ts";
+import { startBenchHomeserver } from "./http-versions.bench.ts";
+import { printFigure } from "./lib.ts";
+
+const SERVER_FLAG = "--sync-bench-server";
+const ROOM = "!bench:bench.local";
+const SEQUENTIAL_MESSAGES = 500;
+const CONCURRENT_CLIENTS = 16;
+const MESSAGES_PER_CLIENT = 200;
+const ROOMS = Number(process.env.WEFT_BENCH_SYNC_ROOMS ?? 500);
+const MEMBERS = 50;
+const MESSAGES_PER_ROOM = 20;
+
+const YAML = [
+  "enable_registration: true",
+  "enable_registration_without_verification: true",
+  "rc_registration: {per_second: 1000000, burst_count: 1000000}",
+  "rc_message: {per_second: 1000000, burst_count: 1000000}",
+  "rc_joins: {local: {per_second: 1000000, burst_count: 1000000}}",
+  "rc_login: {address: {per_second: 1000000, burst_count: 1000000}, account: {per_second: 1000000, burst_count: 1000000}, failed_attempts: {per_second: 1000000, burst_count: 1000000}}",
+].join("\n");
+
+// ---------------------------------------------------------------------------------------------
+// The servers, each run in a child process (this file, with SERVER_FLAG).
+
+/** The baseline: token check, one INSERT per message, a long-poll woken by inserts. */
+async function serveBaseline(dir: string, tokens: readonly (readonly [string, string])[]): Promise<number> {
+  const db = new BetterSqlite3(join(dir, "baseline.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec(
+    "CREATE TABLE events (stream INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, room_id TEXT NOT NULL, " +
+      "sender TEXT NOT NULL, type TEXT NOT NULL, txn_id TEXT NOT NULL, content TEXT NOT NULL, ts INTEGER NOT NULL)",
+  );
+  const insert = db.prepare("INSERT INTO events (event_id, room_id, sender, type, txn_id, content, ts) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  const after = db.prepare("SELECT stream, event_id, sender, type, content, ts FROM events WHERE stream > ? ORDER BY stream LIMIT 1000");
+  const users = new Map(tokens.map(([token, userId]) => [createHash("sha256").update(token).digest("hex"), userId]));
+  let head = 0;
+  let waiters: (() => void)[] = [];
+
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const readBody = (req: IncomingMessage): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      req.on("error", reject);
+    });
+  const syncBody = (since: number): unknown => {
+    const rows = after.all(since) as { stream: number; event_id: string; sender: string; type: string; content: string; ts: number }[];
+    const events = rows.map((r) => ({ event_id: r.event_id, sender: r.sender, type: r.type, content: JSON.parse(r.content) as unknown, origin_server_ts: r.ts }));
+    const next = rows.at(-1)?.stream ?? since;
+    return { next_batch: String(next), rooms: events.length === 0 ? {} : { join: { [ROOM]: { timeline: { events } } } } };
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const auth = req.headers.authorization;
+      const userId = auth?.startsWith("Bearer ") === true ? users.get(createHash("sha256").update(auth.slice(7)).digest("hex")) : undefined;
+      if (userId === undefined) return json(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });
+      const url = new URL(req.url ?? "/", "http://x");
+      const send = /^\/_matrix\/client\/v3\/rooms\/([^/]+)\/send\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      if (req.method === "PUT" && send !== null) {
+        const content = JSON.parse(await readBody(req)) as unknown;
+        const eventId = `$${randomBytes(32).toString("base64url")}`;
+        const result = insert.run(eventId, decodeURIComponent(send[1] as string), userId, decodeURIComponent(send[2] as string), send[3] as string, JSON.stringify(content), Date.now());
+        head = Number(result.lastInsertRowid);
+        const woken = waiters;
+        waiters = [];
+        for (const wake of woken) wake();
+        return json(res, 200, { event_id: eventId });
+      }
+      if (req.method === "GET" && url.pathname === "/_matrix/client/v3/sync") {
+        const since = Number(url.searchParams.get("since") ?? "0");
+        const timeout = Number(url.searchParams.get("timeout") ?? "0");
+        if (head <= since && timeout > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeout);
+            waiters.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        return json(res, 200, syncBody(since));
+      }
+      return json(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function serveWeft(): Promise<number> {
+  const hs = await startBenchHomeserver(YAML);
+  return Number(new URL(hs.baseUrl).port);
+}
+
+if (process.argv[2] === SERVER_FLAG) {
+  const kind = process.argv[3];
+  const port = kind === "baseline" ? await serveBaseline(process.argv[4] as string, JSON.parse(process.argv[5] as string) as [string, string][]) : await serveWeft();
+  // A normal exit, so that a --cpu-prof profile is written.
+  process.on("SIGTERM", () => process.exit(0));
+  process.on("message", (message) => {
+    if (message === "rss") process.send?.({ rss: process.memoryUsage().rss });
+  });
+  process.send?.({ port });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator.
+
+interface ServerProcess {
+  readonly baseUrl: string;
+  /** The highest RSS seen since the last reset, sampled every 100 ms. */
+  peakRss(): number;
+  resetPeak(): void;
+  stop(): Promise<void>;
+}
+
+async function startServer(kind: "weft" | "baseline", args: readonly string[] = []): Promise<ServerProcess> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [SERVER_FLAG, kind, ...args], { execArgv: ["--import", "tsx", ...(process.env.WEFT_BENCH_PROF === kind ? ["--cpu-prof", "--cpu-prof-dir=/tmp/synctry/prof"] : [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (m) => resolve((m as { port: number }).port));
+    child.once("exit", (code) => reject(new Error(`the ${kind} server exited with ${code}`)));
+  });
+  let peak = 0;
+  child.on("message", (m) => {
+    const rss = (m as { rss?: number }).rss;
+    if (rss !== undefined) peak = Math.max(peak, rss);
+  });
+  const sampler = setInterval(() => child.send("rss"), 100);
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    peakRss: () => peak,
+    resetPeak: () => {
+      peak = 0;
+    },
+    stop: async () => {
+      clearInterval(sampler);
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function requestJson(pool: Pool, method: "GET" | "PUT" | "POST", path: string, token?: string, body?: unknown): Promise<Record<string, unknown>> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
+  const res = await pool.request({ method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = (await res.body.json()) as Record<string, unknown>;
+  if (res.statusCode !== 200) throw new Error(`${method} ${path} answered ${res.statusCode}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function register(pool: Pool, username: string): Promise<{ userId: string; token: string }> {
+  const body = { username, password: `pw-${username}`, auth: { type: "m.login.dummy" } };
+  const reply = await requestJson(pool, "POST", "/_matrix/client/v3/register", undefined, body);
+  return { userId: reply["user_id"] as string, token: reply["access_token"] as string };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+interface RunResult {
+  readonly messagesPerSecond: number;
+  readonly deliveryP50Ms: number;
+  readonly deliveryP99Ms: number;
+  readonly missing: number;
+}
+
+/**
+ * Sends `perSender` messages from each sender (each sender one after another, the senders at once)
+ * while `syncer` long-polls, and measures when each message shows up in its sync.
+ */
+async function runMessages(baseUrl: string, roomId: string, senders: readonly string[], syncer: string, perSender: number, filter: string): Promise<RunResult> {
+  const syncPool = new Pool(baseUrl, { connections: 1 });
+  const pools = senders.map(() => new Pool(baseUrl, { connections: 1 }));
+  const sentAt = new Map<string, number>();
+  const delivered = new Map<string, number>();
+  const total = senders.length * perSender;
+  const roomPath = encodeURIComponent(roomId);
+  let since = (await requestJson(syncPool, "GET", `/_matrix/client/v3/sync?filter=${encodeURIComponent(filter)}`, syncer))["next_batch"] as string;
+  let stop = false;
+  const polling = (async () => {
+    while (!stop && delivered.size < total) {
+      const reply = await requestJson(syncPool, "GET", `/_matrix/client/v3/sync?timeout=5000&since=${encodeURIComponent(since)}&filter=${encodeURIComponent(filter)}`, syncer);
+      const now = performance.now();
+      since = reply["next_batch"] as string;
+      const room = ((reply["rooms"] as Record<string, unknown> | undefined)?.["join"] as Record<string, unknown> | undefined)?.[roomId] as Record<string, unknown> | undefined;
+      const events = ((room?.["timeline"] as Record<string, unknown> | undefined)?.["events"] as Record<string, unknown>[] | undefined) ?? [];
+      for (const event of events) {
+        const marker = (event["content"] as Record<string, unknown> | undefined)?.["body"];
+        if (typeof marker === "string" && sentAt.has(marker) && !delivered.has(marker)) delivered.set(marker, now);
+      }
+    }
+  })();
+
+  const start = performance.now();
+  let lastAck = start;
+  await Promise.all(
+    senders.map(async (token, s) => {
+      const pool = pools[s] as Pool;
+      for (let i = 0; i < perSender; i++) {
+        const marker = `m${s}-${i}-${randomBytes(4).toString("hex")}`;
+        sentAt.set(marker, performance.now());
+        await requestJson(pool, "PUT", `/_matrix/client/v3/rooms/${roomPath}/send/m.room.message/${marker}`, token, { msgtype: "m.text", body: marker });
+        lastAck = performance.now();
+      }
+    }),
+  );
+  const messagesPerSecond = (total / (lastAck - start)) * 1000;
+  // Every message should arrive; wait for the poller a little, then stop it.
+  const deadline = performance.now() + 30_000;
+  while (delivered.size < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stop = true;
+  await polling.catch(() => undefined);
+  await Promise.all([syncPool.close(), ...pools.map((p) => p.close())]);
+  const latencies = [...delivered].map(([marker, at]) => at - (sentAt.get(marker) as number)).sort((a, b) => a - b);
+  return { messagesPerSecond, deliveryP50Ms: percentile(latencies, 50), deliveryP99Ms: percentile(latencies, 99), missing: total - delivered.size };
+}
+
+/** One mode on one server: a fresh server, its users and room, the run, its peak RSS. */
+async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSender: number): Promise<RunResult & { peakRssMb: number }> {
+  const dir = await mkdtemp(join(tmpdir(), "weft-bench-sync-"));
+  try {
+    if (kind === "baseline") {
+      const tokens = Array.from({ length: senderCount + 1 }, (_, i) => [randomBytes(24).toString("base64url"), `@u${i}:bench.local`] as const);
+      const server = await startServer("baseline", [dir, JSON.stringify(tokens)]);
+      try {
+        const result = await runMessages(server.baseUrl, ROOM, tokens.slice(1).map(([t]) => t), tokens[0]?.[0] as string, perSender, "{}");
+        return { ...result, peakRssMb: server.peakRss() / 2 ** 20 };
+      } finally {
+        await server.stop();
+      }
+    }
+    const server = await startServer("weft");
+    try {
+      const pool = new Pool(server.baseUrl, { connections: 8 });
+      const users = await Promise.all(Array.from({ length: senderCount + 1 }, (_, i) => register(pool, `u${i}`)));
+      const owner = users[0] as { token: string };
+      const roomId = (await requestJson(pool, "POST", "/_matrix/client/v3/createRoom", owner.token, { preset: "public_chat" }))["room_id"] as string;
+      for (const user of users.slice(1)) await requestJson(pool, "POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, user.token, {});
+      await pool.close();
+      server.resetPeak();
+      // A timeline limit above any burst: every message is in a sync, none in a gap.
+      const filter = JSON.stringify({ room: { timeline: { limit: 1000 } } });
+      const result = await runMessages(server.baseUrl, roomId, users.slice(1).map((u) => u.token), owner.token, perSender, filter);
+      return { ...result, peakRssMb: server.peakRss() / 2 ** 20 };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function messagesBench(): Promise<void> {
+  const modes = [
+    { name: `${SEQUENTIAL_MESSAGES} messages one after another, 1 client`, senders: 1, perSender: SEQUENTIAL_MESSAGES },
+    { name: `${CONCURRENT_CLIENTS} clients x ${MESSAGES_PER_CLIENT} messages at once`, senders: CONCURRENT_CLIENTS, perSender: MESSAGES_PER_CLIENT },
+  ];
+  for (const mode of modes) {
+    if (process.env.WEFT_BENCH_SYNC_MODE !== undefined && !mode.name.includes(process.env.WEFT_BENCH_SYNC_MODE)) continue;
+    const weft = await messagesOn("weft", mode.senders, mode.perSender);
+    const bare = await messagesOn("baseline", mode.senders, mode.perSender);
+    printFigure({
+      name: `send + long-poll /sync, ${mode.name}`,
+      value: weft.messagesPerSecond,
+      unit: "msg/s",
+      better: "higher",
+      baseline: { name: "bare node:http + SQLite insert + long-poll", value: bare.messagesPerSecond },
+    });
+    console.log(
+      `  send-to-sync delivery p50/p99: weft ${weft.deliveryP50Ms.toFixed(1)}/${weft.deliveryP99Ms.toFixed(1)} ms, ` +
+        `bare ${bare.deliveryP50Ms.toFixed(1)}/${bare.deliveryP99Ms.toFixed(1)} ms (p99 ratio ${(weft.deliveryP99Ms / bare.deliveryP99Ms).toFixed(2)})`,
+    );
+    console.log(`  peak RSS: weft ${weft.peakRssMb.toFixed(0)} MB, bare ${bare.peakRssMb.toFixed(0)} MB; undelivered: weft ${weft.missing}, bare ${bare.missing}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Initial and empty incremental syncs of a user in many rooms.
+
+async function roomsBench(): Promise<void> {
+  const hs = await startBenchHomeserver(YAML);
+  try {
+    const pool = new Pool(hs.baseUrl, { connections: 16 });
+    const users = await Promise.all(Array.from({ length: MEMBERS }, (_, i) => register(pool, `member${i}`)));
+    const syncer = users[0] as { userId: string; token: string };
+    const { roomserver } = hs.server.services;
+    const setupStart = performance.now();
+    // Rooms made through /createRoom; the joins and messages go straight into the room engine's
+    // one pipeline (as the join and send endpoints would put them), a room's events batched.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < ROOMS) {
+          const n = next++;
+          const creator = users[n % MEMBERS] as { userId: string; token: string };
+          const roomId = (await requestJson(pool, "POST", "/_matrix/client/v3/createRoom", creator.token, { preset: "public_chat", name: `room ${n}` }))["room_id"] as string;
+          await Promise.all(
+            users
+              .filter((u) => u !== creator)
+              .map((u) =>
+                roomserver.createLocalEvent({ roomId, type: "m.room.member", stateKey: u.userId, sender: u.userId, content: { membership: "join", displayname: u.userId.slice(1, 9) } }),
+              ),
+          );
+          for (let i = 0; i < MESSAGES_PER_ROOM; i++) {
+            const sender = users[(n + i * 7) % MEMBERS] as { userId: string };
+            await roomserver.createLocalEvent({ roomId, type: "m.room.message", sender: sender.userId, content: { msgtype: "m.text", body: `message ${i} in room ${n}` } });
+          }
+        }
+      }),
+    );
+    console.log(`  set-up: ${ROOMS} rooms x ${MEMBERS} members x ${MESSAGES_PER_ROOM} messages in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
+    await hs.server.services.rooms.membershipIndex.waitUntil(hs.server.services.rooms.membershipIndex.position);
+
+    const filter = encodeURIComponent(JSON.stringify({ room: { state: { lazy_load_members: true } } }));
+    const initial: number[] = [];
+    let token = "";
+    let joined = 0;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const reply = await requestJson(pool, "GET", `/_matrix/client/v3/sync?filter=${filter}`, syncer.token);
+      initial.push(performance.now() - t0);
+      token = reply["next_batch"] as string;
+      joined = Object.keys(((reply["rooms"] as Record<string, unknown>)["join"] as Record<string, unknown> | undefined) ?? {}).length;
+    }
+    if (joined !== ROOMS) throw new Error(`the initial sync had ${joined} joined rooms, not ${ROOMS}`);
+    const warm = [...initial.slice(1)].sort((a, b) => a - b);
+    printFigure({ name: `initial /sync, ${ROOMS} rooms x ${MEMBERS} members x ${MESSAGES_PER_ROOM} messages, lazy-loaded members (median of 4 after a first)`, value: percentile(warm, 50), unit: "ms", better: "lower", baseline: { name: "target", value: 500 } });
+    console.log(`  first (cold caches): ${(initial[0] as number).toFixed(0)} ms`);
+
+    const incremental: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t0 = performance.now();
+      await requestJson(pool, "GET", `/_matrix/client/v3/sync?filter=${filter}&timeout=0&since=${encodeURIComponent(token)}`, syncer.token);
+      incremental.push(performance.now() - t0);
+    }
+    incremental.sort((a, b) => a - b);
+    printFigure({ name: "incremental /sync with nothing new, over HTTP (median)", value: percentile(incremental, 50), unit: "ms", better: "lower", baseline: { name: "target", value: 2 } });
+    // The same, inside the server: what the sync service itself costs.
+    const requester: Requester = { userId: syncer.userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+    const params = { since: token, filter: decodeURIComponent(filter), fullState: false, setPresence: undefined, timeoutMs: 0 };
+    const service: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const t0 = performance.now();
+      await hs.server.services.sync.sync.sync(requester, params);
+      service.push(performance.now() - t0);
+    }
+    service.sort((a, b) => a - b);
+    console.log(`  p99 over HTTP ${percentile(incremental, 99).toFixed(2)} ms; in the sync service alone: p50 ${percentile(service, 50).toFixed(3)} ms, p99 ${percentile(service, 99).toFixed(3)} ms`);
+    await pool.close();
+  } finally {
+    await hs.stop();
+  }
+}
+
+/** WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a); WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof). */
+export async function syncBench(): Promise<void> {
+  const part = process.env.WEFT_BENCH_SYNC_PART;
+  if (part !== "b") await messagesBench();
+  if (part !== "a") await roomsBench();
+}

@@ -1,0 +1,47 @@
+// GET /sync (client-server-api#get_matrixclientv3sync, sync.yaml): parses the query and hands it to
+// the sync service.
+import { MatrixError } from "../../../core/errors.ts";
+import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
+import type { Presence } from "../../sync/presence.ts";
+import type { SyncService } from "../../sync/sync-service.ts";
+import { queryParam, requesterOf } from "./requester.ts";
+
+function booleanParam(req: MatrixRequest, name: string): boolean {
+  const value = queryParam(req, name);
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new MatrixError("M_INVALID_PARAM", `${name} must be true or false`, 400);
+}
+
+function presenceParam(req: MatrixRequest): Presence | undefined {
+  const value = queryParam(req, "set_presence");
+  if (value === undefined || value === "online" || value === "offline" || value === "unavailable") return value;
+  throw new MatrixError("M_INVALID_PARAM", "set_presence must be online, offline or unavailable", 400);
+}
+
+function timeoutParam(req: MatrixRequest): number {
+  const value = queryParam(req, "timeout");
+  // sync.yaml `timeout`: "By default, this is 0".
+  if (value === undefined || value === "") return 0;
+  if (!/^[0-9]{1,15}$/.test(value)) throw new MatrixError("M_INVALID_PARAM", "timeout must be a non-negative integer", 400);
+  return Number(value);
+}
+
+export function syncEndpoints(sync: SyncService): Endpoint[] {
+  const endpoint: Endpoint = {
+    name: "client.sync",
+    method: "GET",
+    paths: clientPaths("/sync"),
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) =>
+      sync.sync(requesterOf(req), {
+        since: queryParam(req, "since"),
+        filter: queryParam(req, "filter"),
+        fullState: booleanParam(req, "full_state"),
+        setPresence: presenceParam(req),
+        timeoutMs: timeoutParam(req),
+      }),
+  };
+  return [endpoint];
+}

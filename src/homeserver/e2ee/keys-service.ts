@@ -1,0 +1,205 @@
+// The key management API (modules/end_to_end_encryption.md#key-management-api; keys.yaml):
+// keys/upload, keys/query, keys/claim and keys/changes, over the device-key, one-time-key,
+// cross-signing and device-list services. Other servers' users are asked through a
+// RemoteKeyQuerier (the federation client's /user/keys/query and /user/keys/claim), within the
+// request's `timeout`; a server that does not answer is listed in `failures`.
+import { MatrixError } from "../../core/errors.ts";
+import { parseUserId, serverNameOf } from "../../core/identifiers/index.ts";
+import { isJsonObject, type JsonObject } from "../../core/json.ts";
+import type { Requester } from "../../http/endpoint.ts";
+import { parseSyncToken } from "../sync/token.ts";
+import type { CrossSigningService } from "./cross-signing-service.ts";
+import type { DeviceKeyService } from "./device-key-service.ts";
+import type { DeviceListChanges, DeviceListService } from "./device-list-service.ts";
+import { withSignatures } from "./key-objects.ts";
+import type { OneTimeKeyService } from "./one-time-key-service.ts";
+
+/** Asks other servers for their users' keys (server-server-api#end-to-end-encryption). */
+export interface RemoteKeyQuerier {
+  /** POST /_matrix/federation/v1/user/keys/query: its response body. */
+  queryKeys(destination: string, deviceKeys: Record<string, string[]>, timeoutMs: number): Promise<JsonObject>;
+  /** POST /_matrix/federation/v1/user/keys/claim: its response body. */
+  claimKeys(destination: string, oneTimeKeys: Record<string, Record<string, string>>, timeoutMs: number): Promise<JsonObject>;
+}
+
+/** keys.yaml: "10 seconds is the recommended default" for `timeout`. */
+const DEFAULT_REMOTE_TIMEOUT_MS = 10_000;
+const MAX_REMOTE_TIMEOUT_MS = 60_000;
+
+function remoteTimeout(timeout: number | undefined): number {
+  return Math.max(0, Math.min(timeout ?? DEFAULT_REMOTE_TIMEOUT_MS, MAX_REMOTE_TIMEOUT_MS));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timed out")), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The request's part for one server. */
+function forServer<V>(byServer: Map<string, Record<string, V>>, server: string): Record<string, V> {
+  let part = byServer.get(server);
+  if (part === undefined) byServer.set(server, (part = {}));
+  return part;
+}
+
+/** The `failures` entry of a server that could not be reached (Synapse's shape: status and message). */
+function failureOf(error: unknown): JsonObject {
+  return { status: 503, message: error instanceof Error ? error.message : String(error) };
+}
+
+/** What one server answered, or why it did not. */
+type RemoteAnswer = { readonly server: string; readonly ok: true; readonly body: JsonObject } | { readonly server: string; readonly ok: false; readonly failure: JsonObject };
+
+export interface KeysServiceOptions {
+  readonly remote?: RemoteKeyQuerier;
+}
+
+export class KeysService {
+  readonly #serverName: string;
+  readonly #deviceKeys: DeviceKeyService;
+  readonly #oneTimeKeys: OneTimeKeyService;
+  readonly #crossSigning: CrossSigningService;
+  readonly #deviceLists: DeviceListService;
+  readonly #remote: RemoteKeyQuerier | undefined;
+
+  constructor(
+    serverName: string,
+    deviceKeys: DeviceKeyService,
+    oneTimeKeys: OneTimeKeyService,
+    crossSigning: CrossSigningService,
+    deviceLists: DeviceListService,
+    options: KeysServiceOptions = {},
+  ) {
+    this.#serverName = serverName;
+    this.#deviceKeys = deviceKeys;
+    this.#oneTimeKeys = oneTimeKeys;
+    this.#crossSigning = crossSigning;
+    this.#deviceLists = deviceLists;
+    this.#remote = options.remote;
+  }
+
+  /** POST /keys/upload: the device's identity keys, one-time keys and fallback keys; answers the counts. */
+  async upload(requester: Requester, body: { device_keys?: JsonObject; one_time_keys?: JsonObject; fallback_keys?: JsonObject }): Promise<JsonObject> {
+    const { userId, deviceId } = requester;
+    if (deviceId === undefined) throw new MatrixError("M_INVALID_PARAM", "Keys belong to a device: this access token has none", 400);
+    if (body.device_keys !== undefined && (await this.#deviceKeys.upload(userId, deviceId, body.device_keys))) {
+      await this.#deviceLists.keysChanged(userId);
+    }
+    await this.#oneTimeKeys.upload(userId, deviceId, body.one_time_keys, body.fallback_keys);
+    return { one_time_key_counts: await this.#oneTimeKeys.counts(userId, deviceId) };
+  }
+
+  /** POST /keys/query. */
+  async query(requester: Requester, deviceKeys: Record<string, string[]>, timeout: number | undefined): Promise<JsonObject> {
+    const local = new Map<string, string[]>();
+    const remote = new Map<string, Record<string, string[]>>();
+    for (const [userId, deviceIds] of Object.entries(deviceKeys)) {
+      if (parseUserId(userId) === undefined) continue;
+      const server = serverNameOf(userId) ?? "";
+      if (server === this.#serverName) local.set(userId, [...new Set(deviceIds)]);
+      else forServer(remote, server)[userId] = deviceIds;
+    }
+    const remoteAnswers = this.#queryRemote(remote, remoteTimeout(timeout));
+    const result = {
+      device_keys: {} as JsonObject,
+      failures: {} as JsonObject,
+      master_keys: {} as JsonObject,
+      self_signing_keys: {} as JsonObject,
+      user_signing_keys: {} as JsonObject,
+    };
+    const [stored, crossSigning] = await Promise.all([this.#deviceKeys.forUsers(local), this.#crossSigning.keysFor(requester.userId, [...local.keys()])]);
+    for (const userId of local.keys()) result.device_keys[userId] = {};
+    for (const device of stored) {
+      const signatures = crossSigning.deviceSignatures.get(device.userId)?.get(device.deviceId) ?? new Map();
+      // keys.yaml: "the same as uploaded via /keys/upload, with the addition of an unsigned property".
+      const unsigned: JsonObject = device.displayName === null ? {} : { device_display_name: device.displayName };
+      (result.device_keys[device.userId] as JsonObject)[device.deviceId] = { ...withSignatures(device.keys, signatures), unsigned };
+    }
+    for (const [userId, key] of crossSigning.masterKeys) result.master_keys[userId] = key;
+    for (const [userId, key] of crossSigning.selfSigningKeys) result.self_signing_keys[userId] = key;
+    for (const [userId, key] of crossSigning.userSigningKeys) result.user_signing_keys[userId] = key;
+
+    for (const answer of await remoteAnswers) {
+      if (!answer.ok) {
+        result.failures[answer.server] = answer.failure;
+        continue;
+      }
+      // Only what the server may speak for: its own users.
+      for (const field of ["device_keys", "master_keys", "self_signing_keys"] as const) {
+        const byUser = answer.body[field];
+        if (!isJsonObject(byUser)) continue;
+        for (const [userId, value] of Object.entries(byUser)) {
+          if (serverNameOf(userId) === answer.server && isJsonObject(value)) result[field][userId] = value;
+        }
+      }
+    }
+    return result;
+  }
+
+  /** POST /keys/claim. */
+  async claim(oneTimeKeys: Record<string, Record<string, string>>, timeout: number | undefined): Promise<JsonObject> {
+    const local: { userId: string; deviceId: string; algorithm: string }[] = [];
+    const remote = new Map<string, Record<string, Record<string, string>>>();
+    for (const [userId, byDevice] of Object.entries(oneTimeKeys)) {
+      if (parseUserId(userId) === undefined) continue;
+      const server = serverNameOf(userId) ?? "";
+      if (server === this.#serverName) {
+        for (const [deviceId, algorithm] of Object.entries(byDevice)) local.push({ userId, deviceId, algorithm });
+      } else {
+        forServer(remote, server)[userId] = byDevice;
+      }
+    }
+    const remoteAnswers = this.#claimRemote(remote, remoteTimeout(timeout));
+    const result = { one_time_keys: {} as JsonObject, failures: {} as JsonObject };
+    for (const k of await this.#oneTimeKeys.claim(local)) {
+      const byDevice = (result.one_time_keys[k.userId] ??= {}) as JsonObject;
+      byDevice[k.deviceId] = { [`${k.algorithm}:${k.keyId}`]: k.key };
+    }
+    for (const answer of await remoteAnswers) {
+      if (!answer.ok) {
+        result.failures[answer.server] = answer.failure;
+        continue;
+      }
+      const byUser = answer.body["one_time_keys"];
+      if (!isJsonObject(byUser)) continue;
+      for (const [userId, value] of Object.entries(byUser)) {
+        if (serverNameOf(userId) === answer.server && isJsonObject(value)) result.one_time_keys[userId] = value;
+      }
+    }
+    return result;
+  }
+
+  /** GET /keys/changes?from&to: between two sync tokens' device-list positions. */
+  changes(requester: Requester, from: string, to: string): Promise<DeviceListChanges> {
+    return this.#deviceLists.changesBetween(requester.userId, parseSyncToken(from).deviceLists, parseSyncToken(to).deviceLists);
+  }
+
+  async #queryRemote(remote: ReadonlyMap<string, Record<string, string[]>>, timeoutMs: number): Promise<RemoteAnswer[]> {
+    return await Promise.all(
+      [...remote].map(async ([server, query]): Promise<RemoteAnswer> => {
+        try {
+          if (this.#remote === undefined) throw new Error("Federation key queries are not available");
+          return { server, ok: true, body: await withTimeout(this.#remote.queryKeys(server, query, timeoutMs), timeoutMs) };
+        } catch (error) {
+          return { server, ok: false, failure: failureOf(error) };
+        }
+      }),
+    );
+  }
+
+  async #claimRemote(remote: ReadonlyMap<string, Record<string, Record<string, string>>>, timeoutMs: number): Promise<RemoteAnswer[]> {
+    return await Promise.all(
+      [...remote].map(async ([server, query]): Promise<RemoteAnswer> => {
+        try {
+          if (this.#remote === undefined) throw new Error("Federation key claims are not available");
+          return { server, ok: true, body: await withTimeout(this.#remote.claimKeys(server, query, timeoutMs), timeoutMs) };
+        } catch (error) {
+          return { server, ok: false, failure: failureOf(error) };
+        }
+      }),
+    );
+  }
+}

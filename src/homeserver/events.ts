@@ -1,0 +1,149 @@
+// Reading and writing room events, relations and threads (issue 5), built from its dependencies:
+// the part of the composition root that services.ts calls. Every service of this area and what
+// it depends on is written down here.
+//
+//   Roomserver  <-  RelationsIndexer (a consumer of its outputs, with catch-up at start)
+//   RelationStore, Roomserver, EventVisibility  <-  Aggregator  <-  EventSerializer
+//   Roomserver, EventVisibility  <-  RoomAccess
+//   Timeline, RoomAccess, EventSerializer  <-  MessagesService, RoomReader, RelationsService
+//   Transactions, RelationStore, RelationsIndexer  <-  EventSender
+import type { Logger } from "pino";
+import { MatrixError } from "../core/errors.ts";
+import type { JsonObject } from "../core/json.ts";
+import { isJsonObject } from "../core/json.ts";
+import type { AnyEndpoint } from "../http/endpoint.ts";
+import type { Database } from "../storage/database.ts";
+import { IGNORED_USER_LIST_TYPE, type AccountDataService } from "./account-data/account-data-service.ts";
+import { RelationStore } from "../storage/stores/relations.ts";
+import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
+import { TransactionStore } from "../storage/stores/transactions.ts";
+import { membersEndpoints } from "./api/client/members.ts";
+import { messagesEndpoints } from "./api/client/messages.ts";
+import { relationsEndpoints } from "./api/client/relations.ts";
+import { sendEndpoints } from "./api/client/send.ts";
+import { stateEndpoints } from "./api/client/state.ts";
+import { RoomAccess, type EventVisibility } from "./events/access.ts";
+import { MessagesService } from "./events/messages.ts";
+import { Aggregator } from "./events/relations/aggregations.ts";
+import { RelationsIndexer } from "./events/relations/indexer.ts";
+import { RelationsService } from "./events/relations/relations-service.ts";
+import { RoomReader } from "./events/room-reader.ts";
+import { EventSender, type CanonicalAliasValidator } from "./events/sender.ts";
+import { EventSerializer } from "./events/serializer.ts";
+import { StateLookup } from "./events/state-lookup.ts";
+import { Timeline } from "./events/timeline.ts";
+import { Transactions } from "./events/transactions.ts";
+import type { Roomserver } from "./roomserver/index.ts";
+
+export interface EventServices {
+  /** Formats events for clients (sync serves every event through it). */
+  readonly serializer: EventSerializer;
+  /** A room's timeline by stream position (sync reads its timelines here). */
+  readonly timeline: Timeline;
+  readonly sender: EventSender;
+  readonly reader: RoomReader;
+  readonly messages: MessagesService;
+  readonly relations: RelationsService;
+  readonly relationsIndexer: RelationsIndexer;
+  readonly transactions: Transactions;
+  readonly endpoints: readonly AnyEndpoint[];
+  /** Stops the indexer (after the roomserver closed, before the database). */
+  close(): Promise<void>;
+}
+
+export interface EventServicesDeps {
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly roomserver: Roomserver;
+  /** The history visibility rules (the rooms area's HistoryVisibility). */
+  readonly visibility: EventVisibility;
+  /** Resolves once the membership index has applied what the room engine committed so far. */
+  readonly settleMemberships?: () => Promise<void>;
+  /** The users a user ignores (their m.ignored_user_list account data). */
+  readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Checks the aliases of an m.room.canonical_alias before it is sent (the rooms area's alias service). */
+  readonly validateCanonicalAlias?: CanonicalAliasValidator;
+  readonly now?: () => number;
+}
+
+/** How often old transaction IDs are forgotten. */
+const TRANSACTION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+export async function createEventServices(deps: EventServicesDeps): Promise<EventServices> {
+  const { db, roomserver, visibility } = deps;
+  const log = deps.logger.child({ component: "events" });
+  const now = deps.now ?? Date.now;
+
+  const relationStore = new RelationStore(db);
+  const relationsIndexer = new RelationsIndexer({
+    roomserver,
+    store: relationStore,
+    streamSince: (position, limit) => roomserver.store.streamSince(position, limit),
+    logger: log,
+  });
+  const transactions = new Transactions(new TransactionStore(db), now);
+  const stateLookup = new StateLookup(roomserver.store);
+  const timeline = new Timeline(new RoomTimelineStore(db), roomserver);
+  const access = new RoomAccess(roomserver, visibility, deps.settleMemberships);
+  const aggregator = new Aggregator({ store: relationStore, roomserver, visibility, ignoredUsers: deps.ignoredUsers });
+  const serializer = new EventSerializer({ roomserver, transactions: transactions.store, stateLookup, aggregator, visibility, now });
+  const sender = new EventSender({
+    roomserver,
+    transactions,
+    relations: relationStore,
+    indexer: relationsIndexer,
+    ...(deps.validateCanonicalAlias === undefined ? {} : { validateCanonicalAlias: deps.validateCanonicalAlias }),
+  });
+  const reader = new RoomReader({ roomserver, access, serializer, timeline });
+  const messages = new MessagesService({ roomserver, timeline, access, serializer, stateLookup, ignoredUsers: deps.ignoredUsers });
+  const relations = new RelationsService({ store: relationStore, roomserver, access, serializer, ignoredUsers: deps.ignoredUsers });
+
+  await relationsIndexer.start();
+  const purgeTimer = setInterval(() => {
+    transactions.purge().catch((err: unknown) => log.error({ err }, "purging old transaction IDs failed"));
+  }, TRANSACTION_PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
+  const endpoints: AnyEndpoint[] = [
+    ...sendEndpoints(sender),
+    ...stateEndpoints(sender, reader),
+    ...messagesEndpoints(messages),
+    ...membersEndpoints(reader),
+    ...relationsEndpoints(relations),
+  ];
+
+  return {
+    serializer,
+    timeline,
+    sender,
+    reader,
+    messages,
+    relations,
+    relationsIndexer,
+    transactions,
+    endpoints,
+    close: async () => {
+      clearInterval(purgeTimer);
+      await relationsIndexer.close();
+    },
+  };
+}
+
+/** The ignored users an m.ignored_user_list content names (client-server-api#ignoring-users). */
+export function ignoredUsersOf(content: JsonObject | undefined): Set<string> {
+  const ignored = content?.["ignored_users"];
+  return new Set(isJsonObject(ignored) ? Object.keys(ignored) : []);
+}
+
+/** Reads a user's ignored users from their account data. */
+export function ignoredUsersReader(accountData: AccountDataService): (userId: string) => Promise<Set<string>> {
+  return async (userId) => {
+    try {
+      const requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+      return ignoredUsersOf(await accountData.get(requester, userId, undefined, IGNORED_USER_LIST_TYPE));
+    } catch (err) {
+      if (err instanceof MatrixError && err.errcode === "M_NOT_FOUND") return new Set();
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,199 @@
+// Reading a room's history: GET /messages (message_pagination.yaml), GET /context/{eventId}
+// (event_context.yaml, modules/event_context.md) and GET /timestamp_to_event
+// (room_event_by_timestamp.yaml). Tokens are the sync area's pagination tokens (sync/token.ts): a
+// position in the room stream, after the event whose stream order it carries; sync tokens are
+// accepted as `from`/`to` too.
+import { MatrixError } from "../../core/errors.ts";
+import { stateMapKey } from "../../core/events/room-event.ts";
+import type { RoomEventFilter } from "../../core/filters/index.ts";
+import { matchesEventFilter } from "../../core/filters/index.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { Requester } from "../../http/endpoint.ts";
+import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
+import { encodePaginationToken, type RoomPosition } from "../sync/token.ts";
+import type { RoomAccess } from "./access.ts";
+import { filterable, scanTimeline } from "./paginate.ts";
+import type { EventSerializer } from "./serializer.ts";
+import type { StateLookup } from "./state-lookup.ts";
+import type { Direction, Timeline } from "./timeline.ts";
+
+export interface MessagesRequest {
+  readonly from: RoomPosition | undefined;
+  /** `from` as the client gave it: message_pagination.yaml's `start` "will be the same as the value given in from". */
+  readonly fromToken: string | undefined;
+  readonly to: RoomPosition | undefined;
+  readonly dir: Direction;
+  readonly limit: number;
+  readonly filter: RoomEventFilter | undefined;
+}
+
+export interface ContextRequest {
+  readonly limit: number;
+  readonly filter: RoomEventFilter | undefined;
+}
+
+export interface MessagesDeps {
+  readonly roomserver: Roomserver;
+  readonly timeline: Timeline;
+  readonly access: RoomAccess;
+  readonly serializer: EventSerializer;
+  readonly stateLookup: StateLookup;
+  /** The users a user ignores: their (non-state) events are not served. */
+  readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+}
+
+export class MessagesService {
+  readonly #deps: MessagesDeps;
+
+  constructor(deps: MessagesDeps) {
+    this.#deps = deps;
+  }
+
+  /** GET /rooms/{roomId}/messages. */
+  async messages(requester: Requester, roomId: string, request: MessagesRequest): Promise<JsonObject> {
+    const { access, timeline } = this.#deps;
+    // A former member reads up to the end of their membership.
+    const { upTo: readable } = await access.readableUpTo(requester.userId, roomId);
+    const cap = (position: number | undefined) => (readable === undefined ? position : Math.min(position ?? readable, readable));
+    const excluded = request.filter !== undefined && !roomAllowed(request.filter, roomId);
+
+    let after: number;
+    let upTo: number | undefined;
+    let start: string;
+    if (request.dir === "b") {
+      const from = cap(request.from?.stream) ?? (await timeline.latestPosition(roomId));
+      after = request.to?.stream ?? 0;
+      upTo = from;
+      start = request.fromToken ?? encodePaginationToken({ topological: 0, stream: from });
+    } else {
+      after = request.from?.stream ?? 0;
+      upTo = cap(request.to?.stream);
+      start = request.fromToken ?? encodePaginationToken({ topological: 0, stream: after });
+    }
+    if (excluded || request.limit === 0) return { chunk: [], start, ...(request.limit === 0 ? { end: start } : {}) };
+
+    const scan = await scanTimeline(timeline, access.visibility, {
+      ignored: await this.#deps.ignoredUsers(requester.userId),
+      userId: requester.userId,
+      roomId,
+      after,
+      upTo,
+      dir: request.dir,
+      limit: request.limit,
+      filter: request.filter,
+    });
+    const response: JsonObject = {
+      chunk: await this.#serialize(requester, scan.events),
+      start,
+    };
+    // "If no further events are available ... this property is omitted."
+    if (!scan.exhausted && scan.last !== undefined) {
+      const stream = request.dir === "b" ? scan.last.streamOrdering - 1 : scan.last.streamOrdering;
+      response["end"] = encodePaginationToken({ topological: scan.lastDepth, stream });
+    }
+    if (request.filter?.lazyLoadMembers === true && scan.events.length > 0) {
+      response["state"] = await this.#serializeState(requester, await this.#sendersMembership(scan.events));
+    }
+    return response;
+  }
+
+  /** GET /rooms/{roomId}/context/{eventId}. */
+  async context(requester: Requester, roomId: string, eventId: string, request: ContextRequest): Promise<JsonObject> {
+    const { access, timeline } = this.#deps;
+    const event = await access.visibleEvent(requester.userId, roomId, eventId);
+    const [eventJson] = await this.#serialize(requester, [event]);
+    const response: JsonObject = { event: eventJson as JsonObject, events_before: [], events_after: [], state: [] };
+    const position = event.streamOrdering;
+    // An event outside the timeline (an outlier fetched over federation) has no context to page.
+    if (position === undefined) return response;
+    const { upTo: readable } = await access.readableUpTo(requester.userId, roomId);
+    const excluded = request.filter !== undefined && !roomAllowed(request.filter, roomId);
+    // event_context.yaml: "The limit applies to the sum of the events_before and events_after".
+    const beforeLimit = excluded ? 0 : Math.floor(request.limit / 2);
+    const afterLimit = excluded ? 0 : request.limit - beforeLimit;
+    const common = { userId: requester.userId, roomId, filter: request.filter, ignored: await this.#deps.ignoredUsers(requester.userId) };
+    const [before, after] = await Promise.all([
+      scanTimeline(timeline, access.visibility, { ...common, after: 0, upTo: position - 1, dir: "b", limit: beforeLimit }),
+      scanTimeline(timeline, access.visibility, {
+        ...common,
+        after: position,
+        upTo: readable === undefined ? undefined : Math.max(readable, position),
+        dir: "f",
+        limit: afterLimit,
+      }),
+    ]);
+    const startStream = before.last === undefined ? position - 1 : before.last.streamOrdering - 1;
+    const endStream = after.last?.streamOrdering ?? position;
+    response["start"] = encodePaginationToken({ topological: before.last === undefined ? event.event.depth : before.lastDepth, stream: Math.max(0, startStream) });
+    response["end"] = encodePaginationToken({ topological: after.last === undefined ? event.event.depth : after.lastDepth, stream: endStream });
+    response["events_before"] = await this.#serialize(requester, before.events);
+    response["events_after"] = await this.#serialize(requester, after.events);
+    // "The state of the room at the last event returned", filtered like the events.
+    const lastEvent = after.events[after.events.length - 1] ?? event;
+    const all = [...before.events, event, ...after.events];
+    const state =
+      request.filter?.lazyLoadMembers === true ? await this.#sendersMembership(all, lastEvent) : await this.#fullState(lastEvent);
+    const filter = request.filter;
+    response["state"] = await this.#serializeState(requester, filter === undefined ? state : state.filter((s) => matchesEventFilter(filter, filterable(s))));
+    return response;
+  }
+
+  /** GET /rooms/{roomId}/timestamp_to_event. */
+  async timestampToEvent(requester: Requester, roomId: string, ts: number, dir: Direction): Promise<JsonObject> {
+    const { access, timeline } = this.#deps;
+    await access.readableUpTo(requester.userId, roomId);
+    const found = await timeline.closestToTimestamp(roomId, ts, dir);
+    const notFound = () => new MatrixError("M_NOT_FOUND", `No event found ${dir === "f" ? "after" : "before"} ${ts}`, 404);
+    if (found === undefined || !(await access.visibility.canSeeEvent(requester.userId, found.eventId))) throw notFound();
+    return { event_id: found.eventId, origin_server_ts: found.originServerTs };
+  }
+
+  async #serialize(requester: Requester, events: readonly RoomEventInfo[]): Promise<JsonObject[]> {
+    return await this.#deps.serializer.serialize(events, {
+      userId: requester.userId,
+      ...(requester.deviceId === undefined ? {} : { deviceId: requester.deviceId }),
+      bundleAggregations: true,
+      includeMembership: true,
+    });
+  }
+
+  async #serializeState(requester: Requester, events: readonly RoomEventInfo[]): Promise<JsonObject[]> {
+    return await this.#deps.serializer.serialize(events, { userId: requester.userId });
+  }
+
+  // client-server-api#lazy-loading-room-members: "membership events for the sender of events being
+  // included in the response", as of each event (or as of `at` when given).
+  async #sendersMembership(events: readonly RoomEventInfo[], at?: RoomEventInfo): Promise<RoomEventInfo[]> {
+    const wanted = new Map<string, string[]>();
+    if (at !== undefined) {
+      wanted.set(at.event.eventId, [...new Set(events.map((e) => stateMapKey("m.room.member", e.event.sender)))]);
+    } else {
+      for (const e of events) wanted.set(e.event.eventId, [...(wanted.get(e.event.eventId) ?? []), stateMapKey("m.room.member", e.event.sender)]);
+    }
+    const found = await this.#deps.stateLookup.at(wanted, "after");
+    // One membership per sender: the first found (the newest for /messages backwards).
+    const bySender = new Map<string, string>();
+    for (const e of at === undefined ? events : [at]) {
+      for (const [key, id] of found.get(e.event.eventId) ?? []) {
+        if (!bySender.has(key)) bySender.set(key, id);
+      }
+    }
+    return await this.#load([...new Set(bySender.values())]);
+  }
+
+  async #fullState(at: RoomEventInfo): Promise<RoomEventInfo[]> {
+    const state = await this.#deps.roomserver.stateAt(at.event.eventId, "after");
+    return await this.#load([...(state?.values() ?? [])]);
+  }
+
+  async #load(ids: readonly string[]): Promise<RoomEventInfo[]> {
+    const infos = await Promise.all(ids.map((id) => this.#deps.roomserver.getEvent(id)));
+    return infos.filter((info): info is RoomEventInfo => info !== undefined);
+  }
+}
+
+// room_event_filter.yaml `rooms`/`not_rooms`: a filter that leaves this room out matches nothing here.
+function roomAllowed(filter: RoomEventFilter, roomId: string): boolean {
+  if (filter.notRooms.includes(roomId)) return false;
+  return filter.rooms === undefined || filter.rooms.includes(roomId);
+}

@@ -1,0 +1,128 @@
+// Bundled aggregations (client-server-api#aggregations-of-child-events): what the relations index
+// says about the children of events being served, as this user may see them. Child events hidden
+// from the user by the visibility rules, and those of users they ignore, are left out of every
+// aggregation. Formatting is serializer.ts's.
+import { isJsonObject } from "../../../core/json.ts";
+import type { RelationRow, RelationStore } from "../../../storage/stores/relations.ts";
+import type { RoomEventInfo, Roomserver } from "../../roomserver/index.ts";
+import type { EventVisibility } from "../access.ts";
+import { REL_REFERENCE, REL_REPLACE, REL_THREAD, relationOf } from "./relation.ts";
+
+export interface ThreadAggregation {
+  /** modules/threading.md: "the most recent event (topologically to the server) in the thread". */
+  readonly latest: RoomEventInfo;
+  readonly count: number;
+  readonly currentUserParticipated: boolean;
+}
+
+export interface BundledRelations {
+  /** The most recent valid replacement (modules/event_replacements.md). */
+  readonly replace?: RoomEventInfo;
+  readonly thread?: ThreadAggregation;
+  /** The IDs of the events referencing it (modules/reference_relations.md). */
+  readonly references?: readonly string[];
+}
+
+export interface AggregatorDeps {
+  readonly store: RelationStore;
+  readonly roomserver: Roomserver;
+  readonly visibility: EventVisibility;
+  /** The users this user ignores (client-server-api#ignoring-users). */
+  readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+}
+
+/** How many candidates for a thread's latest event are checked at a time. */
+const LATEST_BATCH = 8;
+
+export class Aggregator {
+  readonly #deps: AggregatorDeps;
+
+  constructor(deps: AggregatorDeps) {
+    this.#deps = deps;
+  }
+
+  /** The aggregations of each of these events that has some, as this user may see them. */
+  async bundle(userId: string, events: readonly RoomEventInfo[]): Promise<Map<string, BundledRelations>> {
+    const out = new Map<string, BundledRelations>();
+    // "State events do not currently receive bundled aggregations."
+    const parents = events.filter((e) => e.event.stateKey === undefined);
+    if (parents.length === 0) return out;
+    const ignored = await this.#deps.ignoredUsers(userId);
+    const byRoom = new Map<string, RoomEventInfo[]>();
+    for (const parent of parents) byRoom.set(parent.event.roomId, [...(byRoom.get(parent.event.roomId) ?? []), parent]);
+
+    for (const [roomId, roomParents] of byRoom) {
+      const ids = roomParents.map((p) => p.event.eventId);
+      const [edits, threads, references] = await Promise.all([
+        this.#deps.store.childrenOfParents(roomId, ids, REL_REPLACE),
+        this.#deps.store.childrenOfParents(roomId, ids, REL_THREAD),
+        this.#deps.store.childrenOfParents(roomId, ids, REL_REFERENCE),
+      ]);
+      await Promise.all(
+        roomParents.map(async (parent) => {
+          const id = parent.event.eventId;
+          const notIgnored = (rows: readonly RelationRow[] | undefined) => (rows ?? []).filter((r) => !ignored.has(r.sender));
+          const [replace, thread, refs] = await Promise.all([
+            this.#latestEdit(userId, parent, notIgnored(edits.get(id))),
+            this.#thread(userId, parent, notIgnored(threads.get(id))),
+            this.#references(userId, notIgnored(references.get(id))),
+          ]);
+          const bundle: { replace?: RoomEventInfo; thread?: ThreadAggregation; references?: readonly string[] } = {};
+          if (replace !== undefined) bundle.replace = replace;
+          if (thread !== undefined) bundle.thread = thread;
+          if (refs.length > 0) bundle.references = refs;
+          if (Object.keys(bundle).length > 0) out.set(id, bundle);
+        }),
+      );
+    }
+    return out;
+  }
+
+  // modules/event_replacements.md "Server-side aggregation of m.replace relationships": the most
+  // recent valid edit by origin_server_ts, then the lexicographically largest event ID; none for a
+  // redacted original.
+  async #latestEdit(userId: string, original: RoomEventInfo, rows: readonly RelationRow[]): Promise<RoomEventInfo | undefined> {
+    if (rows.length === 0 || original.redactedBy !== undefined) return undefined;
+    // "The original event must not, itself, have a rel_type of m.replace."
+    if (relationOf(original.event.content)?.relType === REL_REPLACE) return undefined;
+    // Same sender and same type are in the index; the rest needs the edit itself.
+    const candidates = rows
+      .filter((r) => r.sender === original.event.sender && r.eventType === original.event.type)
+      .sort((a, b) => b.originServerTs - a.originServerTs || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0));
+    const loaded = await this.#load(candidates.map((r) => r.eventId));
+    const valid = loaded.filter(
+      (e) => e.event.stateKey === undefined && e.redactedBy === undefined && isJsonObject(e.event.content["m.new_content"]),
+    );
+    const visible = new Set((await this.#deps.visibility.filterEventsForUser(userId, valid)).map((e) => e.event.eventId));
+    return valid.find((e) => visible.has(e.event.eventId));
+  }
+
+  // modules/threading.md "Server-side aggregation of m.thread relationships".
+  async #thread(userId: string, root: RoomEventInfo, rows: readonly RelationRow[]): Promise<ThreadAggregation | undefined> {
+    if (rows.length === 0) return undefined;
+    const newestFirst = [...rows].reverse();
+    let latest: RoomEventInfo | undefined;
+    for (let i = 0; i < newestFirst.length && latest === undefined; i += LATEST_BATCH) {
+      const batch = await this.#load(newestFirst.slice(i, i + LATEST_BATCH).map((r) => r.eventId));
+      [latest] = await this.#deps.visibility.filterEventsForUser(userId, batch);
+    }
+    if (latest === undefined) return undefined;
+    return {
+      latest,
+      count: rows.length,
+      currentUserParticipated: root.event.sender === userId || rows.some((r) => r.sender === userId),
+    };
+  }
+
+  // modules/reference_relations.md: a `chunk` of the referencing events' IDs.
+  async #references(userId: string, rows: readonly RelationRow[]): Promise<string[]> {
+    if (rows.length === 0) return [];
+    const visible = await this.#deps.visibility.filterEventsForUser(userId, await this.#load(rows.map((r) => r.eventId)));
+    return visible.map((e) => e.event.eventId);
+  }
+
+  async #load(ids: readonly string[]): Promise<RoomEventInfo[]> {
+    const infos = await Promise.all(ids.map((id) => this.#deps.roomserver.getEvent(id)));
+    return infos.filter((info): info is RoomEventInfo => info !== undefined && info.rejectedReason === undefined && !info.softFailed);
+  }
+}

@@ -1,0 +1,194 @@
+// Sending events to a room (client-server-api#sending-events-to-a-room, room_send.yaml,
+// room_state.yaml, redaction.yaml): every event is built and checked by the room engine; this
+// service adds what the client-server API asks on top: idempotent transaction IDs, the rules of
+// relationship types (duplicate annotations, threads off relations), `redacts` where the room
+// version wants it, and the validation of state contents other areas own.
+import { actionLevel, powerLevelOf } from "../../core/auth/index.ts";
+import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
+import { MatrixError } from "../../core/errors.ts";
+import { stateMapKey } from "../../core/events/room-event.ts";
+import type { JsonObject } from "../../core/json.ts";
+import { getRoomVersion, type RoomVersion } from "../../core/room-versions/room-versions.ts";
+import type { Requester } from "../../http/endpoint.ts";
+import type { RelationStore } from "../../storage/stores/relations.ts";
+import type { LocalEventRequest, Roomserver } from "../roomserver/index.ts";
+import { notInRoom } from "./access.ts";
+import type { RelationsIndexer } from "./relations/indexer.ts";
+import { REL_ANNOTATION, REL_THREAD, relationOf } from "./relations/relation.ts";
+import type { Transactions } from "./transactions.ts";
+
+/**
+ * Checks the aliases of an m.room.canonical_alias content (well-formed: M_INVALID_PARAM; pointing at
+ * the room: M_BAD_ALIAS); the rooms area's alias service does it.
+ */
+export type CanonicalAliasValidator = (roomId: string, content: JsonObject) => Promise<void>;
+
+export interface SenderDeps {
+  readonly roomserver: Roomserver;
+  readonly transactions: Transactions;
+  readonly relations: RelationStore;
+  readonly indexer: RelationsIndexer;
+  readonly validateCanonicalAlias?: CanonicalAliasValidator;
+}
+
+export class EventSender {
+  readonly #deps: SenderDeps;
+  // Annotations of one parent are sent one at a time, so two identical ones cannot both pass the check.
+  readonly #annotationLocks = new Map<string, Promise<unknown>>();
+
+  constructor(deps: SenderDeps) {
+    this.#deps = deps;
+  }
+
+  /** PUT /rooms/{roomId}/send/{eventType}/{txnId}: the event ID, the original's for a retransmission. */
+  async sendMessage(requester: Requester, roomId: string, eventType: string, txnId: string, content: JsonObject): Promise<string> {
+    const key = { userId: requester.userId, deviceId: requester.deviceId ?? "", scope: JSON.stringify(["send", roomId, eventType]), txnId };
+    return await this.#deps.transactions.once(key, async () => {
+      const version = await this.#roomVersion(roomId);
+      const request: LocalEventRequest = { roomId, type: eventType, sender: requester.userId, content };
+      // room_send.yaml: "In rooms with a version older than 11 they MUST move the `redacts` property
+      // inside the `content` to the top level of the event."
+      if (eventType === "m.room.redaction" && !version.redactsInContent) {
+        const { redacts, ...rest } = content;
+        if (typeof redacts !== "string") throw new MatrixError("M_BAD_JSON", "An m.room.redaction needs the event it redacts in content.redacts", 400);
+        await this.#checkRedaction(roomId, version, requester.userId, redacts);
+        return await this.#create({ ...request, content: rest, redacts });
+      }
+      const redacts = request.content["redacts"];
+      if (eventType === "m.room.redaction" && typeof redacts === "string") await this.#checkRedaction(roomId, version, requester.userId, redacts);
+      return await this.#createWithRelation(request);
+    });
+  }
+
+  /** PUT /rooms/{roomId}/state/{eventType}/{stateKey}. */
+  async sendState(requester: Requester, roomId: string, eventType: string, stateKey: string, content: JsonObject): Promise<string> {
+    await this.#roomVersion(roomId);
+    if (eventType === "m.room.canonical_alias" && stateKey === "" && this.#deps.validateCanonicalAlias !== undefined) {
+      const current = await this.#currentStateEvent(roomId, eventType, stateKey);
+      await this.#deps.validateCanonicalAlias(roomId, newAliases(content, current?.event.content));
+    }
+    // Setting what is already set by the same sender sends nothing (as Synapse does): clients
+    // re-send state freely, and a room's history should not fill with copies.
+    // Only for a sender still joined: anyone else gets the room engine's verdict.
+    const current = await this.#currentStateEvent(roomId, eventType, stateKey);
+    if (current !== undefined && current.event.sender === requester.userId && sameJson(current.event.content, content)) {
+      const member = await this.#currentStateEvent(roomId, "m.room.member", requester.userId);
+      if (member?.event.content["membership"] === "join") return current.event.eventId;
+    }
+    return await this.#createWithRelation({ roomId, type: eventType, stateKey, sender: requester.userId, content });
+  }
+
+  /** PUT /rooms/{roomId}/redact/{eventId}/{txnId}. */
+  async redact(requester: Requester, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
+    const key = { userId: requester.userId, deviceId: requester.deviceId ?? "", scope: JSON.stringify(["redact", roomId, eventId]), txnId };
+    return await this.#deps.transactions.once(key, async () => {
+      const version = await this.#roomVersion(roomId);
+      const content: JsonObject = reason === undefined ? {} : { reason };
+      // rooms/v11.md: `redacts` moved into the content.
+      if (version.redactsInContent) content["redacts"] = eventId;
+      await this.#checkRedaction(roomId, version, requester.userId, eventId);
+      return await this.#create({ roomId, type: "m.room.redaction", sender: requester.userId, content, redacts: eventId });
+    });
+  }
+
+  // The auth rules let any member send a redaction; whether it applies is decided when it is
+  // received (rooms/v3.md "Handling redactions"). A client asking to redact what it may not is told
+  // so rather than sent a redaction that will never apply, as Synapse does: another sender's event
+  // needs the `redact` power level (client-server-api#redactions, redaction.yaml).
+  async #checkRedaction(roomId: string, version: RoomVersion, sender: string, targetId: string): Promise<void> {
+    const target = await this.#deps.roomserver.getEvent(targetId);
+    if (target === undefined || target.event.sender === sender) return;
+    if (target.event.roomId !== roomId) throw new MatrixError("M_INVALID_PARAM", "Cannot redact an event of another room", 400);
+    const [create, powerLevels] = await Promise.all([
+      this.#currentStateEvent(roomId, "m.room.create", ""),
+      this.#currentStateEvent(roomId, "m.room.power_levels", ""),
+    ]);
+    const lookup = (type: string, stateKey: string) =>
+      stateKey !== "" ? undefined : type === "m.room.create" ? create?.event : type === "m.room.power_levels" ? powerLevels?.event : undefined;
+    if (powerLevelOf(sender, lookup, version) < actionLevel("redact", lookup, version)) {
+      throw new MatrixError("M_FORBIDDEN", "You don't have permission to redact other users' events", 403);
+    }
+  }
+
+  async #createWithRelation(request: LocalEventRequest): Promise<string> {
+    const relation = relationOf(request.content);
+    if (relation?.relType === REL_THREAD) await this.#checkThreadRoot(relation.eventId);
+    if (relation?.relType !== REL_ANNOTATION || relation.key === undefined) return await this.#create(request);
+    const { eventId: parentId, key } = relation;
+    return await this.#serialised(parentId, async () => {
+      // modules/event_annotations.md "Avoiding duplicate annotations".
+      await this.#deps.indexer.settled();
+      if (await this.#deps.relations.hasAnnotation(parentId, request.sender, request.type, key)) {
+        throw new MatrixError("M_DUPLICATE_ANNOTATION", "You have already sent this annotation", 400);
+      }
+      return await this.#create(request);
+    });
+  }
+
+  // modules/threading.md "Validation of m.thread relationships": no thread off an event that is
+  // itself a child of a relationship (400 M_UNKNOWN, there is no dedicated code).
+  async #checkThreadRoot(rootId: string): Promise<void> {
+    const root = await this.#deps.roomserver.getEvent(rootId);
+    if (root !== undefined && relationOf(root.event.content) !== undefined) {
+      throw new MatrixError("M_UNKNOWN", "Cannot start a thread from an event with a relation", 400);
+    }
+  }
+
+  async #create(request: LocalEventRequest): Promise<string> {
+    const { eventId } = await this.#deps.roomserver.createLocalEvent(request);
+    // The index has heard the event (outputs go out on commit); waiting for its write lets the
+    // sender read their own relations right away.
+    if (relationOf(request.content) !== undefined) await this.#deps.indexer.settled();
+    return eventId;
+  }
+
+  async #serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.#annotationLocks.get(key) ?? Promise.resolve();
+    const result = previous.then(run, run);
+    const tail = result.catch(() => undefined);
+    this.#annotationLocks.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.#annotationLocks.get(key) === tail) this.#annotationLocks.delete(key);
+    }
+  }
+
+  async #roomVersion(roomId: string): Promise<RoomVersion> {
+    const room = await this.#deps.roomserver.store.getRoom(roomId);
+    const version = room === undefined ? undefined : getRoomVersion(room.roomVersion);
+    // An unknown room: the sender cannot be in it (room_send.yaml's 403).
+    if (version === undefined) throw notInRoom();
+    return version;
+  }
+
+  async #currentStateEvent(roomId: string, eventType: string, stateKey: string) {
+    const state = await this.#deps.roomserver.currentState(roomId);
+    const id = state?.get(stateMapKey(eventType, stateKey));
+    return id === undefined ? undefined : await this.#deps.roomserver.getEvent(id);
+  }
+}
+
+function sameJson(a: JsonObject, b: JsonObject): boolean {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch {
+    return false;
+  }
+}
+
+// room_state.yaml: "Servers do not validate aliases which are being removed or are already present
+// in the state event": only what is new is checked.
+function newAliases(content: JsonObject, current: JsonObject | undefined): JsonObject {
+  const present = new Set<string>();
+  if (typeof current?.["alias"] === "string") present.add(current["alias"]);
+  const currentAlt = current?.["alt_aliases"];
+  if (Array.isArray(currentAlt)) for (const a of currentAlt) if (typeof a === "string") present.add(a);
+  const isNew = (a: unknown) => !(typeof a === "string" && present.has(a));
+  const out: JsonObject = {};
+  const alias = content["alias"];
+  if (alias !== undefined && alias !== null && isNew(alias)) out["alias"] = alias;
+  const alt = content["alt_aliases"];
+  if (alt !== undefined) out["alt_aliases"] = Array.isArray(alt) ? alt.filter(isNew) : alt;
+  return out;
+}

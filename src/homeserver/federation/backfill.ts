@@ -1,0 +1,103 @@
+// Fetching a room's history from before we were in it (server-server-api#backfilling-and-retrieving-missing-events):
+// /backfill from a server in the room, from the events we lack (the prev_events of our oldest
+// events, the "backward extremities"); what comes back enters the pipeline as "backfilled",
+// oldest first, with the state before the oldest fetched from the server when their own
+// prev_events are still missing.
+import type { RoomEvent } from "../../core/events/room-event.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { Roomserver } from "../roomserver/index.ts";
+import { errorText, type EventFetcher, type FetchClient } from "./event-fetcher.ts";
+import { byPrevEvents, parsePdusOfRoom, sortTopologically } from "./remote-events.ts";
+import type { RoomReader } from "./room-reader.ts";
+import type { RoomServers } from "./room-servers.ts";
+
+interface Log {
+  info(obj: object, msg: string): void;
+}
+
+export interface BackfillResult {
+  /** The events stored, oldest first. */
+  readonly events: RoomEvent[];
+  /** What is still missing before them: where the next backfill starts. */
+  readonly backwardExtremities: string[];
+}
+
+const enc = encodeURIComponent;
+
+export class Backfiller {
+  readonly #serverName: string;
+  readonly #client: FetchClient;
+  readonly #roomserver: Pick<Roomserver, "input">;
+  readonly #reader: RoomReader;
+  readonly #rooms: RoomServers;
+  readonly #fetcher: EventFetcher;
+  readonly #logger: Log | undefined;
+
+  constructor(options: {
+    serverName: string;
+    client: FetchClient;
+    roomserver: Pick<Roomserver, "input">;
+    reader: RoomReader;
+    rooms: RoomServers;
+    fetcher: EventFetcher;
+    logger?: Log;
+  }) {
+    this.#serverName = options.serverName;
+    this.#client = options.client;
+    this.#roomserver = options.roomserver;
+    this.#reader = options.reader;
+    this.#rooms = options.rooms;
+    this.#fetcher = options.fetcher;
+    this.#logger = options.logger;
+  }
+
+  /** The prev_events of the room's oldest timeline events that are not in its graph here. */
+  async backwardExtremities(roomId: string, scan = 100): Promise<string[]> {
+    const oldest = await this.#reader.roomStream(roomId, 0, scan);
+    const events = await this.#reader.events(oldest.map((e) => e.eventId));
+    const prevs = [...new Set([...events.values()].flatMap((e) => e.event.prevEventIds))];
+    const placed = await this.#fetcher.placed(prevs);
+    return prevs.filter((id) => !placed.has(id));
+  }
+
+  /** Fetches up to `limit` events before `from` from a server in the room (the given ones first). */
+  async backfill(roomId: string, from: readonly string[], limit: number, servers?: readonly string[]): Promise<BackfillResult> {
+    const version = await this.#reader.roomVersion(roomId);
+    if (version === undefined || from.length === 0) return { events: [], backwardExtremities: [...from] };
+    const candidates = servers ?? (await this.#rooms.serversInRoom(roomId)).filter((s) => s !== this.#serverName);
+    for (const server of candidates) {
+      let answer: JsonObject;
+      try {
+        answer = await this.#client.get(server, `/_matrix/federation/v1/backfill/${enc(roomId)}`, {
+          query: { v: [...from], limit },
+          lenientNumbers: !version.strictCanonicalJson,
+        });
+      } catch (err) {
+        this.#logger?.info({ server, roomId, err: errorText(err) }, "federation: /backfill failed");
+        continue;
+      }
+      const got = parsePdusOfRoom(answer["pdus"], roomId, version);
+      const stored = await this.#reader.events(got.map((e) => e.eventId));
+      const fresh = sortTopologically(
+        got.filter((e) => stored.get(e.eventId)?.outlier !== false),
+        byPrevEvents,
+      );
+      if (fresh.length === 0) continue;
+      const inSet = new Set(fresh.map((e) => e.eventId));
+      const cited = [...new Set(fresh.flatMap((e) => e.prevEventIds).filter((id) => !inSet.has(id)))];
+      const placed = await this.#fetcher.placed(cited);
+      const missing = new Set(cited.filter((id) => !placed.has(id)));
+      const inputs = [];
+      for (const event of fresh) {
+        const stateBefore = event.prevEventIds.some((p) => missing.has(p))
+          ? await this.#fetcher.stateBefore(server, roomId, version, event.eventId)
+          : undefined;
+        inputs.push(this.#roomserver.input({ kind: "backfilled", pdu: event.pdu, origin: server, stateBefore }));
+      }
+      const results = await Promise.all(inputs);
+      const kept = fresh.filter((_, i) => results[i]?.outcome !== "refused");
+      return { events: kept, backwardExtremities: [...missing] };
+    }
+    return { events: [], backwardExtremities: [...from] };
+  }
+}

@@ -1,0 +1,127 @@
+// Rooms and membership (issue 5), built from the config: the part of the composition root that
+// services.ts calls. Every service of this area, and what it depends on, is written down here.
+//
+//   Roomserver  <-  MembershipIndex (a consumer of its outputs)  <-  HistoryVisibility
+//   Roomserver, MembershipIndex, HistoryVisibility  <-  AliasService, RoomDirectoryService
+//   AliasService, ProfileService  <-  MembershipService  <-  RoomCreationService, RoomUpgradeService
+//   ProfileService.onChange  ->  MembershipService.propagateProfile
+import type { Logger } from "pino";
+import type { HomeserverConfig } from "../config/index.ts";
+import type { AnyEndpoint } from "../http/endpoint.ts";
+import type { RateLimiter } from "../http/rate-limit.ts";
+import type { Database } from "../storage/database.ts";
+import { AliasStore } from "../storage/stores/aliases.ts";
+import { MembershipStore } from "../storage/stores/memberships.ts";
+import { RoomDirectoryStore } from "../storage/stores/room-directory.ts";
+import type { AccountServices } from "./accounts.ts";
+import { aliasEndpoints } from "./api/client/aliases.ts";
+import { directoryEndpoints } from "./api/client/directory.ts";
+import { membershipEndpoints } from "./api/client/membership.ts";
+import { roomEndpoints } from "./api/client/rooms.ts";
+import type { Roomserver } from "./roomserver/index.ts";
+import { AliasService } from "./rooms/aliases.ts";
+import { RoomDirectoryService } from "./rooms/directory.ts";
+import { membershipIndexSource, visibilitySource } from "./rooms/engine-reads.ts";
+import { MembershipIndex } from "./rooms/membership-index.ts";
+import { MembershipService } from "./rooms/membership-service.ts";
+import type { RemoteRooms } from "./rooms/remote-joiner.ts";
+import { RoomCreationService } from "./rooms/room-creation.ts";
+import { RoomStateReader } from "./rooms/room-state.ts";
+import { RoomUpgradeService } from "./rooms/upgrade.ts";
+import { HistoryVisibility } from "./rooms/visibility.ts";
+
+export interface RoomServices {
+  readonly membershipIndex: MembershipIndex;
+  readonly visibility: HistoryVisibility;
+  readonly aliases: AliasService;
+  readonly directory: RoomDirectoryService;
+  readonly membership: MembershipService;
+  readonly creation: RoomCreationService;
+  readonly upgrades: RoomUpgradeService;
+  readonly states: RoomStateReader;
+  readonly endpoints: readonly AnyEndpoint[];
+  /**
+   * Plugs in the federation side (remote joins, invites, knocks, leaves, alias queries) once it is
+   * built: it needs the membership index, so it comes after this area. Replaces what was there.
+   */
+  connectRemote(remote: RemoteRooms): void;
+  /** Applies what the index has queued; call after the roomserver closed, before the database. */
+  close(): Promise<void>;
+}
+
+export interface RoomServicesDeps {
+  readonly config: HomeserverConfig;
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly roomserver: Roomserver;
+  readonly accounts: AccountServices;
+  readonly rateLimiters: ReadonlyMap<string, RateLimiter>;
+  readonly remote?: RemoteRooms;
+}
+
+export async function createRoomServices(options: RoomServicesDeps): Promise<RoomServices> {
+  const { config, db, logger, roomserver, accounts } = options;
+  const log = logger.child({ component: "rooms" });
+  const onError = (err: unknown, what: string): void => log.error({ err }, what);
+  let remote: RemoteRooms = options.remote ?? {};
+  const isAdmin = (userId: string): Promise<boolean> => accounts.users.isAdmin(userId);
+
+  const membershipIndex = new MembershipIndex(new MembershipStore(db), membershipIndexSource(roomserver), { onError });
+  const visibility = new HistoryVisibility(visibilitySource(roomserver), membershipIndex);
+  const states = new RoomStateReader(roomserver);
+  const aliases = new AliasService({
+    serverName: config.serverName,
+    store: new AliasStore(db),
+    states,
+    membershipIndex,
+    visibility,
+    roomserver,
+    isAdmin,
+    remote: () => remote,
+  });
+  const directory = new RoomDirectoryService({ store: new RoomDirectoryStore(db), states, membershipIndex, visibility, isAdmin });
+  const membership = new MembershipService({
+    serverName: config.serverName,
+    roomserver,
+    states,
+    membershipIndex,
+    aliases,
+    profiles: accounts.profiles,
+    remote: () => remote,
+    onError,
+  });
+  const creation = new RoomCreationService({
+    serverName: config.serverName,
+    defaultRoomVersion: config.defaultRoomVersion,
+    roomserver,
+    membershipIndex,
+    membership,
+    aliases,
+    directory,
+    profiles: accounts.profiles,
+  });
+  const upgrades = new RoomUpgradeService({ roomserver, states, membership, aliases, directory, onError });
+  accounts.profiles.onChange((change) => membership.propagateProfile(change.userId, change.key, change.profile));
+
+  await membershipIndex.start();
+  return {
+    membershipIndex,
+    visibility,
+    aliases,
+    directory,
+    membership,
+    creation,
+    upgrades,
+    states,
+    endpoints: [
+      ...roomEndpoints({ creation, membership, upgrades }),
+      ...membershipEndpoints(membership),
+      ...aliasEndpoints(aliases),
+      ...directoryEndpoints(directory, config.serverName),
+    ],
+    connectRemote: (next) => {
+      remote = next;
+    },
+    close: () => membershipIndex.close(),
+  };
+}

@@ -1,0 +1,301 @@
+// Room membership (client-server-api#room-membership: joining, knocking, restricted rooms, leaving,
+// banning; inviting.yaml, joining.yaml, knocking.yaml, leaving.yaml, kicking.yaml, banning.yaml).
+// Every change is an m.room.member event through the roomserver, whose authorization rules have
+// the last word (M_FORBIDDEN). Rooms this server is not in go through the federation seams.
+// After each event the membership index is waited for, so that the next request reads its effect.
+import { MatrixError } from "../../core/errors.ts";
+import { parseRoomId, parseUserId, serverNameOf } from "../../core/identifiers/index.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { Requester } from "../../http/endpoint.ts";
+import type { Roomserver } from "../roomserver/index.ts";
+import type { AliasService } from "./aliases.ts";
+import type { MembershipIndex } from "./membership-index.ts";
+import type { RemoteRooms } from "./remote-joiner.ts";
+import { restrictedJoin } from "./restricted-joins.ts";
+import type { RoomState, RoomStateReader } from "./room-state.ts";
+
+/** Reads a local user's profile (ProfileService); throws for users without one. */
+export interface ProfileLookup {
+  getProfile(userId: string): Promise<JsonObject>;
+}
+
+export interface MembershipServiceDeps {
+  readonly serverName: string;
+  readonly roomserver: Roomserver;
+  readonly states: RoomStateReader;
+  readonly membershipIndex: MembershipIndex;
+  readonly aliases: AliasService;
+  readonly profiles: ProfileLookup;
+  readonly remote: () => RemoteRooms;
+  readonly onError?: (error: unknown, what: string) => void;
+}
+
+export interface JoinRequest {
+  /** Servers to try for a room this server is not in (the `via` and `server_name` parameters). */
+  readonly via?: readonly string[];
+  readonly reason?: string | undefined;
+  /** joining.yaml: the signed third-party invite this join redeems. */
+  readonly thirdPartySigned?: JsonObject | undefined;
+}
+
+type ModerationAction = "kick" | "ban" | "unban";
+
+export class MembershipService {
+  readonly #deps: MembershipServiceDeps;
+
+  constructor(deps: MembershipServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** POST /join/{roomIdOrAlias} and /rooms/{roomId}/join. */
+  async join(requester: Requester, roomIdOrAlias: string, request: JoinRequest = {}): Promise<{ roomId: string }> {
+    const userId = requester.userId;
+    const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
+    const state = await this.#deps.states.current(roomId);
+    const content = await this.#withProfile(userId, { membership: "join" }, request.reason);
+    if (state === undefined || !(await this.#participating(roomId))) {
+      const joiner = this.#deps.remote().joiner;
+      if (joiner !== undefined && servers.some((s) => s !== this.#deps.serverName)) {
+        return await this.#remoteJoin(userId, roomId, servers, content);
+      }
+      if (state === undefined) throw new MatrixError("M_NOT_FOUND", "No known servers for this room", 404);
+    }
+
+    const membership = await state.membershipOf(userId);
+    if (membership === "join") return { roomId };
+    if (membership === "ban") throw new MatrixError("M_FORBIDDEN", "You are banned from this room", 403);
+    // modules/guest_access.md: guests join only rooms whose m.room.guest_access is can_join.
+    if (requester.isGuest && (await state.stringField("m.room.guest_access", "guest_access")) !== "can_join") {
+      throw new MatrixError("M_FORBIDDEN", "Guest access is not allowed in this room", 403);
+    }
+    if (request.thirdPartySigned !== undefined) content["third_party_invite"] = await thirdPartyInvite(state, request.thirdPartySigned);
+
+    const restricted = await restrictedJoin(state, userId, this.#deps.serverName, this.#deps.membershipIndex);
+    if (restricted.kind === "not_allowed") {
+      throw new MatrixError("M_FORBIDDEN", "You do not meet the conditions to join this restricted room", 403);
+    }
+    if (restricted.kind === "needs_remote") {
+      const others = (await this.#deps.membershipIndex.serversInRoom(roomId)).filter((s) => s !== this.#deps.serverName);
+      if (this.#deps.remote().joiner === undefined || others.length === 0) {
+        throw new MatrixError("M_FORBIDDEN", "No member of this server may authorise your join", 403);
+      }
+      return await this.#remoteJoin(userId, roomId, others, content);
+    }
+    if (restricted.kind === "authorised") content["join_authorised_via_users_server"] = restricted.authoriser;
+    await this.#send(roomId, userId, userId, content);
+    return { roomId };
+  }
+
+  /** POST /knock/{roomIdOrAlias} (client-server-api#knocking-on-rooms). */
+  async knock(requester: Requester, roomIdOrAlias: string, request: { via?: readonly string[]; reason?: string | undefined }): Promise<{ roomId: string }> {
+    const userId = requester.userId;
+    const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
+    const content = await this.#withProfile(userId, { membership: "knock" }, request.reason);
+    const state = await this.#deps.states.current(roomId);
+    if (state === undefined || !(await this.#participating(roomId))) {
+      const knocker = this.#deps.remote().knocker;
+      if (knocker !== undefined && servers.some((s) => s !== this.#deps.serverName)) {
+        return await knocker.knock(userId, roomId, servers.filter((s) => s !== this.#deps.serverName), content);
+      }
+      if (state === undefined) throw new MatrixError("M_NOT_FOUND", "No known servers for this room", 404);
+    }
+    const membership = await state.membershipOf(userId);
+    // "Users who are currently in the room, already invited, or banned cannot knock on the room."
+    if (membership === "join" || membership === "invite" || membership === "ban") {
+      throw new MatrixError("M_FORBIDDEN", `You cannot knock while your membership is ${membership}`, 403);
+    }
+    await this.#send(roomId, userId, userId, content);
+    return { roomId };
+  }
+
+  /** POST /rooms/{roomId}/invite (inviting.yaml). */
+  async invite(requester: Requester, roomId: string, invitee: string, options: { reason?: string | undefined; isDirect?: boolean } = {}): Promise<void> {
+    this.#checkRoomId(roomId);
+    this.#checkUserId(invitee);
+    const state = await this.#stateForMember(roomId, requester.userId);
+    const current = await state.membershipOf(invitee);
+    if (current === "join") throw new MatrixError("M_FORBIDDEN", `${invitee} is already in the room`, 403);
+    if (current === "ban") throw new MatrixError("M_FORBIDDEN", `${invitee} is banned from the room`, 403);
+    const content: JsonObject = { membership: "invite" };
+    if (options.reason !== undefined) content["reason"] = options.reason;
+    if (options.isDirect === true) content["is_direct"] = true;
+    const local = serverNameOf(invitee) === this.#deps.serverName;
+    if (local) Object.assign(content, await this.#profileFields(invitee));
+    const inviter = this.#deps.remote().inviter;
+    if (!local && inviter !== undefined) {
+      await inviter.invite({ roomId, sender: requester.userId, invitee, content });
+      return;
+    }
+    await this.#send(roomId, requester.userId, invitee, content);
+  }
+
+  /** POST /rooms/{roomId}/leave: leaves, rejects an invite or retracts a knock. */
+  async leave(requester: Requester, roomId: string, reason?: string): Promise<void> {
+    this.#checkRoomId(roomId);
+    const userId = requester.userId;
+    const content: JsonObject = { membership: "leave" };
+    if (reason !== undefined) content["reason"] = reason;
+    const state = await this.#deps.states.current(roomId);
+    if (state === undefined) {
+      // An invite to a room this server is not in: rejected through its server.
+      const leaver = this.#deps.remote().leaver;
+      const server = serverNameOf(roomId);
+      if (leaver === undefined || server === undefined || server === this.#deps.serverName) throw new MatrixError("M_NOT_FOUND", "Unknown room", 404);
+      await leaver.leave(userId, roomId, [server], content);
+      return;
+    }
+    const membership = await state.membershipOf(userId);
+    if (membership === undefined || membership === "ban") throw new MatrixError("M_FORBIDDEN", "You are not in this room", 403);
+    // Leaving again changes nothing: no new event.
+    if (membership === "leave") return;
+    await this.#send(roomId, userId, userId, content);
+  }
+
+  /** POST /rooms/{roomId}/kick, /ban and /unban (kicking.yaml, banning.yaml). */
+  async moderate(requester: Requester, action: ModerationAction, roomId: string, target: string, reason?: string): Promise<void> {
+    this.#checkRoomId(roomId);
+    this.#checkUserId(target);
+    const state = await this.#stateForMember(roomId, requester.userId);
+    const current = await state.membershipOf(target);
+    if (action === "kick" && current !== "join" && current !== "invite" && current !== "knock") {
+      throw new MatrixError("M_FORBIDDEN", `${target} is not in the room`, 403);
+    }
+    // banning.yaml (unban): the user must be banned first; unbanning leaves them "leave".
+    if (action === "unban" && current !== "ban") throw new MatrixError("M_FORBIDDEN", `${target} is not banned`, 403);
+    const content: JsonObject = { membership: action === "ban" ? "ban" : "leave" };
+    if (reason !== undefined) content["reason"] = reason;
+    await this.#send(roomId, requester.userId, target, content);
+  }
+
+  /** POST /rooms/{roomId}/forget (leaving.yaml): only once the user is no longer joined. */
+  async forget(requester: Requester, roomId: string): Promise<void> {
+    this.#checkRoomId(roomId);
+    const membership = await this.#deps.membershipIndex.membershipOf(requester.userId, roomId);
+    if (membership === "join") throw new MatrixError("M_UNKNOWN", "You must leave the room before forgetting it", 400);
+    // Never a member: nothing to forget.
+    if (membership === undefined) return;
+    await this.#deps.membershipIndex.forget(requester.userId, roomId);
+  }
+
+  /** GET /joined_rooms. */
+  async joinedRooms(userId: string): Promise<string[]> {
+    return (await this.#deps.membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId);
+  }
+
+  /**
+   * client-server-api#events-on-change-of-profile-information: a new displayname or avatar_url
+   * becomes a new m.room.member event in every room the user is joined to.
+   */
+  async propagateProfile(userId: string, key: string, profile: JsonObject): Promise<void> {
+    if (key !== "displayname" && key !== "avatar_url") return;
+    for (const { roomId } of await this.#deps.membershipIndex.roomsForUser(userId, ["join"])) {
+      try {
+        const state = await this.#deps.states.current(roomId);
+        const own = await state?.content("m.room.member", userId);
+        if (own?.["membership"] !== "join") continue;
+        const content: JsonObject = { ...own };
+        // A fresh join of a joined member needs no authoriser, and its old reason does not apply.
+        delete content["join_authorised_via_users_server"];
+        delete content["reason"];
+        for (const field of ["displayname", "avatar_url"]) {
+          const value = profile[field];
+          if (typeof value === "string") content[field] = value;
+          else delete content[field];
+        }
+        await this.#send(roomId, userId, userId, content);
+      } catch (err) {
+        this.#deps.onError?.(err, `updating ${userId}'s member event in ${roomId}`);
+      }
+    }
+  }
+
+  /** Sends an m.room.member event of ours, then waits for the membership index to apply it. */
+  async sendMember(roomId: string, sender: string, target: string, content: JsonObject): Promise<string> {
+    return await this.#send(roomId, sender, target, content);
+  }
+
+  async #send(roomId: string, sender: string, target: string, content: JsonObject): Promise<string> {
+    const { eventId, streamOrdering } = await this.#deps.roomserver.createLocalEvent({ roomId, type: "m.room.member", stateKey: target, sender, content });
+    if (streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(streamOrdering);
+    return eventId;
+  }
+
+  async #remoteJoin(userId: string, roomId: string, servers: readonly string[], content: JsonObject): Promise<{ roomId: string }> {
+    const joiner = this.#deps.remote().joiner;
+    if (joiner === undefined) throw new MatrixError("M_NOT_FOUND", "No known servers for this room", 404);
+    return await joiner.join(userId, roomId, servers.filter((s) => s !== this.#deps.serverName), content);
+  }
+
+  /** The room of a room ID or alias, and the servers that may help reach it. */
+  async #resolveTarget(roomIdOrAlias: string, via: readonly string[]): Promise<{ roomId: string; servers: string[] }> {
+    if (roomIdOrAlias.startsWith("#")) {
+      const resolved = await this.#deps.aliases.resolve(roomIdOrAlias);
+      return { roomId: resolved.roomId, servers: unique([...via, ...resolved.servers]) };
+    }
+    this.#checkRoomId(roomIdOrAlias);
+    const server = serverNameOf(roomIdOrAlias);
+    return { roomId: roomIdOrAlias, servers: unique([...via, ...(server === undefined ? [] : [server])]) };
+  }
+
+  /** Whether this server takes part in the room: one of our users is joined, or nobody is. */
+  async #participating(roomId: string): Promise<boolean> {
+    const servers = await this.#deps.membershipIndex.serversInRoom(roomId);
+    return servers.length === 0 || servers.includes(this.#deps.serverName);
+  }
+
+  /** The current state of a room the requester must be joined to. */
+  async #stateForMember(roomId: string, userId: string): Promise<RoomState> {
+    const state = await this.#deps.states.current(roomId);
+    if (state === undefined || (await state.membershipOf(userId)) !== "join") {
+      throw new MatrixError("M_FORBIDDEN", "You are not in this room", 403);
+    }
+    return state;
+  }
+
+  async #withProfile(userId: string, content: JsonObject, reason: string | undefined): Promise<JsonObject> {
+    const out: JsonObject = { ...content, ...(await this.#profileFields(userId)) };
+    if (reason !== undefined) out["reason"] = reason;
+    return out;
+  }
+
+  /** displayname and avatar_url of a local user's profile, copied into their member events. */
+  async #profileFields(userId: string): Promise<JsonObject> {
+    if (serverNameOf(userId) !== this.#deps.serverName) return {};
+    let profile: JsonObject;
+    try {
+      profile = await this.#deps.profiles.getProfile(userId);
+    } catch (err) {
+      if (err instanceof MatrixError) return {};
+      throw err;
+    }
+    const out: JsonObject = {};
+    for (const field of ["displayname", "avatar_url"]) {
+      const value = profile[field];
+      if (typeof value === "string") out[field] = value;
+    }
+    return out;
+  }
+
+  #checkRoomId(roomId: string): void {
+    if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a valid room ID or alias", 400);
+  }
+
+  #checkUserId(userId: string): void {
+    if (parseUserId(userId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a valid user ID", 400);
+  }
+}
+
+/** The m.room.member `third_party_invite` of a join that redeems one (client-server-api#third-party-invites). */
+async function thirdPartyInvite(state: RoomState, signed: JsonObject): Promise<JsonObject> {
+  const token = signed["token"];
+  const invite = typeof token === "string" ? await state.content("m.room.third_party_invite", token) : undefined;
+  if (invite === undefined) throw new MatrixError("M_FORBIDDEN", "No third-party invite matches this token", 403);
+  const out: JsonObject = { signed };
+  const displayName = invite["display_name"];
+  if (typeof displayName === "string") out["display_name"] = displayName;
+  return out;
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,42 @@
+// Seams to the federation side (server-server-api "Joining Rooms", "Inviting to a room",
+// "Knocking upon a room", "Leaving Rooms (Rejecting Invites)", "Querying for information"): what the
+// membership and alias services ask of another server when the room is not here. The federation
+// area implements them; without them, rooms elsewhere are simply not found.
+import type { JsonObject } from "../../core/json.ts";
+
+/** Joins a local user to a room this server is not in (make_join / send_join through one of `viaServers`). */
+export interface RemoteJoiner {
+  join(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject): Promise<{ roomId: string }>;
+}
+
+/** Knocks on a room this server is not in (make_knock / send_knock). */
+export interface RemoteKnocker {
+  knock(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject): Promise<{ roomId: string }>;
+}
+
+/**
+ * Invites a user of another server: the invite event is built here, signed by the invitee's server
+ * (PUT /_matrix/federation/v2/invite) and then sent into the room.
+ */
+export interface RemoteInviter {
+  invite(request: { roomId: string; sender: string; invitee: string; content: JsonObject }): Promise<{ eventId: string }>;
+}
+
+/** Rejects an invite (or retracts a knock) to a room this server is not in (make_leave / send_leave). */
+export interface RemoteLeaver {
+  leave(userId: string, roomId: string, viaServers: readonly string[], content: JsonObject): Promise<void>;
+}
+
+/** Resolves an alias of another server (GET /_matrix/federation/v1/query/directory). */
+export interface RemoteAliasResolver {
+  resolveAlias(roomAlias: string): Promise<{ roomId: string; servers: string[] } | undefined>;
+}
+
+/** The seams, each optional: the composition root passes what the federation area provides. */
+export interface RemoteRooms {
+  readonly joiner?: RemoteJoiner;
+  readonly knocker?: RemoteKnocker;
+  readonly inviter?: RemoteInviter;
+  readonly leaver?: RemoteLeaver;
+  readonly aliases?: RemoteAliasResolver;
+}

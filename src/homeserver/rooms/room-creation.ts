@@ -1,0 +1,222 @@
+// POST /createRoom (client-server-api "Creation", create_room.yaml): the room's initial events in
+// the order the spec gives, the presets, and the room directory. Errors in the request itself are
+// found before the room exists; an initial state the rules refuse answers M_INVALID_ROOM_STATE.
+import { MatrixError } from "../../core/errors.ts";
+import { parseRoomAlias, parseUserId } from "../../core/identifiers/index.ts";
+import type { JsonObject, JsonValue } from "../../core/json.ts";
+import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
+import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
+import type { Requester } from "../../http/endpoint.ts";
+import type { Roomserver } from "../roomserver/index.ts";
+import type { AliasService } from "./aliases.ts";
+import type { RoomDirectoryService } from "./directory.ts";
+import type { MembershipIndex } from "./membership-index.ts";
+import type { MembershipService, ProfileLookup } from "./membership-service.ts";
+
+export type Preset = "private_chat" | "trusted_private_chat" | "public_chat";
+
+/** The request body of create_room.yaml, as its schema admits it. */
+export interface CreateRoomBody {
+  readonly visibility?: "public" | "private";
+  readonly room_alias_name?: string;
+  readonly name?: string;
+  readonly topic?: string;
+  readonly invite?: string[];
+  readonly invite_3pid?: JsonObject[];
+  readonly room_version?: string;
+  readonly creation_content?: JsonObject;
+  readonly initial_state?: Array<{ type: string; state_key?: string; content: JsonObject }>;
+  readonly preset?: Preset;
+  readonly is_direct?: boolean;
+  readonly power_level_content_override?: JsonObject;
+}
+
+export interface RoomCreationDeps {
+  readonly serverName: string;
+  readonly defaultRoomVersion: string;
+  readonly roomserver: Roomserver;
+  readonly membershipIndex: MembershipIndex;
+  readonly membership: MembershipService;
+  readonly aliases: AliasService;
+  readonly directory: RoomDirectoryService;
+  readonly profiles: ProfileLookup;
+}
+
+interface StateEvent {
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: JsonObject;
+}
+
+// create_room.yaml, the preset table.
+const PRESETS: Record<Preset, { joinRule: string; historyVisibility: string; guestAccess: string }> = {
+  private_chat: { joinRule: "invite", historyVisibility: "shared", guestAccess: "can_join" },
+  trusted_private_chat: { joinRule: "invite", historyVisibility: "shared", guestAccess: "can_join" },
+  public_chat: { joinRule: "public", historyVisibility: "shared", guestAccess: "forbidden" },
+};
+
+const key = (type: string, stateKey: string): string => `${type}\u0000${stateKey}`;
+
+export class RoomCreationService {
+  readonly #deps: RoomCreationDeps;
+
+  constructor(deps: RoomCreationDeps) {
+    this.#deps = deps;
+  }
+
+  async createRoom(requester: Requester, body: CreateRoomBody): Promise<{ roomId: string }> {
+    const creator = requester.userId;
+    const version = getRoomVersion(body.room_version ?? this.#deps.defaultRoomVersion);
+    if (version === undefined) throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", `Room version ${body.room_version ?? ""} is not supported`, 400);
+    // The creator is in the room already: inviting them would only be refused.
+    const invitees = [...new Set(body.invite ?? [])].filter((u) => u !== creator);
+    for (const userId of invitees) {
+      if (parseUserId(userId) === undefined) throw new MatrixError("M_INVALID_PARAM", `${userId} is not a valid user ID`, 400);
+    }
+    if ((body.invite_3pid ?? []).length > 0) throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported here", 400);
+    const preset: Preset = body.preset ?? (body.visibility === "public" ? "public_chat" : "private_chat");
+    const alias = body.room_alias_name === undefined ? undefined : this.#alias(body.room_alias_name);
+    if (alias !== undefined && !(await this.#deps.aliases.isFree(alias))) throw new MatrixError("M_ROOM_IN_USE", `Room alias ${alias} already exists`, 400);
+    const initialState = (body.initial_state ?? []).map((e) => ({ type: e.type, stateKey: e.state_key ?? "", content: e.content }));
+    const creationContent = this.#creationContent(body, version, preset, invitees);
+
+    // 1. m.room.create.
+    const { roomId } = await this.#deps.roomserver.createRoom({ roomVersion: version.id, creator, content: creationContent });
+    let last: number | undefined;
+    const send = async (e: StateEvent): Promise<void> => {
+      try {
+        const sent = await this.#deps.roomserver.createLocalEvent({ roomId, type: e.type, stateKey: e.stateKey, sender: creator, content: e.content });
+        last = sent.streamOrdering ?? last;
+      } catch (err) {
+        if (err instanceof MatrixError && err.errcode === "M_FORBIDDEN") {
+          throw new MatrixError("M_INVALID_ROOM_STATE", `The initial state is not valid: ${err.message}`, 400);
+        }
+        throw err;
+      }
+    };
+
+    // 2. The creator joins, with their profile.
+    await this.#deps.membership.sendMember(roomId, creator, creator, { membership: "join", ...(await this.#profileFields(creator)) });
+
+    // 3. m.room.power_levels: initial_state's or the default, with the override on top.
+    const initialLevels = initialState.find((e) => e.type === "m.room.power_levels" && e.stateKey === "");
+    const levels: JsonObject = initialLevels?.content ?? defaultPowerLevels(creator, version, preset, invitees);
+    await send({ type: "m.room.power_levels", stateKey: "", content: { ...levels, ...(body.power_level_content_override ?? {}) } });
+
+    // 4. m.room.canonical_alias for room_alias_name.
+    if (alias !== undefined) {
+      await this.#deps.aliases.createForNewRoom(alias, roomId, creator);
+      await send({ type: "m.room.canonical_alias", stateKey: "", content: { alias } });
+    }
+
+    // 5. The preset's events, unless initial_state sets them (it "takes precedence").
+    const given = new Set(initialState.map((e) => key(e.type, e.stateKey)));
+    const p = PRESETS[preset];
+    const presetEvents: StateEvent[] = [
+      { type: "m.room.join_rules", stateKey: "", content: { join_rule: p.joinRule } },
+      { type: "m.room.history_visibility", stateKey: "", content: { history_visibility: p.historyVisibility } },
+      { type: "m.room.guest_access", stateKey: "", content: { guest_access: p.guestAccess } },
+    ];
+    for (const e of presetEvents) {
+      if (!given.has(key(e.type, e.stateKey))) await send(e);
+    }
+
+    // 6. initial_state, in order (name and topic are overwritten by 7, so left to it).
+    for (const e of initialState) {
+      if (e === initialLevels) continue;
+      if ((e.type === "m.room.name" && body.name !== undefined) || (e.type === "m.room.topic" && body.topic !== undefined)) continue;
+      if (e.type === "m.room.canonical_alias") await this.#deps.aliases.validateCanonicalAlias(roomId, e.content);
+      await send(e);
+    }
+
+    // 7. name and topic (a text/plain topic, also as the m.topic content block of v1.15).
+    if (body.name !== undefined) await send({ type: "m.room.name", stateKey: "", content: { name: body.name } });
+    if (body.topic !== undefined) {
+      await send({ type: "m.room.topic", stateKey: "", content: { topic: body.topic, "m.topic": { "m.text": [{ body: body.topic }] } } });
+    }
+
+    // 8. The invites.
+    for (const invitee of invitees) {
+      await this.#deps.membership.invite(requester, roomId, invitee, { isDirect: body.is_direct === true });
+    }
+
+    if (body.visibility === "public") await this.#deps.directory.publish(roomId, true);
+    // Read-your-writes: what the room's state says is in the index before the answer.
+    if (last !== undefined) await this.#deps.membershipIndex.waitUntil(last);
+    return { roomId };
+  }
+
+  #alias(localpart: string): string {
+    const alias = `#${localpart}:${this.#deps.serverName}`;
+    if (localpart === "" || localpart.includes(":") || /\s/.test(localpart) || parseRoomAlias(alias) === undefined) {
+      throw new MatrixError("M_INVALID_PARAM", "room_alias_name is not a valid alias localpart", 400);
+    }
+    return alias;
+  }
+
+  /** creation_content, with trusted_private_chat's invitees as additional creators from v12. */
+  #creationContent(body: CreateRoomBody, version: RoomVersion, preset: Preset, invitees: readonly string[]): JsonObject {
+    const content: JsonObject = { ...(body.creation_content ?? {}) };
+    // "The server will overwrite the following keys: creator, room_version."
+    delete content["creator"];
+    delete content["room_version"];
+    if (!version.privilegedCreators) return content;
+    const additional = content["additional_creators"];
+    if (additional !== undefined && (!Array.isArray(additional) || !additional.every((u) => typeof u === "string" && parseUserId(u) !== undefined))) {
+      throw new MatrixError("M_BAD_JSON", "additional_creators must be a list of user IDs", 400);
+    }
+    if (preset === "trusted_private_chat" && invitees.length > 0) {
+      content["additional_creators"] = [...new Set([...((additional as string[] | undefined) ?? []), ...invitees])];
+    }
+    return content;
+  }
+
+  async #profileFields(userId: string): Promise<JsonObject> {
+    try {
+      const profile = await this.#deps.profiles.getProfile(userId);
+      const out: JsonObject = {};
+      for (const field of ["displayname", "avatar_url"]) {
+        const value = profile[field];
+        if (typeof value === "string") out[field] = value;
+      }
+      return out;
+    } catch (err) {
+      if (err instanceof MatrixError) return {};
+      throw err;
+    }
+  }
+}
+
+/**
+ * The default m.room.power_levels of a new room (create_room.yaml step 3): the creator at 100 up
+ * to v11 (from v12 creators are above every level and may not be listed), trusted_private_chat's
+ * invitees beside them, and from v12 m.room.tombstone above state_default.
+ */
+export function defaultPowerLevels(creator: string, version: RoomVersion, preset: Preset, invitees: readonly string[]): JsonObject {
+  const users: Record<string, JsonValue> = {};
+  if (!version.privilegedCreators) {
+    users[creator] = 100;
+    if (preset === "trusted_private_chat") for (const u of invitees) users[u] = 100;
+  }
+  return {
+    users,
+    users_default: 0,
+    events: {
+      "m.room.name": 50,
+      "m.room.power_levels": 100,
+      "m.room.history_visibility": 100,
+      "m.room.canonical_alias": 50,
+      "m.room.avatar": 50,
+      "m.room.tombstone": version.privilegedCreators ? 150 : 100,
+      "m.room.server_acl": 100,
+      "m.room.encryption": 100,
+    },
+    events_default: 0,
+    state_default: 50,
+    ban: 50,
+    kick: 50,
+    redact: 50,
+    invite: 0,
+    historical: 100,
+  };
+}

@@ -1,0 +1,297 @@
+// One room's entry in /sync (sync.yaml Joined Room / Left Room): its timeline, the state beside it,
+// and for joined rooms the summary, ephemeral events, account data and unread counts.
+//
+// The state/timeline split (client-server-api#syncing): for an initial sync (and a room newly
+// joined, or `full_state`), "the complete state of the room at the start of the returned timeline";
+// for an incremental one, the changes "between the state of the room at the since parameter and that
+// at the start of the returned timeline", so empty unless the timeline is limited. Events in the
+// timeline are never repeated in the state.
+//
+// Lazy-loading members (client-server-api#lazy-loading-room-members, sync.yaml): only the member
+// events of the timeline's senders and of the heroes, the user's own when the whole state is sent,
+// and always those of the gap of a limited sync; members the device was sent already are left out
+// unless `include_redundant_members`.
+import { applyEventFields, matchesEventFilter } from "../../core/filters/index.ts";
+import { stateMapKey, type StateMap } from "../../core/events/room-event.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { RoomEventInfo } from "../roomserver/index.ts";
+import type { SyncBuilderDeps, SyncContext } from "./response.ts";
+import type { ReadUpTo } from "./receipts.ts";
+import type { RoomSummary } from "./room-summary.ts";
+import type { MembershipAt } from "./sources.ts";
+import { readTimeline, type TimelineRead } from "./timeline-reader.ts";
+import { encodeSyncToken } from "./token.ts";
+
+const MEMBER_PREFIX = "m.room.member\u0000";
+
+/** What to build for one room. */
+export interface RoomPlan {
+  readonly roomId: string;
+  readonly section: "join" | "leave";
+  readonly membership: MembershipAt;
+  /** The timeline starts after this room stream position; undefined: from the room's start. */
+  readonly since: number | undefined;
+  /** The timeline ends here (the span's end, or where the user left). */
+  readonly upTo: number;
+  /** The whole state rather than its changes. */
+  readonly fullState: boolean;
+  readonly newlyJoined: boolean;
+}
+
+export interface RoomEntry {
+  readonly roomId: string;
+  readonly section: "join" | "leave";
+  readonly json: JsonObject;
+}
+
+export interface RoomExtras {
+  readonly ignored: ReadonlySet<string>;
+  /** The m.receipt event of each room with receipts in the span. */
+  readonly receiptEvents: ReadonlyMap<string, JsonObject>;
+  readonly roomAccountData: ReadonlyMap<string, ReadonlyArray<{ readonly type: string; readonly content: JsonObject }>>;
+}
+
+// A room's entry before its events are loaded and served: built for every room, then served in batches.
+interface Draft {
+  readonly plan: RoomPlan;
+  readonly timeline: TimelineRead;
+  readonly stateIds: readonly string[];
+  readonly summary: RoomSummary | undefined;
+  readonly prevBatch: string;
+}
+
+function memberOf(key: string): string | undefined {
+  return key.startsWith(MEMBER_PREFIX) ? key.slice(MEMBER_PREFIX.length) : undefined;
+}
+
+export class RoomEntryBuilder {
+  readonly #deps: SyncBuilderDeps;
+
+  constructor(deps: SyncBuilderDeps) {
+    this.#deps = deps;
+  }
+
+  async build(ctx: SyncContext, plans: readonly RoomPlan[], extras: RoomExtras): Promise<RoomEntry[]> {
+    if (plans.length === 0) return [];
+    const d = this.#deps;
+    if (ctx.since === undefined && ctx.filter.room.state.lazyLoadMembers) d.lazyMembers.reset(ctx.userId, ctx.deviceId ?? "");
+    const drafts = await Promise.all(plans.map((plan) => this.#draft(ctx, plan, extras)));
+
+    // Every room's events served in batches: the timelines, then the state. Bundled aggregations
+    // (client-server-api#aggregations-of-child-events) go with timelines that start a room or skip
+    // a gap; a complete incremental timeline holds every child its events have (children come after
+    // their parents), which the client sees there.
+    const format = ctx.filter.eventFormat;
+    const bundled = (draft: Draft): boolean => draft.plan.since === undefined || draft.timeline.limited;
+    const stateInfos = await d.timeline.getEvents([...new Set(drafts.flatMap((draft) => draft.stateIds))]);
+    const stateById = new Map(stateInfos.map((info) => [info.event.eventId, info]));
+    const stateFilter = ctx.filter.room.state;
+    const stateOf = (draft: Draft): RoomEventInfo[] =>
+      draft.stateIds.flatMap((id) => {
+        const info = stateById.get(id);
+        if (info === undefined) return [];
+        const { event } = info;
+        return matchesEventFilter(stateFilter, { type: event.type, sender: event.sender, roomId: event.roomId, content: event.content }) ? [info] : [];
+      });
+    const stateLists = drafts.map(stateOf);
+    const timelineOptions = { userId: ctx.userId, deviceId: ctx.deviceId, format, withoutRoomId: true };
+    const [withBundles, withoutBundles, stateJson] = await Promise.all([
+      d.serializer.serialize(drafts.filter(bundled).flatMap((draft) => draft.timeline.events), { ...timelineOptions, bundleAggregations: true }),
+      d.serializer.serialize(drafts.filter((draft) => !bundled(draft)).flatMap((draft) => draft.timeline.events), timelineOptions),
+      d.serializer.serialize(stateLists.flat(), { userId: ctx.userId, format, withoutRoomId: true }),
+    ]);
+    const project = (event: JsonObject): JsonObject => (ctx.filter.eventFields === undefined ? event : applyEventFields(event, ctx.filter.eventFields));
+
+    // Unread counts for the joined rooms, from the user's receipts.
+    const joinedIds = drafts.filter((draft) => draft.plan.section === "join").map((draft) => draft.plan.roomId);
+    const readUpTo = joinedIds.length === 0 ? new Map<string, ReadUpTo>() : await d.receipts.readUpTo(ctx.userId);
+    const threaded = ctx.filter.room.timeline.unreadThreadNotifications;
+    const counts = await Promise.all(
+      drafts.map((draft) =>
+        draft.plan.section === "join"
+          ? d.unread.counts(draft.plan.roomId, ctx.userId, draft.plan.membership.streamOrdering, draft.plan.upTo, readUpTo.get(draft.plan.roomId), extras.ignored, threaded)
+          : undefined,
+      ),
+    );
+
+    const entries: RoomEntry[] = [];
+    let b = 0;
+    let u = 0;
+    let s = 0;
+    for (let i = 0; i < drafts.length; i++) {
+      const draft = drafts[i] as Draft;
+      const { plan } = draft;
+      const count = draft.timeline.events.length;
+      const timeline = (bundled(draft) ? withBundles.slice(b, (b += count)) : withoutBundles.slice(u, (u += count))).map(project);
+      const stateCount = (stateLists[i] as RoomEventInfo[]).length;
+      const state = stateJson.slice(s, s + stateCount).map(project);
+      s += stateCount;
+      const accountData = (extras.roomAccountData.get(plan.roomId) ?? []).map((item) => ({ type: item.type, content: item.content }));
+      const json: JsonObject = {
+        timeline: { events: timeline, limited: draft.timeline.limited, prev_batch: draft.prevBatch },
+        state: { events: state },
+        account_data: { events: accountData },
+      };
+      if (plan.section === "leave") {
+        if (timeline.length > 0 || state.length > 0 || accountData.length > 0 || plan.since === undefined) entries.push({ roomId: plan.roomId, section: "leave", json });
+        continue;
+      }
+      const ephemeral = this.#ephemeral(ctx, plan, extras);
+      json["ephemeral"] = { events: ephemeral };
+      if (draft.summary !== undefined) json["summary"] = { ...draft.summary };
+      const unread = counts[i];
+      if (unread !== undefined) {
+        json["unread_notifications"] = { ...unread.room };
+        if (threaded && unread.threads.size > 0) {
+          json["unread_thread_notifications"] = Object.fromEntries([...unread.threads].map(([root, c]) => [root, { ...c }]));
+        }
+      }
+      const somethingNew = timeline.length > 0 || state.length > 0 || ephemeral.length > 0 || accountData.length > 0;
+      if (somethingNew || plan.since === undefined || ctx.fullState) entries.push({ roomId: plan.roomId, section: "join", json });
+    }
+    return entries;
+  }
+
+  async #draft(ctx: SyncContext, plan: RoomPlan, extras: RoomExtras): Promise<Draft> {
+    const d = this.#deps;
+    const { filter } = ctx;
+    const timeline = await readTimeline(d.timeline, d.visibility, {
+      roomId: plan.roomId,
+      userId: ctx.userId,
+      after: plan.since ?? 0,
+      upTo: plan.upTo,
+      limit: filter.room.timeline.limit,
+      filter: filter.room.timeline,
+      ignored: extras.ignored,
+    });
+    const first = timeline.events[0];
+    const firstPosition = first === undefined ? undefined : timeline.positions.get(first.event.eventId);
+    // A position just before the first event: /messages from it (backwards) continues the timeline,
+    // and from it to the `since` token exactly fills a gap.
+    const prevBatch = encodeSyncToken({ ...ctx.to, roomEvents: firstPosition === undefined ? plan.upTo : firstPosition - 1 });
+
+    // The state at the start of the timeline (at the range's end when nothing in it is shown).
+    const startState = async (): Promise<StateMap> => {
+      if (first !== undefined) return (await d.roomState.stateAt(first.event.eventId, "before")) ?? new Map();
+      if (timeline.newest !== undefined) return (await d.roomState.stateAt(timeline.newest.eventId, "after")) ?? new Map();
+      const [last] = await d.timeline.entriesBetween(plan.roomId, 0, plan.upTo, 1, "b");
+      return last === undefined ? new Map() : ((await d.roomState.stateAt(last.eventId, "after")) ?? new Map());
+    };
+
+    let mode: "full" | "delta" | "none";
+    let start: StateMap | undefined;
+    let state: Map<string, string>;
+    if (plan.fullState) {
+      mode = "full";
+      start = await startState();
+      state = new Map(start);
+    } else if (timeline.limited) {
+      mode = "delta";
+      start = await startState();
+      const [atSince] = await d.timeline.entriesBetween(plan.roomId, 0, plan.since, 1, "b");
+      const before = atSince === undefined ? new Map<string, string>() : ((await d.roomState.stateAt(atSince.eventId, "after")) ?? new Map<string, string>());
+      state = new Map([...start].filter(([key, id]) => before.get(key) !== id));
+    } else {
+      mode = "none";
+      state = new Map();
+    }
+
+    // The summary when the whole state goes, or when members changed in what is sent.
+    const membersChanged =
+      timeline.events.some((e) => e.event.type === "m.room.member") || [...state.keys()].some((key) => key.startsWith(MEMBER_PREFIX));
+    const summary =
+      plan.section === "join" && (mode === "full" || membersChanged) ? await d.summaries.summary(plan.roomId, ctx.userId, ctx.to.roomEvents) : undefined;
+
+    if (filter.room.state.lazyLoadMembers) state = await this.#lazyLoad(ctx, plan, timeline, mode, state, start, summary);
+
+    const inTimeline = new Set(timeline.events.map((e) => e.event.eventId));
+    const stateIds = [...state.values()].filter((id) => !inTimeline.has(id));
+    return { plan, timeline, stateIds, summary, prevBatch };
+  }
+
+  // Keeps only the member events lazy-loading asks for, and remembers what the device was sent.
+  async #lazyLoad(
+    ctx: SyncContext,
+    plan: RoomPlan,
+    timeline: TimelineRead,
+    mode: "full" | "delta" | "none",
+    state: Map<string, string>,
+    start: StateMap | undefined,
+    summary: RoomSummary | undefined,
+  ): Promise<Map<string, string>> {
+    const d = this.#deps;
+    const deviceId = ctx.deviceId ?? "";
+    const redundant = ctx.filter.room.state.includeRedundantMembers;
+    const inTimeline = new Set(timeline.events.flatMap((e) => (e.event.type === "m.room.member" && e.event.stateKey !== undefined ? [e.event.stateKey] : [])));
+    const needed = new Set(timeline.events.map((e) => e.event.sender));
+    for (const hero of summary?.["m.heroes"] ?? []) needed.add(hero);
+    // sync.yaml: the user's own member event "when they join a room, or when the full state of rooms is requested".
+    const own = mode === "full" && (ctx.since === undefined || plan.newlyJoined || ctx.fullState);
+    if (own) needed.add(ctx.userId);
+    const fresh = (member: string, id: string): boolean =>
+      redundant || (own && member === ctx.userId) || d.lazyMembers.sent(ctx.userId, deviceId, plan.roomId, member) !== id;
+
+    const out = new Map<string, string>();
+    for (const [key, id] of state) {
+      const member = memberOf(key);
+      if (member === undefined) out.set(key, id);
+      // sync.yaml: a limited sync MUST return the members of the gap, redundant or not.
+      else if (mode === "delta" || (needed.has(member) && fresh(member, id))) out.set(key, id);
+    }
+    // The senders' member events from the state at the start of the timeline.
+    const missing = [...needed].filter((member) => !out.has(stateMapKey("m.room.member", member)) && !inTimeline.has(member));
+    const unknown = mode === "none" ? missing.filter((member) => redundant || d.lazyMembers.sent(ctx.userId, deviceId, plan.roomId, member) === undefined) : missing;
+    if (unknown.length > 0 && mode !== "full") {
+      const first = timeline.events[0];
+      const at = start ?? (first === undefined ? undefined : await d.roomState.stateAt(first.event.eventId, "before"));
+      for (const member of unknown) {
+        const key = stateMapKey("m.room.member", member);
+        const id = at?.get(key);
+        if (id !== undefined && fresh(member, id)) out.set(key, id);
+      }
+    }
+
+    const sent: [string, string][] = [];
+    for (const [key, id] of out) {
+      const member = memberOf(key);
+      if (member !== undefined) sent.push([member, id]);
+    }
+    for (const e of timeline.events) if (e.event.type === "m.room.member" && e.event.stateKey !== undefined) sent.push([e.event.stateKey, e.event.eventId]);
+    d.lazyMembers.record(ctx.userId, deviceId, plan.roomId, sent);
+    return out;
+  }
+
+  // m.typing and m.receipt (sync.yaml `ephemeral`), through the ephemeral filter.
+  #ephemeral(ctx: SyncContext, plan: RoomPlan, extras: RoomExtras): JsonObject[] {
+    const d = this.#deps;
+    const out: JsonObject[] = [];
+    const filter = ctx.filter.room.ephemeral;
+    const sinceTyping = plan.since === undefined ? undefined : (ctx.since?.typing ?? 0);
+    const typing = d.typing.typingUsers(plan.roomId).filter((u) => !extras.ignored.has(u));
+    const typingChanged = sinceTyping === undefined ? typing.length > 0 : d.typing.roomSerial(plan.roomId) > sinceTyping;
+    if (typingChanged && matchesEventFilter(filter, { type: "m.typing", roomId: plan.roomId })) {
+      out.push({ type: "m.typing", content: { user_ids: typing } });
+    }
+    const receipts = extras.receiptEvents.get(plan.roomId);
+    if (receipts !== undefined && matchesEventFilter(filter, { type: "m.receipt", roomId: plan.roomId })) {
+      const content = withoutIgnored(receipts["content"] as JsonObject, extras.ignored);
+      if (Object.keys(content).length > 0) out.push({ type: "m.receipt", content });
+    }
+    return ctx.filter.eventFields === undefined ? out : out.map((e) => applyEventFields(e, ctx.filter.eventFields as readonly string[]));
+  }
+}
+
+// Receipts of ignored users are not shown (Synapse filters them too).
+function withoutIgnored(content: JsonObject, ignored: ReadonlySet<string>): JsonObject {
+  if (ignored.size === 0) return content;
+  const out: JsonObject = {};
+  for (const [eventId, byType] of Object.entries(content)) {
+    const types: JsonObject = {};
+    for (const [type, byUser] of Object.entries(byType as JsonObject)) {
+      const users = Object.fromEntries(Object.entries(byUser as JsonObject).filter(([u]) => !ignored.has(u)));
+      if (Object.keys(users).length > 0) types[type] = users;
+    }
+    if (Object.keys(types).length > 0) out[eventId] = types;
+  }
+  return out;
+}

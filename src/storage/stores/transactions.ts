@@ -1,0 +1,76 @@
+// The transaction IDs of requests that created events (client-server-api#transaction-identifiers):
+// a retransmission finds the event its first attempt made, also after a restart, and the sending
+// device is told the transaction ID of its own events (client_event.yaml `transaction_id`).
+import type { Database } from "../database.ts";
+import { chunks } from "./room-state.ts";
+
+/** Who sent a request and where: the scope of a transaction ID ("a single device, and a single HTTP endpoint"). */
+export interface TransactionKey {
+  readonly userId: string;
+  /** '' when the access token has no device. */
+  readonly deviceId: string;
+  /** The endpoint and the path parameters besides the txnId (a retransmission has "the same path"). */
+  readonly scope: string;
+  readonly txnId: string;
+}
+
+export class TransactionStore {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** The event a request with this key created, if one did. */
+  async eventFor(key: TransactionKey): Promise<string | undefined> {
+    const row = await this.#db.read("get_event_transaction", (trx) =>
+      trx
+        .selectFrom("event_transactions")
+        .select("event_id")
+        .where("user_id", "=", key.userId)
+        .where("device_id", "=", key.deviceId)
+        .where("scope", "=", key.scope)
+        .where("txn_id", "=", key.txnId)
+        .executeTakeFirst(),
+    );
+    return row?.event_id;
+  }
+
+  /** Records the event a request created. A second record of the same key keeps the first. */
+  async record(key: TransactionKey, eventId: string, now: number): Promise<void> {
+    await this.#db.write("record_event_transaction", (trx) =>
+      trx
+        .insertInto("event_transactions")
+        .values({ user_id: key.userId, device_id: key.deviceId, scope: key.scope, txn_id: key.txnId, event_id: eventId, created_ts: now })
+        .onConflict((oc) => oc.columns(["user_id", "device_id", "scope", "txn_id"]).doNothing())
+        .execute(),
+    );
+  }
+
+  /** The transaction IDs of those events that this device of this user sent: event ID -> txnId. */
+  async transactionIdsFor(eventIds: readonly string[], userId: string, deviceId: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (eventIds.length === 0) return out;
+    await this.#db.read("get_transaction_ids", async (trx) => {
+      for (const chunk of chunks([...new Set(eventIds)])) {
+        const rows = await trx
+          .selectFrom("event_transactions")
+          .select(["event_id", "txn_id"])
+          .where("event_id", "in", chunk)
+          .where("user_id", "=", userId)
+          .where("device_id", "=", deviceId)
+          .execute();
+        for (const row of rows) out.set(row.event_id, row.txn_id);
+      }
+    });
+    return out;
+  }
+
+  /** Forgets transactions recorded before `cutoffTs`; returns how many. */
+  async purgeBefore(cutoffTs: number): Promise<number> {
+    const result = await this.#db.write("purge_event_transactions", (trx) =>
+      trx.deleteFrom("event_transactions").where("created_ts", "<", cutoffTs).executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { TransactionStore } from "../../../src/storage/stores/transactions.ts";
+import { forEachEngine } from "../engines.ts";
+
+forEachEngine("TransactionStore", (getDb) => {
+  it("finds the event of a transaction by user, device, scope and txnId", async () => {
+    const store = new TransactionStore(getDb());
+    const key = { userId: "@a:x", deviceId: "D1", scope: '["send","!r:x","m.room.message"]', txnId: "t1" };
+    assert.equal(await store.eventFor(key), undefined);
+    await store.record(key, "$one", 1000);
+    await store.record(key, "$two", 2000); // a second record keeps the first
+    assert.equal(await store.eventFor(key), "$one");
+    assert.equal(await store.eventFor({ ...key, deviceId: "D2" }), undefined);
+    assert.equal(await store.eventFor({ ...key, scope: '["redact","!r:x","$e"]' }), undefined);
+    assert.deepEqual(await store.transactionIdsFor(["$one", "$other"], "@a:x", "D1"), new Map([["$one", "t1"]]));
+    assert.deepEqual(await store.transactionIdsFor(["$one"], "@a:x", "D2"), new Map());
+  });
+
+  it("forgets transactions older than a cutoff", async () => {
+    const store = new TransactionStore(getDb());
+    const key = { userId: "@b:x", deviceId: "", scope: "s", txnId: "old" };
+    await store.record(key, "$old", 10);
+    await store.record({ ...key, txnId: "new" }, "$new", 10_000);
+    assert.ok((await store.purgeBefore(100)) >= 1);
+    assert.equal(await store.eventFor(key), undefined);
+    assert.equal(await store.eventFor({ ...key, txnId: "new" }), "$new");
+  });
+});
