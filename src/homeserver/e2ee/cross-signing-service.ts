@@ -158,9 +158,10 @@ export class CrossSigningService {
 
   /**
    * The cross-signing keys of the users, as `viewer` may see them: master and self-signing keys of
-   * everyone, the user-signing key of the viewer only, and the signatures the viewer may see.
+   * everyone, the user-signing key of the viewer only, and the signatures the viewer may see
+   * (undefined: another server, which sees only signatures made by the keys' owners).
    */
-  async keysFor(viewer: string, userIds: readonly string[]): Promise<CrossSigningKeysView> {
+  async keysFor(viewer: string | undefined, userIds: readonly string[]): Promise<CrossSigningKeysView> {
     const view: CrossSigningKeysView = { masterKeys: new Map(), selfSigningKeys: new Map(), userSigningKeys: new Map(), deviceSignatures: new Map() };
     if (userIds.length === 0) return view;
     const [keys, signatures] = await Promise.all([this.#store.keysOf(userIds), this.#store.signaturesVisibleTo(viewer, userIds)]);

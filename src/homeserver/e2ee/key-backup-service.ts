@@ -143,8 +143,9 @@ function keyData(k: BackupKeyEntry): JsonObject {
 
 /** The one algorithm the spec defines needs its public key; others' auth_data is theirs to define. */
 function checkAuthData(algorithm: string, authData: JsonObject): void {
+  if (!isJsonObject(authData)) throw new MatrixError("M_BAD_JSON", "auth_data must be an object", 400);
+  // definitions/key_backup_auth_data.yaml: public_key is required.
   if (algorithm === MEGOLM_BACKUP_V1 && typeof authData["public_key"] !== "string") {
     throw new MatrixError("M_INVALID_PARAM", `auth_data of ${MEGOLM_BACKUP_V1} must have a public_key`, 400);
   }
-  if (!isJsonObject(authData)) throw new MatrixError("M_BAD_JSON", "auth_data must be an object", 400);
 }

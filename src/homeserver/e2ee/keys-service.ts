@@ -103,25 +103,7 @@ export class KeysService {
       else forServer(remote, server)[userId] = deviceIds;
     }
     const remoteAnswers = this.#queryRemote(remote, remoteTimeout(timeout));
-    const result = {
-      device_keys: {} as JsonObject,
-      failures: {} as JsonObject,
-      master_keys: {} as JsonObject,
-      self_signing_keys: {} as JsonObject,
-      user_signing_keys: {} as JsonObject,
-    };
-    const [stored, crossSigning] = await Promise.all([this.#deviceKeys.forUsers(local), this.#crossSigning.keysFor(requester.userId, [...local.keys()])]);
-    for (const userId of local.keys()) result.device_keys[userId] = {};
-    for (const device of stored) {
-      const signatures = crossSigning.deviceSignatures.get(device.userId)?.get(device.deviceId) ?? new Map();
-      // keys.yaml: "the same as uploaded via /keys/upload, with the addition of an unsigned property".
-      const unsigned: JsonObject = device.displayName === null ? {} : { device_display_name: device.displayName };
-      (result.device_keys[device.userId] as JsonObject)[device.deviceId] = { ...withSignatures(device.keys, signatures), unsigned };
-    }
-    for (const [userId, key] of crossSigning.masterKeys) result.master_keys[userId] = key;
-    for (const [userId, key] of crossSigning.selfSigningKeys) result.self_signing_keys[userId] = key;
-    for (const [userId, key] of crossSigning.userSigningKeys) result.user_signing_keys[userId] = key;
-
+    const result = { failures: {} as JsonObject, ...(await this.#localKeys(requester.userId, local)) };
     for (const answer of await remoteAnswers) {
       if (!answer.ok) {
         result.failures[answer.server] = answer.failure;
@@ -153,11 +135,7 @@ export class KeysService {
       }
     }
     const remoteAnswers = this.#claimRemote(remote, remoteTimeout(timeout));
-    const result = { one_time_keys: {} as JsonObject, failures: {} as JsonObject };
-    for (const k of await this.#oneTimeKeys.claim(local)) {
-      const byDevice = (result.one_time_keys[k.userId] ??= {}) as JsonObject;
-      byDevice[k.deviceId] = { [`${k.algorithm}:${k.keyId}`]: k.key };
-    }
+    const result = { one_time_keys: await this.#claimLocal(local), failures: {} as JsonObject };
     for (const answer of await remoteAnswers) {
       if (!answer.ok) {
         result.failures[answer.server] = answer.failure;
@@ -172,9 +150,56 @@ export class KeysService {
     return result;
   }
 
+  /**
+   * server-server-api user_keys.yaml POST /user/keys/query: this server's users' keys as another
+   * server may see them (no user-signing keys, only signatures made by the keys' owners).
+   */
+  async queryForServer(deviceKeys: Record<string, string[]>): Promise<JsonObject> {
+    const local = new Map<string, string[]>();
+    for (const [userId, deviceIds] of Object.entries(deviceKeys)) {
+      if (parseUserId(userId) !== undefined && serverNameOf(userId) === this.#serverName) local.set(userId, [...new Set(deviceIds)]);
+    }
+    const { user_signing_keys: _userSigning, ...keys } = await this.#localKeys(undefined, local);
+    return keys;
+  }
+
+  /** server-server-api user_keys.yaml POST /user/keys/claim: keys of this server's users' devices. */
+  async claimForServer(oneTimeKeys: Record<string, Record<string, string>>): Promise<JsonObject> {
+    const local = Object.entries(oneTimeKeys).flatMap(([userId, byDevice]) =>
+      serverNameOf(userId) === this.#serverName ? Object.entries(byDevice).map(([deviceId, algorithm]) => ({ userId, deviceId, algorithm })) : [],
+    );
+    return { one_time_keys: await this.#claimLocal(local) };
+  }
+
   /** GET /keys/changes?from&to: between two sync tokens' device-list positions. */
   changes(requester: Requester, from: string, to: string): Promise<DeviceListChanges> {
     return this.#deviceLists.changesBetween(requester.userId, parseSyncToken(from).deviceLists, parseSyncToken(to).deviceLists);
+  }
+
+  // The keys of this server's users, as `viewer` may see them (undefined: another server).
+  async #localKeys(viewer: string | undefined, local: ReadonlyMap<string, readonly string[]>) {
+    const keys = { device_keys: {} as JsonObject, master_keys: {} as JsonObject, self_signing_keys: {} as JsonObject, user_signing_keys: {} as JsonObject };
+    const [stored, crossSigning] = await Promise.all([this.#deviceKeys.forUsers(local), this.#crossSigning.keysFor(viewer, [...local.keys()])]);
+    for (const userId of local.keys()) keys.device_keys[userId] = {};
+    for (const device of stored) {
+      const signatures = crossSigning.deviceSignatures.get(device.userId)?.get(device.deviceId) ?? new Map();
+      // keys.yaml: "the same as uploaded via /keys/upload, with the addition of an unsigned property".
+      const unsigned: JsonObject = device.displayName === null ? {} : { device_display_name: device.displayName };
+      (keys.device_keys[device.userId] as JsonObject)[device.deviceId] = { ...withSignatures(device.keys, signatures), unsigned };
+    }
+    for (const [userId, key] of crossSigning.masterKeys) keys.master_keys[userId] = key;
+    for (const [userId, key] of crossSigning.selfSigningKeys) keys.self_signing_keys[userId] = key;
+    for (const [userId, key] of crossSigning.userSigningKeys) keys.user_signing_keys[userId] = key;
+    return keys;
+  }
+
+  async #claimLocal(requests: readonly { userId: string; deviceId: string; algorithm: string }[]): Promise<JsonObject> {
+    const oneTimeKeys: JsonObject = {};
+    for (const k of await this.#oneTimeKeys.claim(requests)) {
+      const byDevice = (oneTimeKeys[k.userId] ??= {}) as JsonObject;
+      byDevice[k.deviceId] = { [`${k.algorithm}:${k.keyId}`]: k.key };
+    }
+    return oneTimeKeys;
   }
 
   async #queryRemote(remote: ReadonlyMap<string, Record<string, string[]>>, timeoutMs: number): Promise<RemoteAnswer[]> {

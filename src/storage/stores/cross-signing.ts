@@ -94,9 +94,9 @@ export class CrossSigningStore {
 
   /**
    * The signatures on the users' keys that `viewer` may see (#key-and-signature-security): those
-   * made by the key's owner, and those made by the viewer.
+   * made by the key's owner, and those made by the viewer (if any).
    */
-  async signaturesVisibleTo(viewer: string, targetUserIds: readonly string[]): Promise<CrossSigningSignature[]> {
+  async signaturesVisibleTo(viewer: string | undefined, targetUserIds: readonly string[]): Promise<CrossSigningSignature[]> {
     if (targetUserIds.length === 0) return [];
     return await this.#db.read("get_cross_signing_signatures", async (trx) => {
       const out: CrossSigningSignature[] = [];
@@ -105,7 +105,11 @@ export class CrossSigningStore {
           .selectFrom("e2e_cross_signing_signatures")
           .selectAll()
           .where("target_user_id", "in", chunk)
-          .where((eb) => eb.or([eb("signer_user_id", "=", eb.ref("target_user_id")), eb("signer_user_id", "=", viewer)]))
+          .where((eb) =>
+            viewer === undefined
+              ? eb("signer_user_id", "=", eb.ref("target_user_id"))
+              : eb.or([eb("signer_user_id", "=", eb.ref("target_user_id")), eb("signer_user_id", "=", viewer)]),
+          )
           .execute();
         for (const r of rows) {
           out.push({

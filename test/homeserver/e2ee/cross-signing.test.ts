@@ -159,6 +159,15 @@ for (const engine of engines) {
       const danSeesCarolDevice = (danView["device_keys"]?.[carol.userId] as Record<string, JsonObject>)["CAROLDEV"];
       assert.ok(carolKeys.selfSigning.keyId in ((danSeesCarolDevice?.["signatures"] as Record<string, Record<string, string>>)[carol.userId] ?? {}));
       assert.ok(danView["self_signing_keys"]?.[carol.userId] !== undefined);
+
+      // Another server (federation's /user/keys/query) sees what any other user sees, and no
+      // user-signing key at all.
+      const forServer = (await hs.server.services.e2ee.keys.queryForServer({ [carol.userId]: [], [dan.userId]: [], "@x:elsewhere.example": [] })) as Record<string, Record<string, JsonObject>>;
+      assert.deepEqual(Object.keys(forServer).sort(), ["device_keys", "master_keys", "self_signing_keys"]);
+      assert.deepEqual(Object.keys(forServer["device_keys"] ?? {}).sort(), [carol.userId, dan.userId].sort());
+      assert.equal((forServer["master_keys"]?.[dan.userId]?.["signatures"] as Record<string, unknown> | undefined)?.[carol.userId], undefined);
+      const carolDeviceForServer = (forServer["device_keys"]?.[carol.userId] as Record<string, JsonObject>)["CAROLDEV"];
+      assert.ok(carolKeys.selfSigning.keyId in ((carolDeviceForServer?.["signatures"] as Record<string, Record<string, string>>)[carol.userId] ?? {}));
     });
 
     it("refuses signatures by a key the user does not have, and objects that are not objects", async () => {

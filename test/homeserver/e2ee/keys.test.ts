@@ -109,6 +109,12 @@ for (const engine of engines) {
         body: { one_time_keys: { [carol.userId]: { NODEVICE: "signed_curve25519" }, "@nobody:test.local": { X: "signed_curve25519" } } },
       });
       assert.deepEqual(unknown.body, { one_time_keys: {}, failures: {} });
+
+      // Another server claiming for its users (federation's /user/keys/claim): this server's devices only.
+      await upload(carol, { one_time_keys: oneTimeKeys(carol.userId, key, 1, "FED") });
+      const forServer = await hs.server.services.e2ee.keys.claimForServer({ [carol.userId]: { CAROLDEV: "signed_curve25519" }, "@x:elsewhere.invalid": { D: "signed_curve25519" } });
+      assert.deepEqual(Object.keys((forServer["one_time_keys"] as Record<string, Record<string, JsonObject>>)[carol.userId]?.["CAROLDEV"] ?? {}), ["signed_curve25519:FED0"]);
+      assert.deepEqual(Object.keys(forServer["one_time_keys"] as JsonObject), [carol.userId]);
       assertError(await call(hs, "POST", CLAIM, { token: claimer.accessToken, body: {} }), 400, "M_MISSING_PARAM");
       assertError(await call(hs, "POST", CLAIM, { token: claimer.accessToken, body: { one_time_keys: { [carol.userId]: { CAROLDEV: 5 } } } }), 400, "M_BAD_JSON");
     });
@@ -158,9 +164,9 @@ for (const engine of engines) {
       const one = await query({ [erin.userId]: ["ERIN2", "NOPE"] });
       assert.deepEqual(Object.keys((one["device_keys"] as Record<string, JsonObject>)[erin.userId] ?? {}), ["ERIN2"]);
 
-      // Another server's users: reported as a failure until federation queries are plugged in.
-      const remote = await query({ "@someone:elsewhere.example": [] });
-      assert.deepEqual(Object.keys(remote["failures"] as JsonObject), ["elsewhere.example"]);
+      // Another server's users: a server that cannot be reached is listed in failures.
+      const remote = (await call(hs, "POST", QUERY, { token: nokeys.accessToken, body: { device_keys: { "@someone:elsewhere.invalid": [] }, timeout: 2000 } })).body;
+      assert.deepEqual(Object.keys(remote["failures"] as JsonObject), ["elsewhere.invalid"]);
       assertError(await call(hs, "POST", QUERY, { token: nokeys.accessToken, body: {} }), 400, "M_MISSING_PARAM");
       assertError(await call(hs, "POST", QUERY, { token: nokeys.accessToken, body: { device_keys: { [erin.userId]: "all" } } }), 400, "M_BAD_JSON");
       assertError(await call(hs, "POST", QUERY, { body: { device_keys: {} } }), 401, "M_MISSING_TOKEN");
