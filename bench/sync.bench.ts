@@ -19,7 +19,6 @@ import { fileURLToPath } from "node:url";
 import BetterSqlite3 from "better-sqlite3";
 import { Pool } from "undici";
 import type { Requester } from "../src/http/endpoint.ts";
-import { startBenchHomeserver } from "./http-versions.bench.ts";
 import { printFigure } from "./lib.ts";
 
 const SERVER_FLAG = "--sync-bench-server";
@@ -116,6 +115,8 @@ async function serveBaseline(dir: string, tokens: readonly (readonly [string, st
 }
 
 async function serveWeft(): Promise<number> {
+  // Imported here: the baseline's process loads nothing of Weft.
+  const { startBenchHomeserver } = await import("./http-versions.bench.ts");
   const hs = await startBenchHomeserver(YAML);
   return Number(new URL(hs.baseUrl).port);
 }
@@ -310,6 +311,7 @@ async function messagesBench(): Promise<void> {
 // (b) Initial and empty incremental syncs of a user in many rooms.
 
 async function roomsBench(): Promise<void> {
+  const { startBenchHomeserver } = await import("./http-versions.bench.ts");
   const hs = await startBenchHomeserver(YAML);
   try {
     const pool = new Pool(hs.baseUrl, { connections: 16 });

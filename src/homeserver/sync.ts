@@ -24,6 +24,9 @@ import type { E2eeServices } from "./e2ee.ts";
 import { ignoredUsersReader, type EventServices } from "./events.ts";
 import type { RoomServices } from "./rooms.ts";
 import type { RoomEventInfo, Roomserver } from "./roomserver/index.ts";
+import { knownFromStored } from "./roomserver/known-event.ts";
+import type { StateMap } from "../core/events/room-event.ts";
+import { BatchedRoomState, BatchedVisibility, EventLoader } from "./sync/batching.ts";
 import { KeyCountCache } from "./sync/key-counts.ts";
 import { LazyMemberCache } from "./sync/lazy-members.ts";
 import type { Notifier } from "./sync/notifier.ts";
@@ -83,11 +86,12 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
   // Listening starts before anything is awaited: from the room stream's head now on, every output
   // is heard (the recent timelines and heads rely on it).
   const start = membershipIndex.position;
+  const loader = new EventLoader({ one: (id) => roomserver.getEvent(id), many: (ids) => eventsInBulk(roomserver, ids) });
   const timeline = new RecentEvents(
     {
       entriesBetween: (roomId, from, to, limit, direction) => events.timeline.entriesBetween(roomId, from, to, limit, direction),
       latestPosition: (roomId) => events.timeline.latestPosition(roomId),
-      getEvents: async (ids) => (await Promise.all(ids.map((id) => roomserver.getEvent(id)))).filter((e): e is RoomEventInfo => e !== undefined),
+      getEvents: (ids) => loader.getEvents(ids),
     },
     start,
   );
@@ -95,6 +99,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
   const unread = new UnreadCounter(timeline);
   let userActive: (userId: string) => void = () => undefined;
   const unsubscribe = roomserver.subscribe((output) => {
+    if (output.kind === "redaction_applied") loader.forget(output.redactedEventId);
     timeline.receive(output);
     unread.receive(output);
     heads.receive(output);
@@ -154,13 +159,15 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
 
   const userRooms = new UserRooms(membershipIndex, heads);
   const builder = new SyncResponseBuilder({
+    serverName: config.serverName,
+    now: Date.now,
     heads,
     memberships: membershipIndex,
     userRooms,
     ignoredUsers,
     timeline,
-    roomState: { stateAt: (eventId, when) => roomserver.stateAt(eventId, when) },
-    visibility: rooms.visibility,
+    roomState: new BatchedRoomState((ids, when) => statesInBulk(roomserver, ids, when)),
+    visibility: new BatchedVisibility(rooms.visibility),
     serializer: events.serializer,
     accountData: { changesSince: (userId, since) => accounts.accountData.changesSince(userId, since), currentPosition: () => accounts.accountData.currentPosition() },
     typing,
@@ -210,4 +217,39 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
       await presencePersistence.flush();
     },
   };
+}
+
+// Bulk reads of the room engine's store (its public reads), for the initial syncs of many rooms.
+// The Roomserver serves events one at a time; a batch read of it would replace these.
+
+async function eventsInBulk(roomserver: Roomserver, ids: readonly string[]): Promise<Map<string, RoomEventInfo>> {
+  const out = new Map<string, RoomEventInfo>();
+  for (const [id, stored] of await roomserver.store.getEvents(ids)) {
+    const known = knownFromStored(stored);
+    out.set(id, {
+      event: known.event,
+      outlier: known.outlier,
+      backfilled: known.backfilled,
+      softFailed: known.softFailed,
+      rejectedReason: known.rejectedReason,
+      redactedBy: known.redactedBy,
+      streamOrdering: known.streamOrdering,
+    });
+  }
+  return out;
+}
+
+async function statesInBulk(roomserver: Roomserver, ids: readonly string[], when: "before" | "after"): Promise<Map<string, StateMap>> {
+  const groups = new Map<string, number>();
+  for (const [id, stored] of await roomserver.store.getEvents(ids)) {
+    const group = when === "before" ? stored.stateBefore : stored.stateAfter;
+    if (group !== null) groups.set(id, group);
+  }
+  const snapshots = await roomserver.store.state.loadSnapshots([...new Set(groups.values())]);
+  const out = new Map<string, StateMap>();
+  for (const [id, group] of groups) {
+    const snapshot = snapshots.get(group);
+    if (snapshot !== undefined) out.set(id, snapshot.toMap());
+  }
+  return out;
 }

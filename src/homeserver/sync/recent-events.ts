@@ -46,9 +46,12 @@ export class RecentEvents implements SyncTimeline {
   async entriesBetween(roomId: string, from: number, to: number | undefined, limit: number, direction: "f" | "b"): Promise<TimelineEntry[]> {
     const room = this.#rooms.get(roomId);
     const coveredFrom = room?.coveredFrom ?? Math.max(this.#start, this.#forgotten);
-    if (from < coveredFrom) return await this.#inner.entriesBetween(roomId, from, to, limit, direction);
     const inRange = (room?.entries ?? []).filter((e) => e.streamOrdering > from && (to === undefined || e.streamOrdering <= to));
-    return direction === "f" ? inRange.slice(0, limit) : inRange.reverse().slice(0, limit);
+    if (from >= coveredFrom) return direction === "f" ? inRange.slice(0, limit) : inRange.reverse().slice(0, limit);
+    // Reading backwards, the newest `limit` of the range are here when that many are kept above
+    // the covered position (an initial sync's timeline of a busy room).
+    if (direction === "b" && inRange.length >= limit) return inRange.reverse().slice(0, limit);
+    return await this.#inner.entriesBetween(roomId, from, to, limit, direction);
   }
 
   latestPosition(roomId: string): Promise<number> {

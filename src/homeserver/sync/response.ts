@@ -35,6 +35,10 @@ import type { UnreadCounter } from "./unread-counts.ts";
 export const TO_DEVICE_LIMIT = 100;
 
 export interface SyncBuilderDeps {
+  /** This server's name (its own events need no visibility check once the user is joined). */
+  readonly serverName: string;
+  /** The clock, for the age of the events served. */
+  readonly now: () => number;
   readonly heads: RoomHeads;
   readonly memberships: SyncMemberships;
   readonly userRooms: UserRooms;

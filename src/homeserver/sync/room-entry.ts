@@ -14,15 +14,19 @@
 import { applyEventFields, matchesEventFilter } from "../../core/filters/index.ts";
 import { stateMapKey, type StateMap } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
+import { toClientEvent } from "../events/client-event.ts";
 import type { RoomEventInfo } from "../roomserver/index.ts";
 import type { SyncBuilderDeps, SyncContext } from "./response.ts";
 import type { ReadUpTo } from "./receipts.ts";
 import type { RoomSummary } from "./room-summary.ts";
 import type { MembershipAt } from "./sources.ts";
+import { mapLimit } from "./batching.ts";
 import { readTimeline, type TimelineRead } from "./timeline-reader.ts";
 import { encodeSyncToken } from "./token.ts";
 
 const MEMBER_PREFIX = "m.room.member\u0000";
+/** Rooms built at the same time: enough for the batched reads to gather many, few enough to queue little. */
+const ROOMS_AT_ONCE = 32;
 
 /** What to build for one room. */
 export interface RoomPlan {
@@ -75,7 +79,7 @@ export class RoomEntryBuilder {
     if (plans.length === 0) return [];
     const d = this.#deps;
     if (ctx.since === undefined && ctx.filter.room.state.lazyLoadMembers) d.lazyMembers.reset(ctx.userId, ctx.deviceId ?? "");
-    const drafts = await Promise.all(plans.map((plan) => this.#draft(ctx, plan, extras)));
+    const drafts = await mapLimit(plans, ROOMS_AT_ONCE, (plan) => this.#draft(ctx, plan, extras));
 
     // Every room's events served in batches: the timelines, then the state. Bundled aggregations
     // (client-server-api#aggregations-of-child-events) go with timelines that start a room or skip
@@ -98,7 +102,7 @@ export class RoomEntryBuilder {
     const [withBundles, withoutBundles, stateJson] = await Promise.all([
       d.serializer.serialize(drafts.filter(bundled).flatMap((draft) => draft.timeline.events), { ...timelineOptions, bundleAggregations: true }),
       d.serializer.serialize(drafts.filter((draft) => !bundled(draft)).flatMap((draft) => draft.timeline.events), timelineOptions),
-      d.serializer.serialize(stateLists.flat(), { userId: ctx.userId, format, withoutRoomId: true }),
+      this.#serializeState(ctx, stateLists.flat()),
     ]);
     const project = (event: JsonObject): JsonObject => (ctx.filter.eventFields === undefined ? event : applyEventFields(event, ctx.filter.eventFields));
 
@@ -106,12 +110,10 @@ export class RoomEntryBuilder {
     const joinedIds = drafts.filter((draft) => draft.plan.section === "join").map((draft) => draft.plan.roomId);
     const readUpTo = joinedIds.length === 0 ? new Map<string, ReadUpTo>() : await d.receipts.readUpTo(ctx.userId);
     const threaded = ctx.filter.room.timeline.unreadThreadNotifications;
-    const counts = await Promise.all(
-      drafts.map((draft) =>
-        draft.plan.section === "join"
-          ? d.unread.counts(draft.plan.roomId, ctx.userId, draft.plan.membership.streamOrdering, draft.plan.upTo, readUpTo.get(draft.plan.roomId), extras.ignored, threaded)
-          : undefined,
-      ),
+    const counts = await mapLimit(drafts, ROOMS_AT_ONCE, async (draft) =>
+      draft.plan.section === "join"
+        ? await d.unread.counts(draft.plan.roomId, ctx.userId, draft.plan.membership.streamOrdering, draft.plan.upTo, readUpTo.get(draft.plan.roomId), extras.ignored, threaded)
+        : undefined,
     );
 
     const entries: RoomEntry[] = [];
@@ -163,6 +165,7 @@ export class RoomEntryBuilder {
       limit: filter.room.timeline.limit,
       filter: filter.room.timeline,
       ignored: extras.ignored,
+      ...(plan.section === "join" ? { joinedSince: { position: plan.membership.streamOrdering, serverName: d.serverName } } : {}),
     });
     const first = timeline.events[0];
     const firstPosition = first === undefined ? undefined : timeline.positions.get(first.event.eventId);
@@ -207,6 +210,17 @@ export class RoomEntryBuilder {
     const inTimeline = new Set(timeline.events.map((e) => e.event.eventId));
     const stateIds = [...state.values()].filter((id) => !inTimeline.has(id));
     return { plan, timeline, stateIds, summary, prevBatch };
+  }
+
+  // The `state` events, formatted as they are: unlike the timeline's, they do not carry the state
+  // they replaced (it would cost a state read per event, thousands in an initial sync). Redacted
+  // ones go through the serializer for their redacted_because.
+  async #serializeState(ctx: SyncContext, events: readonly RoomEventInfo[]): Promise<JsonObject[]> {
+    const now = this.#deps.now();
+    const redacted = events.filter((e) => e.redactedBy !== undefined);
+    const served = await this.#deps.serializer.serialize(redacted, { userId: ctx.userId, format: ctx.filter.eventFormat, withoutRoomId: true });
+    const byId = new Map(redacted.map((e, i) => [e.event.eventId, served[i] as JsonObject]));
+    return events.map((e) => byId.get(e.event.eventId) ?? toClientEvent(e, { now, format: ctx.filter.eventFormat, withoutRoomId: true }));
   }
 
   // Keeps only the member events lazy-loading asks for, and remembers what the device was sent.

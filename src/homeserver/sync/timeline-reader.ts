@@ -3,6 +3,7 @@
 // message events of ignored users (modules/ignore_users.md: "with the exception of state events");
 // `limited` when the range holds more than that.
 import { matchesEventFilter, type RoomEventFilter } from "../../core/filters/index.ts";
+import { serverNameOf } from "../../core/identifiers/index.ts";
 import type { RoomEventInfo } from "../roomserver/index.ts";
 import type { SyncTimeline, SyncVisibility, TimelineEntry } from "./sources.ts";
 
@@ -28,6 +29,12 @@ export interface TimelineQuery {
   readonly limit: number;
   readonly filter: RoomEventFilter;
   readonly ignored: ReadonlySet<string>;
+  /**
+   * Where the user's current join took effect, when they are joined, and this server's name: an
+   * event of this server after it was built on a state that holds the join, so the user may see it
+   * (client-server-api#history-visibility: "joined" at the event) without asking.
+   */
+  readonly joinedSince?: { readonly position: number; readonly serverName: string };
 }
 
 export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisibility, q: TimelineQuery): Promise<TimelineRead> {
@@ -46,7 +53,7 @@ export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisib
     scanned += entries.length;
     for (const e of entries) positions.set(e.eventId, e.streamOrdering);
     const loaded = await timeline.getEvents(entries.map((e) => e.eventId));
-    const visible = await visibility.filterEventsForUser(q.userId, loaded);
+    const visible = await visibleOf(visibility, q, loaded, positions);
     for (const info of visible) {
       const { event } = info;
       if (event.stateKey === undefined && q.ignored.has(event.sender)) continue;
@@ -62,4 +69,15 @@ export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisib
   const limited = kept.length > q.limit || !exhausted;
   const events = kept.slice(0, q.limit).reverse();
   return { events, positions, limited, newest };
+}
+
+// The events the user may see, asking the visibility rules only about those that need it.
+async function visibleOf(visibility: SyncVisibility, q: TimelineQuery, events: RoomEventInfo[], positions: ReadonlyMap<string, number>): Promise<RoomEventInfo[]> {
+  const joined = q.joinedSince;
+  const surelyVisible = (e: RoomEventInfo): boolean =>
+    joined !== undefined && (positions.get(e.event.eventId) ?? 0) > joined.position && serverNameOf(e.event.sender) === joined.serverName;
+  const ask = events.filter((e) => !surelyVisible(e));
+  if (ask.length === 0) return events;
+  const allowed = new Set((await visibility.filterEventsForUser(q.userId, ask)).map((e) => e.event.eventId));
+  return events.filter((e) => surelyVisible(e) || allowed.has(e.event.eventId));
 }

@@ -12,6 +12,10 @@
 // counter row. Within one process the roomserver commits one batch at a time per room and SQLite
 // has a single writer; the positions of one room therefore commit in order. Several processes
 // writing one PostgreSQL would need a "persisted up to" position as well (not needed yet).
+//
+// `persist` and the reads the pipeline makes for every batch (getEvents, nids) are its hot path:
+// they run plain SQL through db.query (prepared once per SQLite connection), with rows and IN
+// lists cut to a few fixed sizes (room-state.ts); the other reads use Kysely.
 import { sql } from "kysely";
 import type { JsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -268,6 +272,10 @@ export class EventStore {
   /**
    * The room stream across all rooms after `position` (exclusive), oldest first, at most `limit`
    * entries: for consumers that catch up at startup (the membership and relations indexes).
+   * On SQLite positions commit in order. On PostgreSQL two rooms' batches may commit out of
+   * order (each takes its positions from the sequence, then commits), so while the roomserver is
+   * writing, a position may appear after a later one was read: catch up before taking input, then
+   * follow the roomserver's outputs.
    */
   async streamSince(position: number, limit: number): Promise<RoomStreamEntry[]> {
     const rows = await this.#db.read("get_stream_since", (trx) =>

@@ -12,7 +12,6 @@ import {
   SYNC_YAML,
   bodies,
   createRoom,
-  invite,
   join,
   joinedRoom,
   leave,
@@ -65,6 +64,18 @@ for (const engine of engines) {
       const timelineIds = new Set(timelineOf(room).map((e) => e["event_id"]));
       for (const e of stateOf(room)) assert.ok(!timelineIds.has(e["event_id"]), "no event in both state and timeline");
       assert.deepEqual(room?.["summary"], { "m.heroes": [alice.userId], "m.joined_member_count": 2, "m.invited_member_count": 0 });
+    });
+
+    it("shows a knock as stripped state in rooms.knock", async () => {
+      const roomId = await createRoom(hs, alice, { initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "knock" } }], name: "Knock room" });
+      const start = await sync(hs, carol);
+      const knocked = await call(hs, "POST", `/_matrix/client/v3/knock/${enc(roomId)}`, { token: carol.accessToken, body: {} });
+      assert.equal(knocked.status, 200, JSON.stringify(knocked.body));
+      const response = await syncUntil(hs, carol, start["next_batch"] as string, (r) => roomSection(r, "knock", roomId) !== undefined);
+      const events = ((roomSection(response, "knock", roomId)?.["knock_state"] as Json)["events"] as Json[]).map((e) => `${e["type"]}|${e["state_key"]}`);
+      assert.ok(events.includes("m.room.create|"));
+      assert.ok(events.includes("m.room.name|"));
+      assert.ok(events.includes(`m.room.member|${carol.userId}`));
     });
 
     it("puts the state at the start of the timeline in an initial sync", async () => {
