@@ -238,8 +238,10 @@ describe("redactEvent: properties", () => {
         const kept = contentKept(id, event["type"] as string);
         const expectedContent = kept === "all" ? Object.keys(content) : Object.keys(content).filter((k) => kept.includes(k));
         const redactedContent = redacted["content"] as JsonObject;
+        // v11 keeps a member event's third_party_invite only when it is an object (then reduced to `signed`).
+        const memberInV11 = event["type"] === "m.room.member" && version(id).redaction === "v11";
         const withoutInvite = (keys: string[]): string[] =>
-          keys.filter((k) => !(k === "third_party_invite" && !isObject(content[k]))).sort();
+          keys.filter((k) => !(memberInV11 && k === "third_party_invite" && !isObject(content[k]))).sort();
         assert.deepEqual(Object.keys(redactedContent).sort(), withoutInvite(expectedContent));
       }),
     );
