@@ -144,7 +144,11 @@ interface ServerProcess {
 }
 
 async function startServer(kind: "weft" | "baseline", args: readonly string[] = []): Promise<ServerProcess> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [SERVER_FLAG, kind, ...args], { execArgv: ["--import", "tsx", ...(process.env.WEFT_BENCH_PROF === kind ? ["--cpu-prof", "--cpu-prof-dir=/tmp/synctry/prof"] : [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const profile = process.env.WEFT_BENCH_PROF === kind ? ["--cpu-prof", `--cpu-prof-dir=${process.env.WEFT_BENCH_PROF_DIR ?? tmpdir()}`] : [];
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [SERVER_FLAG, kind, ...args], {
+    execArgv: ["--import", "tsx", ...profile],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m) => resolve((m as { port: number }).port));
     child.once("exit", (code) => reject(new Error(`the ${kind} server exited with ${code}`)));
@@ -201,7 +205,7 @@ interface RunResult {
  * Sends `perSender` messages from each sender (each sender one after another, the senders at once)
  * while `syncer` long-polls, and measures when each message shows up in its sync.
  */
-async function runMessages(baseUrl: string, roomId: string, senders: readonly string[], syncer: string, perSender: number, filter: string): Promise<RunResult> {
+async function runMessages(baseUrl: string, roomId: string, senders: readonly string[], syncer: string, perSender: number, filter: string, poll = true): Promise<RunResult> {
   const syncPool = new Pool(baseUrl, { connections: 1 });
   const pools = senders.map(() => new Pool(baseUrl, { connections: 1 }));
   const sentAt = new Map<string, number>();
@@ -211,7 +215,7 @@ async function runMessages(baseUrl: string, roomId: string, senders: readonly st
   let since = (await requestJson(syncPool, "GET", `/_matrix/client/v3/sync?filter=${encodeURIComponent(filter)}`, syncer))["next_batch"] as string;
   let stop = false;
   const polling = (async () => {
-    while (!stop && delivered.size < total) {
+    while (poll && !stop && delivered.size < total) {
       const reply = await requestJson(syncPool, "GET", `/_matrix/client/v3/sync?timeout=5000&since=${encodeURIComponent(since)}&filter=${encodeURIComponent(filter)}`, syncer);
       const now = performance.now();
       since = reply["next_batch"] as string;
@@ -239,24 +243,24 @@ async function runMessages(baseUrl: string, roomId: string, senders: readonly st
   );
   const messagesPerSecond = (total / (lastAck - start)) * 1000;
   // Every message should arrive; wait for the poller a little, then stop it.
-  const deadline = performance.now() + 30_000;
+  const deadline = poll ? performance.now() + 30_000 : 0;
   while (delivered.size < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   stop = true;
   await polling.catch(() => undefined);
   await Promise.all([syncPool.close(), ...pools.map((p) => p.close())]);
   const latencies = [...delivered].map(([marker, at]) => at - (sentAt.get(marker) as number)).sort((a, b) => a - b);
-  return { messagesPerSecond, deliveryP50Ms: percentile(latencies, 50), deliveryP99Ms: percentile(latencies, 99), missing: total - delivered.size };
+  return { messagesPerSecond, deliveryP50Ms: percentile(latencies, 50), deliveryP99Ms: percentile(latencies, 99), missing: poll ? total - delivered.size : 0 };
 }
 
 /** One mode on one server: a fresh server, its users and room, the run, its peak RSS. */
-async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSender: number): Promise<RunResult & { peakRssMb: number }> {
+async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSender: number, poll = true): Promise<RunResult & { peakRssMb: number }> {
   const dir = await mkdtemp(join(tmpdir(), "weft-bench-sync-"));
   try {
     if (kind === "baseline") {
       const tokens = Array.from({ length: senderCount + 1 }, (_, i) => [randomBytes(24).toString("base64url"), `@u${i}:bench.local`] as const);
       const server = await startServer("baseline", [dir, JSON.stringify(tokens)]);
       try {
-        const result = await runMessages(server.baseUrl, ROOM, tokens.slice(1).map(([t]) => t), tokens[0]?.[0] as string, perSender, "{}");
+        const result = await runMessages(server.baseUrl, ROOM, tokens.slice(1).map(([t]) => t), tokens[0]?.[0] as string, perSender, "{}", poll);
         return { ...result, peakRssMb: server.peakRss() / 2 ** 20 };
       } finally {
         await server.stop();
@@ -273,7 +277,7 @@ async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSen
       server.resetPeak();
       // A timeline limit above any burst: every message is in a sync, none in a gap.
       const filter = JSON.stringify({ room: { timeline: { limit: 1000 } } });
-      const result = await runMessages(server.baseUrl, roomId, users.slice(1).map((u) => u.token), owner.token, perSender, filter);
+      const result = await runMessages(server.baseUrl, roomId, users.slice(1).map((u) => u.token), owner.token, perSender, filter, poll);
       return { ...result, peakRssMb: server.peakRss() / 2 ** 20 };
     } finally {
       await server.stop();
@@ -304,6 +308,9 @@ async function messagesBench(): Promise<void> {
         `bare ${bare.deliveryP50Ms.toFixed(1)}/${bare.deliveryP99Ms.toFixed(1)} ms (p99 ratio ${(weft.deliveryP99Ms / bare.deliveryP99Ms).toFixed(2)})`,
     );
     console.log(`  peak RSS: weft ${weft.peakRssMb.toFixed(0)} MB, bare ${bare.peakRssMb.toFixed(0)} MB; undelivered: weft ${weft.missing}, bare ${bare.missing}`);
+    // Where the time goes: the same sends with nobody syncing.
+    const sendsOnly = await messagesOn("weft", mode.senders, mode.perSender, false);
+    console.log(`  weft sends alone, nobody syncing: ${sendsOnly.messagesPerSecond.toFixed(0)} msg/s (${(sendsOnly.messagesPerSecond / bare.messagesPerSecond).toFixed(3)} of the baseline)`);
   }
 }
 
@@ -386,7 +393,7 @@ async function roomsBench(): Promise<void> {
   }
 }
 
-/** WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a); WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof). */
+/** WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a); WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof, into WEFT_BENCH_PROF_DIR or the temporary folder). */
 export async function syncBench(): Promise<void> {
   const part = process.env.WEFT_BENCH_SYNC_PART;
   if (part !== "b") await messagesBench();

@@ -95,7 +95,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     },
     start,
   );
-  const heads = new RoomHeads(notifier, start, (roomId) => events.timeline.latestPosition(roomId));
+  const heads = new RoomHeads(notifier, start, (roomId) => events.timeline.latestPosition(roomId), { idle: () => roomserver.idle() });
   const unread = new UnreadCounter(timeline);
   let userActive: (userId: string) => void = () => undefined;
   const unsubscribe = roomserver.subscribe((output) => {
@@ -212,6 +212,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     endpoints,
     close: async () => {
       unsubscribe();
+      heads.close();
       typing.close();
       presence.close();
       await presencePersistence.flush();

@@ -146,6 +146,8 @@ export class SyncResponseBuilder {
       }
     }
 
+    // A filter's `limit` bounds timelines only: account data, presence and ephemeral events left
+    // out of a response would be lost, since the token moves past them.
     const [accountData, receiptEvents] = await Promise.all([accountDataP, receiptsP]);
     const roomAccountData = new Map<string, AccountDataItem[]>();
     for (const item of accountData) {

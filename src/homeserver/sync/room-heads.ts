@@ -3,26 +3,53 @@
 // them), and where each room's members and each user's memberships last changed (so cached
 // summaries and room lists know when they went stale). It also tells the notifier: a new event
 // concerns its room, and a member event the user it is about (an invite reaches them so).
+//
+// The head a sync token may take is the highest position with every position below it committed.
+// Rooms commit side by side on PostgreSQL, and positions (a sequence) may commit out of order: an
+// output at 12 can come while 11 is still in its transaction. Were 12 handed out as a token, 11
+// would land behind it and never be read. So an output above a gap waits (the notifier is told of
+// it once the gap closes). A gap that stays open is a position no transaction will commit (one that
+// was rolled back, to be retried at a new position): it is taken for one as soon as the room engine
+// has been idle since the gap was seen (every transaction that could hold it has ended), or after
+// GAP_GRACE_MS at most. On SQLite, with its one writer, gaps do not happen.
 import type { RoomserverOutput } from "../roomserver/index.ts";
+import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 import type { Notifier } from "./notifier.ts";
+
+type NewRoomEvent = Extract<RoomserverOutput, { kind: "new_room_event" }>;
+
+/** How long a gap in the positions told may stay open before it is taken for a rolled-back one. */
+export const GAP_GRACE_MS = 500;
 
 export class RoomHeads {
   readonly #notifier: Notifier;
   readonly #latestPosition: (roomId: string) => Promise<number>;
+  readonly #clock: Clock;
+  /** Resolves once the room engine has no transaction left (roomserver.idle). */
+  readonly #idle: (() => Promise<void>) | undefined;
   #head: number;
+  /** Outputs above the head, waiting for the positions below them, by position. */
+  readonly #waiting = new Map<number, NewRoomEvent>();
+  #gapTimer: TimerHandle | undefined;
   readonly #rooms = new Map<string, number>();
   readonly #memberChanges = new Map<string, number>();
   readonly #userChanges = new Map<string, number>();
-  readonly #listeners: ((output: Extract<RoomserverOutput, { kind: "new_room_event" }>) => void)[] = [];
 
   /**
    * `start` is the room stream's head when the server started (everything at or below it is
    * committed); `latestPosition` reads a room's newest position from storage.
    */
-  constructor(notifier: Notifier, start: number, latestPosition: (roomId: string) => Promise<number>) {
+  constructor(
+    notifier: Notifier,
+    start: number,
+    latestPosition: (roomId: string) => Promise<number>,
+    options: { readonly clock?: Clock; readonly idle?: () => Promise<void> } = {},
+  ) {
     this.#notifier = notifier;
     this.#head = start;
     this.#latestPosition = latestPosition;
+    this.#clock = options.clock ?? systemClock;
+    this.#idle = options.idle;
   }
 
   /** The room stream's head: every event at or below it is committed and was told to us. */
@@ -30,29 +57,25 @@ export class RoomHeads {
     return this.#head;
   }
 
-  /** Also told of each new event, after the bookkeeping (unread counts listen here). */
-  onEvent(listener: (output: Extract<RoomserverOutput, { kind: "new_room_event" }>) => void): void {
-    this.#listeners.push(listener);
-  }
-
   /** A roomserver output: call it from roomserver.subscribe. */
   receive(output: RoomserverOutput): void {
     if (output.kind !== "new_room_event") return;
-    const { roomId, streamOrdering, event } = output;
-    this.#head = Math.max(this.#head, streamOrdering);
+    const { roomId, streamOrdering } = output;
+    // What only makes readers look (or look again) is noted at once: a room's latest position, and
+    // the staleness of cached members and room lists.
     const known = this.#rooms.get(roomId);
     if (known !== undefined) this.#rooms.set(roomId, Math.max(known, streamOrdering));
-    const users: string[] = [];
-    for (const key of output.stateDelta.keys()) {
-      if (!key.startsWith("m.room.member\u0000")) continue;
-      const userId = key.slice("m.room.member\u0000".length);
-      users.push(userId);
-      this.#userChanges.set(userId, Math.max(this.#userChanges.get(userId) ?? 0, streamOrdering));
-    }
-    if (event.type === "m.room.member" && event.stateKey !== undefined && !users.includes(event.stateKey)) users.push(event.stateKey);
+    const users = membersOf(output);
+    for (const userId of users) this.#userChanges.set(userId, Math.max(this.#userChanges.get(userId) ?? 0, streamOrdering));
     if (users.length > 0) this.#memberChanges.set(roomId, Math.max(this.#memberChanges.get(roomId) ?? 0, streamOrdering));
-    for (const listener of this.#listeners) listener(output);
-    this.#notifier.notify("roomEvents", streamOrdering, { roomIds: [roomId], userIds: users });
+    if (streamOrdering <= this.#head) {
+      // Behind the head: a position taken for rolled back that committed after all. Readers past it
+      // will not see it; it is told so that waiting readers at least wake.
+      this.#tell(output);
+      return;
+    }
+    this.#waiting.set(streamOrdering, output);
+    this.#advance();
   }
 
   /** The room's newest position (read from storage once, then kept from the outputs). */
@@ -75,4 +98,56 @@ export class RoomHeads {
   userChangeOf(userId: string): number {
     return this.#userChanges.get(userId) ?? 0;
   }
+
+  /** Stops the gap timer (shutdown). */
+  close(): void {
+    if (this.#gapTimer !== undefined) this.#clock.clearTimeout(this.#gapTimer);
+    this.#gapTimer = undefined;
+  }
+
+  // Moves the head over every position told, in order, up to the first gap.
+  #advance(): void {
+    for (;;) {
+      const next = this.#waiting.get(this.#head + 1);
+      if (next === undefined) break;
+      this.#waiting.delete(this.#head + 1);
+      this.#head++;
+      this.#tell(next);
+    }
+    if (this.#waiting.size === 0) {
+      this.close();
+      return;
+    }
+    // A gap: give the position below a moment to commit, then take it for a rolled-back one.
+    if (this.#gapTimer === undefined) {
+      const gapAt = this.#head + 1;
+      const below = Math.min(...this.#waiting.keys());
+      const skip = (): void => {
+        if (this.#gapTimer !== undefined) this.#clock.clearTimeout(this.#gapTimer);
+        this.#gapTimer = undefined;
+        // Still the same gap: every position up to the output above it is in or given up.
+        if (this.#head + 1 === gapAt && this.#head < below) this.#head = below - 1;
+        this.#advance();
+      };
+      this.#gapTimer = this.#clock.setTimeout(skip, GAP_GRACE_MS);
+      this.#idle?.().then(() => {
+        if (this.#gapTimer !== undefined && this.#head + 1 === gapAt) skip();
+      }, () => undefined);
+    }
+  }
+
+  #tell(output: NewRoomEvent): void {
+    this.#notifier.notify("roomEvents", output.streamOrdering, { roomIds: [output.roomId], userIds: membersOf(output) });
+  }
+}
+
+/** The users whose membership the event changed: an invite reaches its invitee so. */
+function membersOf(output: NewRoomEvent): string[] {
+  const users: string[] = [];
+  for (const key of output.stateDelta.keys()) {
+    if (key.startsWith("m.room.member\u0000")) users.push(key.slice("m.room.member\u0000".length));
+  }
+  const { event } = output;
+  if (event.type === "m.room.member" && event.stateKey !== undefined && !users.includes(event.stateKey)) users.push(event.stateKey);
+  return users;
 }
