@@ -511,3 +511,32 @@ export interface Schema {
   federation_received_txns: FederationReceivedTxnsTable;
   federation_invites: FederationInvitesTable;
 }
+
+// Tables of migration 010 (end-to-end encryption over federation: the outbound device-list
+// sequence, other servers' users' cached device lists).
+
+export interface E2eDeviceListOutboundTable {
+  user_id: string;
+  stream_id: number;
+}
+
+export interface E2eRemoteDeviceListsTable {
+  user_id: string;
+  stream_id: number;
+  master_key_json: string | null;
+  self_signing_key_json: string | null;
+  updated_ts: number;
+}
+
+export interface E2eRemoteDevicesTable {
+  user_id: string;
+  device_id: string;
+  keys_json: string | null;
+  display_name: string | null;
+}
+
+export interface Schema {
+  e2e_device_list_outbound: E2eDeviceListOutboundTable;
+  e2e_remote_device_lists: E2eRemoteDeviceListsTable;
+  e2e_remote_devices: E2eRemoteDevicesTable;
+}

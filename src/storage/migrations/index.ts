@@ -9,5 +9,6 @@ import { eventsRelations } from "./006-events-relations.ts";
 import { receiptsPresence } from "./007-receipts-presence.ts";
 import { e2ee } from "./008-e2ee.ts";
 import { federation } from "./009-federation.ts";
+import { e2eeFederation } from "./010-e2ee-federation.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation];
