@@ -5,7 +5,7 @@
 // on top of that state. The state is taken whole; a partial-state join would store the join on
 // the state without members and fetch the members afterwards (resync), behind this same API.
 import type { SigningKey } from "../../core/crypto/ed25519.ts";
-import { stateMapKey, type Pdu, type RoomEvent, type StateMap } from "../../core/events/room-event.ts";
+import { stateMapKey, type Pdu, type StateMap } from "../../core/events/room-event.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.ts";
@@ -230,27 +230,21 @@ export class RemoteMembership {
     const authChain = parsePdusOfRoom(answer["auth_chain"], roomId, version);
     const stored = await storeOutliers(this.#o.roomserver, [...authChain, ...state], version, server);
     const stateBefore: StateMap = new Map();
-    let create: RoomEvent | undefined;
+    let hasCreate = false;
     for (const event of state) {
       const result = stored.get(event.eventId);
       if (event.stateKey === undefined || !isStored(result) || result?.outcome === "rejected") continue;
       stateBefore.set(stateMapKey(event.type, event.stateKey), event.eventId);
-      if (event.type === "m.room.create") create = event;
+      if (event.type === "m.room.create") hasCreate = true;
     }
-    if (create === undefined) throw new MatrixError("M_UNKNOWN", `${server}'s send_join answer has no valid m.room.create event`, 502);
+    if (!hasCreate) throw new MatrixError("M_UNKNOWN", `${server}'s send_join answer has no valid m.room.create event`, 502);
     const refused = [...stored.values()].filter((r) => !isStored(r)).length;
     if (refused > 0) this.#o.logger?.warn({ server, roomId, refused }, "federation: events of a send_join answer were refused");
     const current = await this.#o.reader.currentState(roomId);
-    if (current === undefined || current.size === 0) {
-      // The pipeline checks a new event against the room's current state (soft failure), and a
-      // room known here only by outliers has none: the join would fail that check. Until the
-      // pipeline takes a first join on the state it comes with, the create event enters first
-      // on that state (it passes against any state), which gives the room its current state.
-      const seeded = await this.#o.roomserver.input({ kind: "new", pdu: create.pdu, origin: server, stateBefore });
-      if (seeded.outcome !== "accepted") throw new MatrixError("M_UNKNOWN", `The room could not be set up here: ${seeded.reason}`, 500);
-    } else {
+    if (current !== undefined && current.size > 0) {
       // We were in the room before: bring our view of it up to the join (what happened while we
-      // were away), so that the join is checked against the room as it is.
+      // were away), so that the join is checked against the room as it is. A first join has no
+      // current state to check against: the pipeline takes it on the state it comes with.
       const joinEvent = parsePdu(join, version);
       if ("event" in joinEvent) {
         const gap = await this.#o.fetcher.fillGaps(server, roomId, version, [joinEvent.event]);
