@@ -59,6 +59,7 @@ export class Roomserver {
   readonly #maxBatch: number;
   readonly #retentionMs: number;
   #closed = false;
+  #lastCreateTs = 0;
 
   constructor(options: RoomserverOptions) {
     const nids = new NidCaches();
@@ -121,19 +122,32 @@ export class Roomserver {
   async createRoom(request: CreateRoomRequest): Promise<{ roomId: string; eventId: string }> {
     const version = getRoomVersion(request.roomVersion);
     if (version === undefined) throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", `room version ${request.roomVersion} is not supported`, 400);
-    const pdu = buildCreateEvent(request, version, this.#deps.signer, this.#deps.now());
-    const roomId = roomIdFromCreateEvent(pdu, version);
-    const result = await this.#enqueue(roomId, {
-      kind: "new",
-      pdu,
-      local: undefined,
-      trusted: true,
-      roomVersion: version.id,
-      stateBefore: undefined,
-      origin: undefined,
-    });
-    const { eventId } = acceptedOrThrow(result);
-    return { roomId, eventId };
+    // From v12 the room ID is the create event's reference hash (rooms/v12.md), so two identical
+    // create events would be one room: each creation here takes a timestamp of its own, and one
+    // that meets a stored create event anyway (a clock set back) tries the next millisecond.
+    for (;;) {
+      const ts = request.originServerTs ?? this.#createTs();
+      const pdu = buildCreateEvent({ ...request, originServerTs: ts }, version, this.#deps.signer, ts);
+      const roomId = roomIdFromCreateEvent(pdu, version);
+      const result = await this.#enqueue(roomId, {
+        kind: "new",
+        pdu,
+        local: undefined,
+        trusted: true,
+        roomVersion: version.id,
+        stateBefore: undefined,
+        origin: undefined,
+      });
+      if (result.outcome === "accepted" && result.duplicate && request.originServerTs === undefined) continue;
+      const { eventId } = acceptedOrThrow(result);
+      return { roomId, eventId };
+    }
+  }
+
+  /** A create event timestamp: now, but always after the last one this server used. */
+  #createTs(): number {
+    this.#lastCreateTs = Math.max(this.#deps.now(), this.#lastCreateTs + 1);
+    return this.#lastCreateTs;
   }
 
   /** The state before or after an event: one state group read. Undefined for unknown events and outliers. */
