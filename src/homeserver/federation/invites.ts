@@ -229,8 +229,10 @@ export class FederationInvites {
     } catch (err) {
       // invites-v2.yaml: "Senders which receive a 400 or 404 response to this endpoint should retry
       // using the v1 API as the server may be older, if the room version is "1" or "2"."
-      const older = err instanceof FederationRequestError && (err.status === 404 || (err.status === 400 && err.errcode === "M_UNRECOGNIZED"));
-      if (!older || (version.id !== "1" && version.id !== "2")) throw asMatrixError(err);
+      if (!isUnknownEndpoint(err)) throw asMatrixError(err);
+      if (version.id !== "1" && version.id !== "2") {
+        throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", `${destination} does not know invite v2, and v1 is not for rooms of version ${version.id}`, 400);
+      }
     }
     try {
       const answer = await this.#o.client.requestJson("PUT", destination, `/_matrix/federation/v1/invite/${enc(roomId)}/${enc(eventId)}`, {
@@ -243,6 +245,18 @@ export class FederationInvites {
       throw asMatrixError(err);
     }
   }
+}
+
+/**
+ * The server does not know the endpoint (an older server): 404 or 400 with M_UNRECOGNIZED, or a
+ * 404 without a Matrix error (server-server-api#api-standards: unknown endpoints answer
+ * M_UNRECOGNIZED; servers before that answered a bare 404). A 404 with another errcode (such as
+ * M_NOT_FOUND for an unknown user or room) is the server's answer.
+ */
+export function isUnknownEndpoint(err: unknown): boolean {
+  if (!(err instanceof FederationRequestError) || err.reason !== "http") return false;
+  if (err.status === 404) return err.errcode === undefined || err.errcode === "M_UNRECOGNIZED";
+  return err.status === 400 && err.errcode === "M_UNRECOGNIZED";
 }
 
 /** A remote server's refusal, passed on to our client in the spec's terms. */

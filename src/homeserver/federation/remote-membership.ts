@@ -13,7 +13,7 @@ import { getRoomVersion, ROOM_VERSIONS, type RoomVersion } from "../../core/room
 import type { Roomserver } from "../roomserver/index.ts";
 import { FederationRequestError } from "./client.ts";
 import { completeEvent } from "./event-template.ts";
-import { asMatrixError, type FederationInvites } from "./invites.ts";
+import { asMatrixError, isUnknownEndpoint, type FederationInvites } from "./invites.ts";
 import type { EventFetcher } from "./event-fetcher.ts";
 import { isStored, parsePdu, parsePdusOfRoom, storeOutliers } from "./remote-events.ts";
 import type { RoomReader } from "./room-reader.ts";
@@ -56,11 +56,6 @@ function worthAnotherServer(err: unknown): boolean {
   if (err.reason !== "http") return true;
   const status = err.status ?? 500;
   return status >= 500 || status === 404 || err.errcode === "M_UNABLE_TO_GRANT_JOIN" || err.errcode === "M_UNABLE_TO_AUTHORISE_JOIN" || err.errcode === "M_NOT_FOUND";
-}
-
-/** v2 is unknown to the server: it answers 404, or 400 M_UNRECOGNIZED. */
-function isUnknownEndpoint(err: unknown): boolean {
-  return err instanceof FederationRequestError && (err.status === 404 || (err.status === 400 && err.errcode === "M_UNRECOGNIZED"));
 }
 
 export class RemoteMembership {
