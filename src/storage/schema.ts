@@ -540,3 +540,15 @@ export interface Schema {
   e2e_remote_device_lists: E2eRemoteDeviceListsTable;
   e2e_remote_devices: E2eRemoteDevicesTable;
 }
+
+// Tables of migration 011 (OpenID tokens handed to third parties).
+
+export interface OpenidTokensTable {
+  token_hash: string;
+  user_id: string;
+  expires_ts: number;
+}
+
+export interface Schema {
+  openid_tokens: OpenidTokensTable;
+}

@@ -10,5 +10,6 @@ import { receiptsPresence } from "./007-receipts-presence.ts";
 import { e2ee } from "./008-e2ee.ts";
 import { federation } from "./009-federation.ts";
 import { e2eeFederation } from "./010-e2ee-federation.ts";
+import { openidTokens } from "./011-openid-tokens.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens];
