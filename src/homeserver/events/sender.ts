@@ -45,7 +45,7 @@ export class EventSender {
     const key = { userId: requester.userId, deviceId: requester.deviceId ?? "", scope: JSON.stringify(["send", roomId, eventType]), txnId };
     return await this.#deps.transactions.once(key, async () => {
       const version = await this.#roomVersion(roomId);
-      const request: LocalEventRequest = { roomId, type: eventType, sender: requester.userId, content };
+      const request: LocalEventRequest = { roomId, type: eventType, sender: requester.userId, content, transaction: key };
       // room_send.yaml: "In rooms with a version older than 11 they MUST move the `redacts` property
       // inside the `content` to the top level of the event."
       if (eventType === "m.room.redaction" && !version.redactsInContent) {
@@ -87,7 +87,7 @@ export class EventSender {
       // rooms/v11.md: `redacts` moved into the content.
       if (version.redactsInContent) content["redacts"] = eventId;
       await this.#checkRedaction(roomId, version, requester.userId, eventId);
-      return await this.#create({ roomId, type: "m.room.redaction", sender: requester.userId, content, redacts: eventId });
+      return await this.#create({ roomId, type: "m.room.redaction", sender: requester.userId, content, redacts: eventId, transaction: key });
     });
   }
 

@@ -4,6 +4,8 @@
 // answer it as the original was answered (200 with the original event ID). A retransmission that
 // arrives while the original is still running waits for it rather than sending a second event.
 // Failures are not remembered: a retransmission of a refused request is tried again.
+// The key is recorded by the room engine in the transaction that stores the event
+// (LocalEventRequest.transaction): one commit per send, and no acknowledged send without its record.
 import type { TransactionKey, TransactionStore } from "../../storage/stores/transactions.ts";
 
 /** How long a transaction is remembered (Synapse keeps its event_txn_id rows a day; we keep a week). */
@@ -23,7 +25,10 @@ export class Transactions {
     return this.#store;
   }
 
-  /** Runs `create` once per key: later requests with the key get the event the first one created. */
+  /**
+   * Runs `create` once per key: later requests with the key get the event the first one created.
+   * `create` must have the event stored with `key` (LocalEventRequest.transaction).
+   */
   async once(key: TransactionKey, create: () => Promise<string>): Promise<string> {
     const id = JSON.stringify([key.userId, key.deviceId, key.scope, key.txnId]);
     const running = this.#inFlight.get(id);
@@ -31,9 +36,7 @@ export class Transactions {
     const attempt = (async () => {
       const existing = await this.#store.eventFor(key);
       if (existing !== undefined) return existing;
-      const eventId = await create();
-      await this.#store.record(key, eventId, this.#now());
-      return eventId;
+      return await create();
     })();
     this.#inFlight.set(id, attempt);
     try {

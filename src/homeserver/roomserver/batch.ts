@@ -7,6 +7,7 @@ import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { StateResolutionSource } from "../../core/state-res/index.ts";
 import type { Database } from "../../storage/database.ts";
 import type { EventRecord, EventStore } from "../../storage/stores/events.ts";
+import type { EventTransaction } from "../../storage/stores/transactions.ts";
 import { StateSnapshot } from "../../storage/stores/state-snapshot.ts";
 import { authEventIdsOf } from "./checks/auth-events.ts";
 import type { KeyRing } from "./keyring.ts";
@@ -92,6 +93,8 @@ export class Batch {
   readonly applyRedactions: Array<{ redactionId: string; targetId: string }> = [];
   readonly newPendingRedactions: Array<{ redactionId: string; redacts: string }> = [];
   readonly settledRedactions: string[] = [];
+  /** The transaction IDs of the batch's accepted local events, stored with them. */
+  readonly transactions: EventTransaction[] = [];
   readonly outputs: PendingOutput[] = [];
   /** Local events built in this batch. */
   readonly local = new Set<string>();

@@ -309,6 +309,9 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   batch.events.set(eventId, known);
   if (!promoting) batch.inserted.add(eventId);
   if (item.trusted) batch.local.add(eventId);
+  // Only a send that is answered with its event ID is a transaction to remember.
+  const transaction = item.local?.transaction;
+  if (transaction !== undefined && live) batch.transactions.push({ key: transaction, eventId });
   batch.records.push({
     eventId,
     type: event.type,

@@ -115,6 +115,7 @@ export class RoomWorker {
         applyRedactions: batch.applyRedactions,
         pendingRedactions: batch.newPendingRedactions,
         settledRedactions: batch.settledRedactions,
+        transactions: batch.transactions,
         now: this.#deps.now(),
       });
       positions = written.streamOrderings;

@@ -1,6 +1,7 @@
 // The input and output of the one event pipeline (ARCHITECTURE.md "One event pipeline").
 import type { JsonObject } from "../../core/json.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
+import type { TransactionKey } from "../../storage/stores/transactions.ts";
 
 /**
  * How an event enters the room:
@@ -73,6 +74,11 @@ export interface LocalEventRequest {
   /** m.room.redaction before room version 11: the event it redacts (a top-level key then). */
   readonly redacts?: string;
   readonly originServerTs?: number;
+  /**
+   * The client's transaction ID (client-server-api#transaction-identifiers): recorded in the
+   * transaction that stores the event, so a retransmission finds it whenever the send was answered.
+   */
+  readonly transaction?: TransactionKey;
 }
 
 export interface CreateRoomRequest {

@@ -5,8 +5,9 @@
 //
 // A batch of one room's events is persisted in one write transaction (`persist`): the rows, their
 // edges, the state groups of the state before and after each, the stream positions of those that
-// enter the timeline, the forward extremities and the room's current state. So an event is stored
-// with its state or not at all, and an acknowledged event survives any crash.
+// enter the timeline, the forward extremities, the room's current state and the transaction IDs of
+// local events. So an event is stored with its state (and its txnId) or not at all, and an
+// acknowledged event survives any crash.
 //
 // Stream positions come from room_stream's auto-increment (a sequence on PostgreSQL), never a
 // counter row. Within one process the roomserver commits one batch at a time per room and SQLite
@@ -26,6 +27,8 @@ import type { NidCaches } from "./nid-cache.ts";
 import { RoomStateStore, chunks, emptyStateWrites, insertRows, queryIn } from "./room-state.ts";
 import type { StateWrites } from "./room-state.ts";
 import type { StateSnapshot } from "./state-snapshot.ts";
+import { insertEventTransactions } from "./transactions.ts";
+import type { EventTransaction } from "./transactions.ts";
 
 export interface StoredRoom {
   readonly roomNid: number;
@@ -97,6 +100,8 @@ export interface RoomWrite {
   readonly pendingRedactions: ReadonlyArray<{ readonly redactionId: string; readonly redacts: string }>;
   /** Pending redactions settled now (applied, or found not to apply). */
   readonly settledRedactions: readonly string[];
+  /** The transaction IDs of the local events sent with one (client-server-api#transaction-identifiers). */
+  readonly transactions?: readonly EventTransaction[];
   readonly now: number;
 }
 
@@ -475,6 +480,11 @@ export class EventStore {
         previous = position;
         streamOrderings.set(id, position);
       }
+    }
+
+    // 7. The transaction IDs of local events: in the events' own commit, one fsync for both.
+    if (write.transactions !== undefined && write.transactions.length > 0) {
+      await insertEventTransactions(db, trx, write.transactions, write.now);
     }
     return { roomNid, eventNids: new Map(known), streamOrderings };
   }

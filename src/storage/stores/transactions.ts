@@ -1,8 +1,8 @@
 // The transaction IDs of requests that created events (client-server-api#transaction-identifiers):
 // a retransmission finds the event its first attempt made, also after a restart, and the sending
 // device is told the transaction ID of its own events (client_event.yaml `transaction_id`).
-import type { Database } from "../database.ts";
-import { chunks } from "./room-state.ts";
+import type { Database, Trx } from "../database.ts";
+import { chunks, insertRows } from "./room-state.ts";
 
 /** Who sent a request and where: the scope of a transaction ID ("a single device, and a single HTTP endpoint"). */
 export interface TransactionKey {
@@ -12,6 +12,28 @@ export interface TransactionKey {
   /** The endpoint and the path parameters besides the txnId (a retransmission has "the same path"). */
   readonly scope: string;
   readonly txnId: string;
+}
+
+/** A transaction ID and the event its request created, written with the event (EventStore.persist). */
+export interface EventTransaction {
+  readonly key: TransactionKey;
+  readonly eventId: string;
+}
+
+/**
+ * Records events' transaction IDs inside `trx`, the transaction that stores the events, so an
+ * acknowledged send is found by its retransmission after any crash. A key recorded already keeps
+ * its first event.
+ */
+export async function insertEventTransactions(db: Database, trx: Trx, transactions: readonly EventTransaction[], now: number): Promise<void> {
+  await insertRows(
+    db,
+    trx,
+    "insert into event_transactions (user_id, device_id, scope, txn_id, event_id, created_ts)",
+    6,
+    transactions.map(({ key, eventId }) => [key.userId, key.deviceId, key.scope, key.txnId, eventId, now]),
+    " on conflict (user_id, device_id, scope, txn_id) do nothing",
+  );
 }
 
 export class TransactionStore {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { TransactionStore } from "../../../src/storage/stores/transactions.ts";
+import { TransactionStore, insertEventTransactions } from "../../../src/storage/stores/transactions.ts";
 import { forEachEngine } from "../engines.ts";
 
 forEachEngine("TransactionStore", (getDb) => {
@@ -25,5 +25,27 @@ forEachEngine("TransactionStore", (getDb) => {
     assert.ok((await store.purgeBefore(100)) >= 1);
     assert.equal(await store.eventFor(key), undefined);
     assert.equal(await store.eventFor({ ...key, txnId: "new" }), "$new");
+  });
+
+  it("records transactions inside another write (the events' own), kept or rolled back with it", async () => {
+    const db = getDb();
+    const store = new TransactionStore(db);
+    const key = (txnId: string) => ({ userId: "@c:x", deviceId: "D", scope: "s", txnId });
+    await db.write("test_persist", async (trx) => {
+      await insertEventTransactions(db, trx, [{ key: key("a"), eventId: "$a" }, { key: key("b"), eventId: "$b" }], 5);
+    });
+    await assert.rejects(
+      db.write("test_persist_fails", async (trx) => {
+        await insertEventTransactions(db, trx, [{ key: key("c"), eventId: "$c" }], 5);
+        throw new Error("the batch failed");
+      }),
+    );
+    // A key recorded already keeps its first event.
+    await db.write("test_persist_again", async (trx) => {
+      await insertEventTransactions(db, trx, [{ key: key("a"), eventId: "$other" }], 6);
+    });
+    assert.equal(await store.eventFor(key("a")), "$a");
+    assert.equal(await store.eventFor(key("b")), "$b");
+    assert.equal(await store.eventFor(key("c")), undefined);
   });
 });
