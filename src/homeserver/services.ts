@@ -25,6 +25,10 @@ import { createE2eeServices, type E2eeServices } from "./e2ee.ts";
 import { Notifier } from "./sync/notifier.ts";
 import { createFederationRoomServices, type FederationRoomServices } from "./federation-rooms.ts";
 import { createSyncServices, type SyncServices } from "./sync.ts";
+import { OpenidTokenStore } from "../storage/stores/openid-tokens.ts";
+import { OpenidTokens } from "./users/openid-tokens.ts";
+import { openidRequestTokenEndpoint } from "./api/client/openid.ts";
+import { openidUserInfoEndpoint } from "./api/federation/openid.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -56,6 +60,11 @@ function rateLimiters(config: HomeserverConfig): Map<string, RateLimiter> {
     ["rc_joins_local", new RateLimiter(rc.joins.local)],
     ["rc_joins_remote", new RateLimiter(rc.joins.remote)],
   ]);
+}
+
+/** OpenID tokens for third parties (client-server-api#openid): asked for by clients, checked over federation. */
+function openidEndpoints(tokens: OpenidTokens): AnyEndpoint[] {
+  return [openidRequestTokenEndpoint(tokens) as AnyEndpoint, openidUserInfoEndpoint(tokens)];
 }
 
 export async function createServices(config: HomeserverConfig, logger: Logger): Promise<Services> {
@@ -143,6 +152,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...e2ee.endpoints,
     ...federationRooms.endpoints,
     ...sync.endpoints,
+    ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
   ];
 
   const http: HttpDeps = {
