@@ -16,6 +16,7 @@ import { federationVersionEndpoint } from "./api/federation/version.ts";
 import { keyQueryEndpoints } from "./api/keys/key-query.ts";
 import { serverKeyEndpoints } from "./api/keys/server-keys.ts";
 import { createFederation, type Federation } from "./federation/federation.ts";
+import { connectEphemeralEdus } from "./federation/ephemeral-edus.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
 import { Roomserver } from "./roomserver/index.ts";
 import { createRoomServices, type RoomServices } from "./rooms.ts";
@@ -133,6 +134,16 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   // Rooms elsewhere: joins, invites, knocks, leaves and alias queries go through federation.
   rooms.connectRemote(federationRooms.remoteRooms);
   const sync = await createSyncServices({ config, db, logger, notifier: e2eeNotifier, roomserver, accounts, rooms, events, e2ee });
+  // Typing, receipts and presence of users here go to the other servers in their rooms, and theirs come in.
+  const ephemeralEdus = connectEphemeralEdus({
+    serverName: config.serverName,
+    logger,
+    typing: sync.typing,
+    receipts: sync.receipts,
+    presence: sync.presence,
+    federation: federationRooms,
+    roomsOfUser: async (userId) => (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId),
+  });
 
   const endpoints: AnyEndpoint[] = [
     versionsEndpoint,
@@ -185,6 +196,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       await rooms.close();
       await events.close();
       await e2ee.close();
+      ephemeralEdus.close();
       await federationRooms.close();
       await sync.close();
       await federation.close();

@@ -124,6 +124,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     persistence: presencePersistence,
     initial: config.presence.enabled ? await new PresenceStore(db).all() : [],
     audience: async (userId) => ({ userIds: [userId], roomIds: (await membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId) }),
+    isLocal: (userId) => serverNameOf(userId) === config.serverName,
   });
   userActive = (userId) => presence.userActive(userId);
   const typing = new TypingService({ notifier });

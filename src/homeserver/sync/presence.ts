@@ -10,6 +10,8 @@
 //    SYNC_ONLINE_TIMEOUT_MS is no longer "connected to an event stream" -> offline.
 //  - "Last active ago": `currently_active` is true while online and active within the last
 //    LAST_ACTIVE_GRANULARITY_MS; while it stays true, fresh activity is not sent again.
+// Other servers' users (server-server-api#presence) hold the presence their server last sent,
+// until REMOTE_PRESENCE_TIMEOUT_MS without news turns them offline (their server may be gone).
 // State lives in memory (the authoritative copy while running); a persistence hook sees every
 // change and the records can be handed back at start. With presence disabled (`presence.enabled:
 // false`) nothing changes, everyone reads as offline and the stream stays at 0, as Synapse does.
@@ -23,6 +25,8 @@ export type Presence = "online" | "unavailable" | "offline";
 export const IDLE_TIMEOUT_MS = 5 * 60_000;
 export const SYNC_ONLINE_TIMEOUT_MS = 30_000;
 export const LAST_ACTIVE_GRANULARITY_MS = 60_000;
+/** Synapse's timing: servers send their online users' presence again well within this; no news for this long reads as offline. */
+export const REMOTE_PRESENCE_TIMEOUT_MS = 30 * 60_000;
 
 /** What is kept per user. */
 export interface PresenceRecord {
@@ -31,7 +35,7 @@ export interface PresenceRecord {
   readonly statusMsg: string | null;
   /** When the last pro-active event happened (ms since the epoch); 0 if never. */
   readonly lastActiveTs: number;
-  /** When a sync of the user's last ended or began; 0 if never. */
+  /** When a sync of the user's last ended or began; 0 if never. Another server's user: when it last sent their presence. */
   readonly lastSyncTs: number;
   readonly currentlyActive: boolean;
   /** The presence stream position of the last change that was sent. */
@@ -66,6 +70,17 @@ export interface PresenceOptions {
   readonly audience?: (userId: string) => Concerns | Promise<Concerns>;
   readonly idleTimeoutMs?: number;
   readonly syncOnlineTimeoutMs?: number;
+  /** Whether a user is this server's (default: everyone is); others' presence is their server's to say. */
+  readonly isLocal?: (userId: string) => boolean;
+}
+
+/** Another server's word on one of its users (m.presence EDU `push`). */
+export interface RemotePresence {
+  readonly presence: Presence;
+  readonly statusMsg: string | null;
+  /** Undefined when not given. */
+  readonly lastActiveAgo: number | undefined;
+  readonly currentlyActive: boolean;
 }
 
 interface UserState {
@@ -88,6 +103,8 @@ export class PresenceService {
   readonly #syncOnlineTimeoutMs: number;
   readonly #users = new Map<string, UserState>();
   readonly #log: ChangeLog;
+  readonly #isLocal: (userId: string) => boolean;
+  readonly #listeners = new Set<(userId: string) => void>();
 
   constructor(options: PresenceOptions) {
     this.enabled = options.enabled;
@@ -97,6 +114,7 @@ export class PresenceService {
     this.#audience = options.audience ?? ((userId) => ({ userIds: [userId] }));
     this.#idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.#syncOnlineTimeoutMs = options.syncOnlineTimeoutMs ?? SYNC_ONLINE_TIMEOUT_MS;
+    this.#isLocal = options.isLocal ?? (() => true);
     const initial = this.enabled ? [...(options.initial ?? [])].sort((a, b) => a.streamPosition - b.streamPosition) : [];
     this.#log = new ChangeLog(initial.reduce((max, r) => Math.max(max, r.streamPosition), 0));
     for (const record of initial) {
@@ -149,6 +167,39 @@ export class PresenceService {
       const at = this.#clock.now();
       this.#update(userId, (r) => ({ ...r, lastSyncTs: at }));
     };
+  }
+
+  /**
+   * The presence of another server's user, as their server sent it (server-server-api#presence):
+   * replaces what was known; heard from, the user stays so until REMOTE_PRESENCE_TIMEOUT_MS passes.
+   */
+  receiveRemote(userId: string, update: RemotePresence): void {
+    if (!this.enabled || this.#isLocal(userId)) return;
+    const now = this.#clock.now();
+    this.#update(userId, (r) => ({
+      ...r,
+      presence: update.presence,
+      statusMsg: update.statusMsg,
+      lastActiveTs: update.lastActiveAgo === undefined ? r.lastActiveTs : Math.max(0, now - update.lastActiveAgo),
+      lastSyncTs: now,
+      currentlyActive: update.presence === "online" && update.currentlyActive,
+    }));
+  }
+
+  /**
+   * Tells `listener` of every change of a local user's presence that clients are told of (what
+   * other servers are to hear). Returns the unsubscribe.
+   */
+  onLocalChange(listener: (userId: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** The local users whose presence is not offline now. */
+  localUsersOnline(): string[] {
+    const out: string[] = [];
+    for (const [userId, state] of this.#users) if (state.record.presence !== "offline" && this.#isLocal(userId)) out.push(userId);
+    return out;
   }
 
   /** The user's presence as the client sees it now (GET /presence/{userId}/status). */
@@ -215,10 +266,15 @@ export class PresenceService {
     if (after !== before) this.#persistence?.save(after);
     if (visible) this.#notify(userId, after.streamPosition);
     this.#reschedule(userId);
+    if (visible && this.#isLocal(userId)) for (const listener of this.#listeners) listener(userId);
   }
 
   #applyTimeouts(r: PresenceRecord, syncs: number): PresenceRecord {
     const now = this.#clock.now();
+    if (!this.#isLocal(r.userId)) {
+      if (r.presence === "offline" || now - r.lastSyncTs < REMOTE_PRESENCE_TIMEOUT_MS) return r;
+      return { ...r, presence: "offline", currentlyActive: false };
+    }
     let presence = r.presence;
     if (presence === "online" && now - r.lastActiveTs >= this.#idleTimeoutMs) presence = "unavailable";
     if (presence !== "offline" && syncs === 0 && now - r.lastSyncTs >= this.#syncOnlineTimeoutMs) presence = "offline";
@@ -230,6 +286,7 @@ export class PresenceService {
   // The next moment a timeout can change the user's record, or undefined if none can.
   #nextDeadline(state: UserState): number | undefined {
     const r = state.record;
+    if (!this.#isLocal(r.userId)) return r.presence === "offline" ? undefined : r.lastSyncTs + REMOTE_PRESENCE_TIMEOUT_MS;
     const deadlines: number[] = [];
     if (r.presence === "online") deadlines.push(r.lastActiveTs + this.#idleTimeoutMs);
     if (r.currentlyActive) deadlines.push(r.lastActiveTs + LAST_ACTIVE_GRANULARITY_MS);

@@ -31,6 +31,17 @@ export interface ReceiptServiceOptions {
   readonly clock?: Clock;
 }
 
+/** A receipt as sent: by a local user (onLocalReceipt) or received from another server. */
+export interface ReceiptChange {
+  readonly roomId: string;
+  readonly receiptType: string;
+  readonly userId: string;
+  /** Undefined for an unthreaded receipt. */
+  readonly threadId: string | undefined;
+  readonly eventId: string;
+  readonly ts: number;
+}
+
 /** Where a user has read up to in a room, as stream orderings (for unread counts). */
 export interface ReadUpTo {
   /** The later of the unthreaded m.read and m.read.private receipts. */
@@ -73,6 +84,7 @@ export class ReceiptService {
   #position = 0;
   readonly #readUpTo = new Map<string, Map<string, ReadUpToEntry>>();
   #generation = 0;
+  readonly #listeners = new Set<(receipt: ReceiptChange) => void>();
 
   constructor(options: ReceiptServiceOptions) {
     this.#store = options.store;
@@ -109,19 +121,48 @@ export class ReceiptService {
     const event = await this.#getEvent(eventId);
     if (event === undefined || event.roomId !== roomId) throw new MatrixError("M_NOT_FOUND", "Event not found in this room", 404);
     if (threadId !== undefined) checkThread(eventId, event, threadId);
-    const streamId = await this.#store.put(
-      { roomId, receiptType, userId, threadId, eventId, eventStreamOrdering: event.streamOrdering, ts: this.#clock.now() },
-      // A receipt never moves backwards (Synapse keeps the later one): "up to" already covers it.
-      (current) => current.eventStreamOrdering !== undefined && event.streamOrdering !== undefined && current.eventStreamOrdering > event.streamOrdering,
-    );
+    const ts = this.#clock.now();
+    const written = await this.#put({ roomId, receiptType, userId, threadId, eventId, ts }, event.streamOrdering);
     this.#onReceipt(userId);
-    if (streamId === undefined) return;
+    if (!written) return;
+    for (const listener of this.#listeners) listener({ roomId, receiptType, userId, threadId, eventId, ts });
+  }
+
+  /**
+   * Tells `listener` of every receipt a user of this server sends that moved (not those of other
+   * servers' users, which come through receiveRemote). Returns the unsubscribe.
+   */
+  onLocalReceipt(listener: (receipt: ReceiptChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /**
+   * A receipt of another server's user, checked by the caller (the user is joined to the room).
+   * The event may be one this server does not have (yet); one it has in another room is refused.
+   * Returns whether it was stored.
+   */
+  async receiveRemote(receipt: ReceiptChange): Promise<boolean> {
+    const event = await this.#getEvent(receipt.eventId);
+    if (event !== undefined && event.roomId !== receipt.roomId) return false;
+    return await this.#put(receipt, event?.streamOrdering);
+  }
+
+  async #put(receipt: ReceiptChange, eventStreamOrdering: number | undefined): Promise<boolean> {
+    const { roomId, receiptType, userId, threadId } = receipt;
+    const streamId = await this.#store.put(
+      { ...receipt, eventStreamOrdering },
+      // A receipt never moves backwards (Synapse keeps the later one): "up to" already covers it.
+      (current) => current.eventStreamOrdering !== undefined && eventStreamOrdering !== undefined && current.eventStreamOrdering > eventStreamOrdering,
+    );
+    if (streamId === undefined) return false;
     this.#generation++;
     const cached = this.#readUpTo.get(userId);
-    if (cached !== undefined) addReadUpTo(cached, roomId, threadId, event.streamOrdering);
+    if (cached !== undefined) addReadUpTo(cached, roomId, threadId, eventStreamOrdering);
     this.#position = Math.max(this.#position, streamId);
     // A private receipt concerns its user alone; a public one every member of the room.
     this.#notifier.notify("receipts", streamId, receiptType === READ_PRIVATE ? { userIds: [userId] } : { roomIds: [roomId] });
+    return true;
   }
 
   /**

@@ -20,6 +20,13 @@ export interface TypingOptions {
   readonly maxTimeoutMs?: number;
 }
 
+/** One user starting or stopping to type in a room (what federation sends as m.typing). */
+export interface UserTypingChange {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly typing: boolean;
+}
+
 /** A room whose typing list changed, with the list as it is now. */
 export interface TypingChange {
   readonly roomId: string;
@@ -33,6 +40,7 @@ export class TypingService {
   readonly #log = new ChangeLog();
   // roomId -> userId -> the timer that ends their typing; insertion order is the list's order.
   readonly #typing = new Map<string, Map<string, TimerHandle>>();
+  readonly #listeners = new Set<(change: UserTypingChange) => void>();
 
   constructor(options: TypingOptions) {
     this.#notifier = options.notifier;
@@ -57,7 +65,21 @@ export class TypingService {
     const expiry = this.#clock.setTimeout(() => this.#stop(roomId, userId), ms);
     if (users === undefined) this.#typing.set(roomId, new Map([[userId, expiry]]));
     else users.set(userId, expiry);
-    if (timer === undefined) this.#changed(roomId);
+    if (timer === undefined) this.#changed(roomId, userId, true);
+  }
+
+  /** Whether the user is typing in the room now. */
+  isTyping(roomId: string, userId: string): boolean {
+    return this.#typing.get(roomId)?.has(userId) ?? false;
+  }
+
+  /**
+   * Tells `listener` of every user who starts or stops typing (a timeout included), whoever's
+   * user it is; renewals are not changes. Returns the unsubscribe.
+   */
+  onTypingChange(listener: (change: UserTypingChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 
   /** The users typing in the room now (m.typing `user_ids`). */
@@ -99,11 +121,12 @@ export class TypingService {
     this.#clock.clearTimeout(timer);
     users.delete(userId);
     if (users.size === 0) this.#typing.delete(roomId);
-    this.#changed(roomId);
+    this.#changed(roomId, userId, false);
   }
 
-  #changed(roomId: string): void {
+  #changed(roomId: string, userId: string, typing: boolean): void {
     const position = this.#log.bump(roomId);
     this.#notifier.notify("typing", position, { roomIds: [roomId] });
+    for (const listener of this.#listeners) listener({ roomId, userId, typing });
   }
 }
