@@ -16,6 +16,7 @@ import { federationVersionEndpoint } from "./api/federation/version.ts";
 import { keyQueryEndpoints } from "./api/keys/key-query.ts";
 import { serverKeyEndpoints } from "./api/keys/server-keys.ts";
 import { createFederation, type Federation } from "./federation/federation.ts";
+import { userDevicesFetcher } from "./federation/remote-e2ee.ts";
 import { connectEphemeralEdus } from "./federation/ephemeral-edus.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
 import { Roomserver } from "./roomserver/index.ts";
@@ -128,6 +129,12 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     roomOutputs: roomserver,
     remoteKeys: federationRooms.remoteKeys,
     remoteToDevice: federationRooms.remoteToDevice,
+    // server-server-api#device-management: device lists go out and come in as EDUs.
+    deviceListFederation: {
+      send: (destination, edu) => federationRooms.enqueueEdu(destination, edu),
+      onEdu: (eduType, handler) => federationRooms.onEdu(eduType, handler),
+      fetchUserDevices: userDevicesFetcher(federation.client),
+    },
   });
   federationRooms.receiveToDevice((origin, edu) => e2ee.toDevice.receiveRemote(origin, edu));
 

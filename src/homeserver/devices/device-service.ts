@@ -41,6 +41,9 @@ export interface DeviceServiceOptions {
   readonly onError?: (error: unknown, what: string) => void;
 }
 
+/** Called after a device was created or renamed (a device-list change, for end-to-end encryption). */
+export type DeviceChangedListener = (userId: string, deviceId: string) => void | Promise<void>;
+
 /** Called after devices were deleted (their keys and to-device messages go with them). */
 export type DevicesDeletedListener = (userId: string, deviceIds: readonly string[]) => void | Promise<void>;
 
@@ -62,6 +65,7 @@ export class DeviceService {
   readonly #lastSeen: LastSeenRecorder;
   readonly #onError: (error: unknown, what: string) => void;
   readonly #deletedListeners: DevicesDeletedListener[] = [];
+  readonly #changedListeners: DeviceChangedListener[] = [];
 
   constructor(devices: DeviceStore, sessions: SessionStore, uia: UserInteractiveAuth, options: DeviceServiceOptions = {}) {
     this.#devices = devices;
@@ -80,6 +84,11 @@ export class DeviceService {
   /** Listens for deleted devices. */
   onDevicesDeleted(listener: DevicesDeletedListener): void {
     this.#deletedListeners.push(listener);
+  }
+
+  /** Listens for devices created or renamed. */
+  onDeviceChanged(listener: DeviceChangedListener): void {
+    this.#changedListeners.push(listener);
   }
 
   /**
@@ -102,6 +111,7 @@ export class DeviceService {
       refreshTokenHash: refreshToken === undefined ? undefined : tokenHash(refreshToken),
     });
     if (!issued.deviceCreated) this.#cache.invalidateDevices(userId, [deviceId]);
+    else await this.#notifyChanged(userId, deviceId);
     if (refreshToken === undefined) return { deviceId, accessToken };
     return { deviceId, accessToken, refreshToken, expiresInMs: this.#refreshableLifetimeMs };
   }
@@ -195,6 +205,7 @@ export class DeviceService {
         ? (await this.#devices.getDevice(userId, deviceId)) !== undefined
         : await this.#devices.setDeviceDisplayName(userId, deviceId, update.displayName);
     if (!found) throw new MatrixError("M_NOT_FOUND", "No device with that ID", 404);
+    if (update.displayName !== undefined) await this.#notifyChanged(userId, deviceId);
   }
 
   /**
@@ -222,6 +233,16 @@ export class DeviceService {
     this.#cache.invalidateDevices(userId, deviceIds);
     this.#lastSeen.forget(userId, deviceIds);
     await this.#notifyDeleted(userId, deleted);
+  }
+
+  async #notifyChanged(userId: string, deviceId: string): Promise<void> {
+    for (const listener of this.#changedListeners) {
+      try {
+        await listener(userId, deviceId);
+      } catch (error) {
+        this.#onError(error, "a device-changed listener");
+      }
+    }
   }
 
   async #notifyDeleted(userId: string, deviceIds: readonly string[]): Promise<void> {

@@ -26,6 +26,12 @@ export interface CrossSigningKeysView {
   readonly deviceSignatures: Map<string, Map<string, Map<string, Map<string, string>>>>;
 }
 
+/** Told when keys other servers see change (device_list_update / signing_key_update EDUs). */
+export interface PublicKeyListener {
+  devicesChanged(userId: string, deviceIds: readonly string[]): Promise<void>;
+  signingKeysChanged(userId: string): Promise<void>;
+}
+
 export type SignatureFailures = Record<string, Record<string, { errcode: MatrixErrorCode; error: string }>>;
 
 const UPLOAD_FIELDS: readonly [string, CrossSigningKeyType][] = [
@@ -59,6 +65,7 @@ export class CrossSigningService {
   readonly #devices: DeviceLister;
   readonly #uia: UserInteractiveAuth;
   readonly #deviceLists: DeviceListService;
+  #publicKeyListener: PublicKeyListener | undefined;
 
   constructor(store: CrossSigningStore, deviceKeys: DeviceKeyService, devices: DeviceLister, uia: UserInteractiveAuth, deviceLists: DeviceListService) {
     this.#store = store;
@@ -66,6 +73,11 @@ export class CrossSigningService {
     this.#devices = devices;
     this.#uia = uia;
     this.#deviceLists = deviceLists;
+  }
+
+  /** Tells `listener` of changes to keys that other servers see. */
+  onPublicKeysChanged(listener: PublicKeyListener): void {
+    this.#publicKeyListener = listener;
   }
 
   /** POST /keys/device_signing/upload. */
@@ -113,6 +125,7 @@ export class CrossSigningService {
     // Others only see the master and self-signing keys; the user-signing key is for its owner alone.
     const visibleToOthers = changed.some((k) => k.keyType !== "user_signing");
     await this.#deviceLists.keysChanged(userId, visibleToOthers ? undefined : userId);
+    if (visibleToOthers) await this.#publicKeyListener?.signingKeysChanged(userId);
   }
 
   /** POST /keys/signatures/upload: stores the valid signatures, reports the others in `failures`. */
@@ -151,6 +164,15 @@ export class CrossSigningService {
     }
     await this.#store.addSignatures(signatures);
     for (const changedUser of changedUsers) await this.#deviceLists.keysChanged(changedUser);
+    // m.device_list_update.yaml: "also sent when an existing device gets a new cross-signing
+    // signature"; a new signature on the master key changes what m.signing_key_update carries.
+    if (changedUsers.has(userId) && this.#publicKeyListener !== undefined) {
+      const masterKey = own.get("master")?.publicKey;
+      const ownSignatures = signatures.filter((s) => s.targetUserId === userId);
+      const devices = ownSignatures.filter((s) => s.targetKeyId !== masterKey).map((s) => s.targetKeyId);
+      if (devices.length > 0) await this.#publicKeyListener.devicesChanged(userId, devices);
+      if (ownSignatures.some((s) => s.targetKeyId === masterKey)) await this.#publicKeyListener.signingKeysChanged(userId);
+    }
     // A signature made with the user-signing key is seen by the signer alone (#key-and-signature-security).
     for (const target of signedOthers) await this.#deviceLists.keysChanged(target, userId);
     return { failures };

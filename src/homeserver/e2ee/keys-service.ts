@@ -8,11 +8,12 @@ import { parseUserId, serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import { parseSyncToken } from "../sync/token.ts";
-import type { CrossSigningService } from "./cross-signing-service.ts";
+import type { CrossSigningService, PublicKeyListener } from "./cross-signing-service.ts";
 import type { DeviceKeyService } from "./device-key-service.ts";
 import type { DeviceListChanges, DeviceListService } from "./device-list-service.ts";
 import { withSignatures } from "./key-objects.ts";
 import type { OneTimeKeyService } from "./one-time-key-service.ts";
+import type { CachedKeys } from "./remote-device-lists.ts";
 
 /** Asks other servers for their users' keys (server-server-api#end-to-end-encryption). */
 export interface RemoteKeyQuerier {
@@ -53,8 +54,19 @@ function failureOf(error: unknown): JsonObject {
 /** What one server answered, or why it did not. */
 type RemoteAnswer = { readonly server: string; readonly ok: true; readonly body: JsonObject } | { readonly server: string; readonly ok: false; readonly failure: JsonObject };
 
+/** Other servers' users' device lists, cached (remote-device-lists.ts). */
+export interface RemoteDeviceCache {
+  query(byUser: ReadonlyMap<string, readonly string[]>, timeoutMs: number): Promise<CachedKeys>;
+}
+
 export interface KeysServiceOptions {
   readonly remote?: RemoteKeyQuerier;
+  /** Answers for remote users whose device lists are cached; the rest are asked over federation. */
+  readonly remoteCache?: RemoteDeviceCache;
+  /** Told when a device's keys are uploaded (m.device_list_update to other servers). */
+  readonly publicKeys?: Pick<PublicKeyListener, "devicesChanged">;
+  /** Whether other servers see device names in /user/keys/query (default false). */
+  readonly allowDeviceNamesOverFederation?: boolean;
 }
 
 export class KeysService {
@@ -64,6 +76,9 @@ export class KeysService {
   readonly #crossSigning: CrossSigningService;
   readonly #deviceLists: DeviceListService;
   readonly #remote: RemoteKeyQuerier | undefined;
+  readonly #remoteCache: RemoteDeviceCache | undefined;
+  readonly #publicKeys: Pick<PublicKeyListener, "devicesChanged"> | undefined;
+  readonly #namesOverFederation: boolean;
 
   constructor(
     serverName: string,
@@ -79,6 +94,9 @@ export class KeysService {
     this.#crossSigning = crossSigning;
     this.#deviceLists = deviceLists;
     this.#remote = options.remote;
+    this.#remoteCache = options.remoteCache;
+    this.#publicKeys = options.publicKeys;
+    this.#namesOverFederation = options.allowDeviceNamesOverFederation === true;
   }
 
   /** POST /keys/upload: the device's identity keys, one-time keys and fallback keys; answers the counts. */
@@ -87,6 +105,7 @@ export class KeysService {
     if (deviceId === undefined) throw new MatrixError("M_INVALID_PARAM", "Keys belong to a device: this access token has none", 400);
     if (body.device_keys !== undefined && (await this.#deviceKeys.upload(userId, deviceId, body.device_keys))) {
       await this.#deviceLists.keysChanged(userId);
+      await this.#publicKeys?.devicesChanged(userId, [deviceId]);
     }
     await this.#oneTimeKeys.upload(userId, deviceId, body.one_time_keys, body.fallback_keys);
     return { one_time_key_counts: await this.#oneTimeKeys.counts(userId, deviceId) };
@@ -95,15 +114,25 @@ export class KeysService {
   /** POST /keys/query. */
   async query(requester: Requester, deviceKeys: Record<string, string[]>, timeout: number | undefined): Promise<JsonObject> {
     const local = new Map<string, string[]>();
-    const remote = new Map<string, Record<string, string[]>>();
+    let remoteUsers = new Map<string, string[]>();
     for (const [userId, deviceIds] of Object.entries(deviceKeys)) {
       if (parseUserId(userId) === undefined) continue;
-      const server = serverNameOf(userId) ?? "";
-      if (server === this.#serverName) local.set(userId, [...new Set(deviceIds)]);
-      else forServer(remote, server)[userId] = deviceIds;
+      if (serverNameOf(userId) === this.#serverName) local.set(userId, [...new Set(deviceIds)]);
+      else remoteUsers.set(userId, deviceIds);
     }
-    const remoteAnswers = this.#queryRemote(remote, remoteTimeout(timeout));
+    const timeoutMs = remoteTimeout(timeout);
+    // server-server-api#device-management: cached lists are kept current by the servers' EDUs.
+    const cached = this.#remoteCache === undefined || remoteUsers.size === 0 ? undefined : await this.#remoteCache.query(remoteUsers, timeoutMs);
+    if (cached !== undefined) remoteUsers = cached.unanswered;
+    const remote = new Map<string, Record<string, string[]>>();
+    for (const [userId, deviceIds] of remoteUsers) forServer(remote, serverNameOf(userId) ?? "")[userId] = deviceIds;
+    const remoteAnswers = this.#queryRemote(remote, timeoutMs);
     const result = { failures: {} as JsonObject, ...(await this.#localKeys(requester.userId, local)) };
+    if (cached !== undefined) {
+      Object.assign(result.device_keys, cached.device_keys);
+      Object.assign(result.master_keys, cached.master_keys);
+      Object.assign(result.self_signing_keys, cached.self_signing_keys);
+    }
     for (const answer of await remoteAnswers) {
       if (!answer.ok) {
         result.failures[answer.server] = answer.failure;
@@ -183,8 +212,10 @@ export class KeysService {
     for (const userId of local.keys()) keys.device_keys[userId] = {};
     for (const device of stored) {
       const signatures = crossSigning.deviceSignatures.get(device.userId)?.get(device.deviceId) ?? new Map();
-      // keys.yaml: "the same as uploaded via /keys/upload, with the addition of an unsigned property".
-      const unsigned: JsonObject = device.displayName === null ? {} : { device_display_name: device.displayName };
+      // keys.yaml: "the same as uploaded via /keys/upload, with the addition of an unsigned property";
+      // other servers see the name only when allowed (device-list-updates.ts).
+      const named = device.displayName !== null && (viewer !== undefined || this.#namesOverFederation);
+      const unsigned: JsonObject = named ? { device_display_name: device.displayName } : {};
       (keys.device_keys[device.userId] as JsonObject)[device.deviceId] = { ...withSignatures(device.keys, signatures), unsigned };
     }
     for (const [userId, key] of crossSigning.masterKeys) keys.master_keys[userId] = key;
