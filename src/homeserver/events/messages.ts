@@ -2,7 +2,9 @@
 // (event_context.yaml, modules/event_context.md) and GET /timestamp_to_event
 // (room_event_by_timestamp.yaml). Tokens are the sync area's pagination tokens (sync/token.ts): a
 // position in the room stream, after the event whose stream order it carries; sync tokens are
-// accepted as `from`/`to` too.
+// accepted as `from`/`to` too. Paging backwards past the oldest event stored here asks other
+// servers for the history before it (server-server-api#backfilling-and-retrieving-missing-events),
+// which joins the stream below everything else, oldest lowest (federation/backfill.ts).
 import { MatrixError } from "../../core/errors.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { RoomEventFilter } from "../../core/filters/index.ts";
@@ -13,9 +15,10 @@ import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 import { encodePaginationToken, type RoomPosition } from "../sync/token.ts";
 import type { RoomAccess } from "./access.ts";
 import { filterable, scanTimeline } from "./paginate.ts";
+import type { TimelineEntry } from "../../storage/stores/room-timeline.ts";
 import type { EventSerializer } from "./serializer.ts";
 import type { StateLookup } from "./state-lookup.ts";
-import type { Direction, Timeline } from "./timeline.ts";
+import { STREAM_START, type Direction, type Timeline } from "./timeline.ts";
 
 export interface MessagesRequest {
   readonly from: RoomPosition | undefined;
@@ -42,11 +45,23 @@ export interface MessagesDeps {
   readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
 }
 
+/** Fetches up to `limit` events of history from before the oldest stored; resolves to how many joined the timeline. */
+export type Backfill = (roomId: string, limit: number) => Promise<number>;
+
+/** Backfills one /messages request may make before it answers with what it has. */
+const MAX_BACKFILLS = 3;
+
 export class MessagesService {
   readonly #deps: MessagesDeps;
+  #backfill: Backfill | undefined;
 
   constructor(deps: MessagesDeps) {
     this.#deps = deps;
+  }
+
+  /** Federation, once it exists, fetches the history before the oldest stored event. */
+  useBackfill(backfill: Backfill): void {
+    this.#backfill = backfill;
   }
 
   /** GET /rooms/{roomId}/messages. */
@@ -62,37 +77,54 @@ export class MessagesService {
     let start: string;
     if (request.dir === "b") {
       const from = cap(request.from?.stream) ?? (await timeline.latestPosition(roomId));
-      after = request.to?.stream ?? 0;
+      after = request.to?.stream ?? STREAM_START;
       upTo = from;
       start = request.fromToken ?? encodePaginationToken({ topological: 0, stream: from });
     } else {
-      after = request.from?.stream ?? 0;
+      after = request.from?.stream ?? STREAM_START;
       upTo = cap(request.to?.stream);
       start = request.fromToken ?? encodePaginationToken({ topological: 0, stream: after });
     }
     if (excluded || request.limit === 0) return { chunk: [], start, ...(request.limit === 0 ? { end: start } : {}) };
 
-    const scan = await scanTimeline(timeline, access.visibility, {
-      ignored: await this.#deps.ignoredUsers(requester.userId),
-      userId: requester.userId,
-      roomId,
-      after,
-      upTo,
-      dir: request.dir,
-      limit: request.limit,
-      filter: request.filter,
-    });
+    const ignored = await this.#deps.ignoredUsers(requester.userId);
+    const events: RoomEventInfo[] = [];
+    let last: TimelineEntry | undefined;
+    let lastDepth = 0;
+    let exhausted: boolean;
+    for (let backfills = 0; ; backfills++) {
+      const scan = await scanTimeline(timeline, access.visibility, {
+        ignored,
+        userId: requester.userId,
+        roomId,
+        after,
+        upTo,
+        dir: request.dir,
+        limit: request.limit - events.length,
+        filter: request.filter,
+      });
+      events.push(...scan.events);
+      if (scan.last !== undefined) ({ last, lastDepth } = scan);
+      exhausted = scan.exhausted;
+      // At the start of what is stored (and asked for all of it): the history before it, if another server has it.
+      const backfill = this.#backfill;
+      if (!exhausted || request.dir !== "b" || request.to !== undefined || backfill === undefined || backfills >= MAX_BACKFILLS) break;
+      if ((await backfill(roomId, Math.max(request.limit, 20))) === 0) break;
+      exhausted = false;
+      if (events.length >= request.limit) break;
+      if (last !== undefined) upTo = last.streamOrdering - 1;
+    }
     const response: JsonObject = {
-      chunk: await this.#serialize(requester, scan.events),
+      chunk: await this.#serialize(requester, events),
       start,
     };
     // "If no further events are available ... this property is omitted."
-    if (!scan.exhausted && scan.last !== undefined) {
-      const stream = request.dir === "b" ? scan.last.streamOrdering - 1 : scan.last.streamOrdering;
-      response["end"] = encodePaginationToken({ topological: scan.lastDepth, stream });
+    if (!exhausted && last !== undefined) {
+      const stream = request.dir === "b" ? last.streamOrdering - 1 : last.streamOrdering;
+      response["end"] = encodePaginationToken({ topological: lastDepth, stream });
     }
-    if (request.filter?.lazyLoadMembers === true && scan.events.length > 0) {
-      response["state"] = await this.#serializeState(requester, await this.#sendersMembership(scan.events));
+    if (request.filter?.lazyLoadMembers === true && events.length > 0) {
+      response["state"] = await this.#serializeState(requester, await this.#sendersMembership(events));
     }
     return response;
   }
@@ -113,7 +145,7 @@ export class MessagesService {
     const afterLimit = excluded ? 0 : request.limit - beforeLimit;
     const common = { userId: requester.userId, roomId, filter: request.filter, ignored: await this.#deps.ignoredUsers(requester.userId) };
     const [before, after] = await Promise.all([
-      scanTimeline(timeline, access.visibility, { ...common, after: 0, upTo: position - 1, dir: "b", limit: beforeLimit }),
+      scanTimeline(timeline, access.visibility, { ...common, after: STREAM_START, upTo: position - 1, dir: "b", limit: beforeLimit }),
       scanTimeline(timeline, access.visibility, {
         ...common,
         after: position,
@@ -124,7 +156,7 @@ export class MessagesService {
     ]);
     const startStream = before.last === undefined ? position - 1 : before.last.streamOrdering - 1;
     const endStream = after.last?.streamOrdering ?? position;
-    response["start"] = encodePaginationToken({ topological: before.last === undefined ? event.event.depth : before.lastDepth, stream: Math.max(0, startStream) });
+    response["start"] = encodePaginationToken({ topological: before.last === undefined ? event.event.depth : before.lastDepth, stream: startStream });
     response["end"] = encodePaginationToken({ topological: after.last === undefined ? event.event.depth : after.lastDepth, stream: endStream });
     response["events_before"] = await this.#serialize(requester, before.events);
     response["events_after"] = await this.#serialize(requester, after.events);

@@ -9,7 +9,7 @@ import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 import type { RoomPosition } from "../sync/token.ts";
 import { notInRoom, type RoomAccess } from "./access.ts";
 import type { EventSerializer } from "./serializer.ts";
-import type { Timeline } from "./timeline.ts";
+import { STREAM_START, type Timeline } from "./timeline.ts";
 
 export type Membership = "join" | "invite" | "knock" | "leave" | "ban";
 
@@ -66,7 +66,7 @@ export class RoomReader {
     if (view.kind === "left" && view.streamOrdering !== undefined) at = Math.min(at ?? view.streamOrdering, view.streamOrdering);
     let state: StateMap | undefined;
     if (at !== undefined) {
-      const [last] = await this.#deps.timeline.entriesBetween(roomId, 0, at, 1, "b");
+      const [last] = await this.#deps.timeline.entriesBetween(roomId, STREAM_START, at, 1, "b");
       state = last === undefined ? new Map() : await this.#deps.roomserver.stateAt(last.eventId, "after");
     } else {
       state = view.kind === "current" ? await this.#deps.roomserver.currentState(roomId) : await this.#deps.roomserver.stateAt(view.eventId, "after");

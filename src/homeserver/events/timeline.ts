@@ -1,10 +1,15 @@
 // A room's timeline as the room stream orders it (client-server-api#syncing: "ordered ... according
 // to the arrival time of the event on the homeserver"), read in either direction. Sync reads its
 // timelines here; /messages and /context page through it. No visibility here: callers filter.
+// Positions run from below zero (history backfilled from other servers, oldest lowest:
+// storage/stores/backfill-positions.ts) up through the events that arrived here live.
 import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 import type { RoomTimelineStore, TimelineEntry } from "../../storage/stores/room-timeline.ts";
 
 export type Direction = "f" | "b";
+
+/** Before every position of the stream, backfilled ones included: "from the start" as a bound. */
+export const STREAM_START = Number.MIN_SAFE_INTEGER;
 
 export class Timeline {
   readonly #store: RoomTimelineStore;
@@ -30,6 +35,7 @@ export class Timeline {
 
   /** The newest position of the room's stream, or 0 when it has none. */
   async latestPosition(roomId: string): Promise<number> {
+    // A room's newest events arrived live (above zero); with none, 0 still bounds the backfilled ones.
     const [newest] = await this.#store.page(roomId, { after: 0, upTo: undefined }, 1, "b");
     return newest?.streamOrdering ?? 0;
   }

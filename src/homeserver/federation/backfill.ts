@@ -2,9 +2,12 @@
 // /backfill from a server in the room, from the events we lack (the prev_events of our oldest
 // events, the "backward extremities"); what comes back enters the pipeline as "backfilled",
 // oldest first, with the state before the oldest fetched from the server when their own
-// prev_events are still missing.
+// prev_events are still missing. Once stored, they join the timeline before everything the room
+// had here (Roomserver.placeBackfilled: stream positions below zero), oldest lowest, so /messages
+// pages back into them and sync never serves them as new.
 import type { RoomEvent } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
+import { STREAM_START } from "../events/timeline.ts";
 import type { Roomserver } from "../roomserver/index.ts";
 import { errorText, type EventFetcher, type FetchClient } from "./event-fetcher.ts";
 import { byPrevEvents, parsePdusOfRoom, sortTopologically } from "./remote-events.ts";
@@ -20,6 +23,8 @@ export interface BackfillResult {
   readonly events: RoomEvent[];
   /** What is still missing before them: where the next backfill starts. */
   readonly backwardExtremities: string[];
+  /** How many events joined the timeline (those stored now, and any stored before without a place). */
+  readonly placed: number;
 }
 
 const enc = encodeURIComponent;
@@ -27,7 +32,7 @@ const enc = encodeURIComponent;
 export class Backfiller {
   readonly #serverName: string;
   readonly #client: FetchClient;
-  readonly #roomserver: Pick<Roomserver, "input">;
+  readonly #roomserver: Pick<Roomserver, "input" | "placeBackfilled">;
   readonly #reader: RoomReader;
   readonly #rooms: RoomServers;
   readonly #fetcher: EventFetcher;
@@ -36,7 +41,7 @@ export class Backfiller {
   constructor(options: {
     serverName: string;
     client: FetchClient;
-    roomserver: Pick<Roomserver, "input">;
+    roomserver: Pick<Roomserver, "input" | "placeBackfilled">;
     reader: RoomReader;
     rooms: RoomServers;
     fetcher: EventFetcher;
@@ -53,17 +58,28 @@ export class Backfiller {
 
   /** The prev_events of the room's oldest timeline events that are not in its graph here. */
   async backwardExtremities(roomId: string, scan = 100): Promise<string[]> {
-    const oldest = await this.#reader.roomStream(roomId, 0, scan);
+    const oldest = await this.#reader.roomStream(roomId, STREAM_START, scan);
     const events = await this.#reader.events(oldest.map((e) => e.eventId));
     const prevs = [...new Set([...events.values()].flatMap((e) => e.event.prevEventIds))];
     const placed = await this.#fetcher.placed(prevs);
     return prevs.filter((id) => !placed.has(id));
   }
 
+  /**
+   * Fetches up to `limit` events from before the room's oldest ones here (for /messages reaching
+   * the start of what is stored). Returns how many joined the timeline.
+   */
+  async fillBefore(roomId: string, limit: number): Promise<number> {
+    const from = await this.backwardExtremities(roomId);
+    if (from.length === 0) return 0;
+    const { placed } = await this.backfill(roomId, from, limit);
+    return placed;
+  }
+
   /** Fetches up to `limit` events before `from` from a server in the room (the given ones first). */
   async backfill(roomId: string, from: readonly string[], limit: number, servers?: readonly string[]): Promise<BackfillResult> {
     const version = await this.#reader.roomVersion(roomId);
-    if (version === undefined || from.length === 0) return { events: [], backwardExtremities: [...from] };
+    if (version === undefined || from.length === 0) return { events: [], backwardExtremities: [...from], placed: 0 };
     const candidates = servers ?? (await this.#rooms.serversInRoom(roomId)).filter((s) => s !== this.#serverName);
     for (const server of candidates) {
       let answer: JsonObject;
@@ -76,15 +92,14 @@ export class Backfiller {
         this.#logger?.info({ server, roomId, err: errorText(err) }, "federation: /backfill failed");
         continue;
       }
-      const got = parsePdusOfRoom(answer["pdus"], roomId, version);
+      const got = sortTopologically(parsePdusOfRoom(answer["pdus"], roomId, version), byPrevEvents);
       const stored = await this.#reader.events(got.map((e) => e.eventId));
-      const fresh = sortTopologically(
-        got.filter((e) => stored.get(e.eventId)?.outlier !== false),
-        byPrevEvents,
-      );
-      if (fresh.length === 0) continue;
-      const inSet = new Set(fresh.map((e) => e.eventId));
-      const cited = [...new Set(fresh.flatMap((e) => e.prevEventIds).filter((id) => !inSet.has(id)))];
+      const fresh = got.filter((e) => stored.get(e.eventId)?.outlier !== false);
+      // Stored before but never placed (a placement cut short): placed now.
+      const unplaced = got.filter((e) => stored.get(e.eventId)?.outlier === false && stored.get(e.eventId)?.streamOrdering === undefined);
+      if (fresh.length === 0 && unplaced.length === 0) continue;
+      const inSet = new Set(got.map((e) => e.eventId));
+      const cited = [...new Set([...fresh, ...unplaced].flatMap((e) => e.prevEventIds).filter((id) => !inSet.has(id)))];
       const placed = await this.#fetcher.placed(cited);
       const missing = new Set(cited.filter((id) => !placed.has(id)));
       const inputs = [];
@@ -96,8 +111,12 @@ export class Backfiller {
       }
       const results = await Promise.all(inputs);
       const kept = fresh.filter((_, i) => results[i]?.outcome !== "refused");
-      return { events: kept, backwardExtremities: [...missing] };
+      // Oldest first, all at once: placed one input at a time, a later batch would sort below an
+      // earlier, older one. Rejected events stay out (the store only places accepted ones).
+      const keptIds = new Set([...kept, ...unplaced].map((e) => e.eventId));
+      const positions = await this.#roomserver.placeBackfilled(roomId, got.filter((e) => keptIds.has(e.eventId)).map((e) => e.eventId));
+      return { events: kept, backwardExtremities: [...missing], placed: positions.size };
     }
-    return { events: [], backwardExtremities: [...from] };
+    return { events: [], backwardExtremities: [...from], placed: 0 };
   }
 }

@@ -9,6 +9,7 @@ import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Database } from "../../storage/database.ts";
+import { BackfillPositions } from "../../storage/stores/backfill-positions.ts";
 import { EventStore } from "../../storage/stores/events.ts";
 import { NidCaches } from "../../storage/stores/nid-cache.ts";
 import { loadKnownEvents, snapshotOf } from "./batch.ts";
@@ -58,6 +59,7 @@ export class Roomserver {
   readonly #listeners = new Set<OutputListener>();
   readonly #maxBatch: number;
   readonly #retentionMs: number;
+  readonly #backfillPositions: BackfillPositions;
   #closed = false;
   #lastCreateTs = 0;
 
@@ -74,6 +76,7 @@ export class Roomserver {
     };
     this.#maxBatch = options.maxBatch ?? 512;
     this.#retentionMs = options.redactionRetentionMs ?? DEFAULT_REDACTION_RETENTION_MS;
+    this.#backfillPositions = new BackfillPositions(options.db);
   }
 
   get store(): EventStore {
@@ -148,6 +151,17 @@ export class Roomserver {
   #createTs(): number {
     this.#lastCreateTs = Math.max(this.#deps.now(), this.#lastCreateTs + 1);
     return this.#lastCreateTs;
+  }
+
+  /**
+   * Puts backfilled events (stored, oldest first) into the room's timeline before everything it
+   * has (storage/stores/backfill-positions.ts). Not an output: they are history, not news.
+   */
+  async placeBackfilled(roomId: string, eventIds: readonly string[]): Promise<Map<string, number>> {
+    const placed = await this.#backfillPositions.place(roomId, eventIds);
+    // Cached copies still say "not in the timeline": read again from the database next time.
+    for (const id of placed.keys()) this.#deps.cache.delete(id);
+    return placed;
   }
 
   /** The state before or after an event: one state group read. Undefined for unknown events and outliers. */

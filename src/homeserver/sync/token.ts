@@ -4,6 +4,8 @@
 //
 //   s1_r123_a4_t9      a sync token, version 1: room events at 123, account data at 4, typing at 9
 //   p1_42_123          a pagination token, version 1: topological 42, stream 123
+//   p1_7_n15           the same at stream -15: backfilled history sits below zero
+//                      (storage/stores/backfill-positions.ts)
 //
 // One canonical spelling per value (fixed key order, zero positions left out, no leading zeros),
 // so encode(parse(s)) === s. Anything else is refused with InvalidTokenError, a 400
@@ -125,8 +127,8 @@ export interface RoomPosition {
 /** Writes a topological position as a version 1 pagination token. */
 export function encodePaginationToken(position: { readonly topological: number; readonly stream: number }): string {
   checkPosition(position.topological, "topological");
-  checkPosition(position.stream, "stream");
-  return `p1_${position.topological}_${position.stream}`;
+  checkPosition(Math.abs(position.stream), "stream");
+  return `p1_${position.topological}_${position.stream < 0 ? `n${-position.stream}` : position.stream}`;
 }
 
 /**
@@ -144,5 +146,8 @@ export function parsePaginationToken(token: string): RoomPosition {
   }
   const parts = token.split("_");
   if (parts.length !== 3 || parts[0] !== "p1") throw new InvalidTokenError("pagination");
-  return { topological: decimal(parts[1] as string, "pagination"), stream: decimal(parts[2] as string, "pagination") };
+  const stream = parts[2] as string;
+  // A position below zero is "n" and its magnitude ("n0" is not canonical).
+  if (stream.startsWith("n") && stream !== "n0") return { topological: decimal(parts[1] as string, "pagination"), stream: -decimal(stream.slice(1), "pagination") };
+  return { topological: decimal(parts[1] as string, "pagination"), stream: decimal(stream, "pagination") };
 }

@@ -113,6 +113,15 @@ describe("pagination tokens", () => {
     }));
   });
 
+  it("round-trips positions below zero (backfilled history) as n and the magnitude", () => {
+    fc.assert(fc.property(position, position.filter((p) => p > 0), (topological, below) => {
+      const token = encodePaginationToken({ topological, stream: -below });
+      assert.equal(token, `p1_${topological}_n${below}`);
+      assert.deepEqual(parsePaginationToken(token), { topological, stream: -below });
+    }));
+    for (const token of ["p1_1_n0", "p1_1_n", "p1_1_n01", "p1_1_nn2", "p1_1_n-2"]) refusedPagination(token);
+  });
+
   it("refuses garbage", () => {
     for (const token of ["", "p1", "p1_1", "p1_1_2_3", "p2_1_2", "p1_01_2", "p1_1_-2", "p1_a_b", "p1__2", "s1_q1", "t426-2633508", "s99"]) {
       refusedPagination(token);
