@@ -64,7 +64,13 @@ export class RoomWorker {
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
+      for (;;) {
+        // A turn of the event loop first, so that the requests that arrived meanwhile reach the
+        // queue and share this batch's commit. SQLite commits (and fsyncs) synchronously, holding
+        // the loop: without the turn, every input of a busy room would find the queue empty and
+        // pay a commit of its own.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#queue.length === 0) break;
         const batch = this.#queue.splice(0, this.#maxBatch);
         await this.#processBatch(batch);
       }
