@@ -164,6 +164,34 @@ export class RelationStore {
     return out;
   }
 
+  /**
+   * The children of each parent, of any of these relation types, oldest first: parent ID -> rows.
+   * `parents` maps each parent to its room; a child is one only in its parent's room. One query for
+   * parents of many rooms and several types (bundled aggregations of a page of events).
+   */
+  async childrenOfParentsIn(parents: ReadonlyMap<string, string>, relTypes: readonly string[]): Promise<Map<string, RelationRow[]>> {
+    const out = new Map<string, RelationRow[]>();
+    if (parents.size === 0 || relTypes.length === 0) return out;
+    await this.#db.read("get_relation_children_of_parents_in", async (trx) => {
+      for (const chunk of chunks([...parents.keys()])) {
+        const rows = await trx
+          .selectFrom("event_relations")
+          .selectAll()
+          .where("relates_to_id", "in", chunk)
+          .where("rel_type", "in", [...relTypes])
+          .orderBy("stream_ordering")
+          .execute();
+        for (const row of rows) {
+          if (parents.get(row.relates_to_id) !== row.room_id) continue;
+          const list = out.get(row.relates_to_id) ?? [];
+          list.push(fromRow(row));
+          out.set(row.relates_to_id, list);
+        }
+      }
+    });
+    return out;
+  }
+
   /** Whether this sender already annotated the parent with this type and key (modules/event_annotations.md). */
   async hasAnnotation(parentId: string, sender: string, eventType: string, key: string): Promise<boolean> {
     const row = await this.#db.read("get_annotation", (trx) =>

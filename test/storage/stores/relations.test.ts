@@ -49,6 +49,12 @@ forEachEngine("RelationStore", (getDb) => {
     const byParent = await store.childrenOfParents("!room:x", ["$p", "$c1"], "m.thread");
     assert.deepEqual(byParent.get("$p")?.map((r) => r.eventId), ["$c1", "$c2"]);
     assert.equal(byParent.get("$c1"), undefined);
+    // Several types at once, parents of several rooms: a child in another room than its parent is none.
+    const many = await store.childrenOfParentsIn(new Map([["$p", "!room:x"], ["$c1", "!room:x"], ["$absent", "!room:x"]]), ["m.thread", "m.reference"]);
+    assert.deepEqual(many.get("$p")?.map((r) => [r.eventId, r.relType]), [["$c1", "m.thread"], ["$c2", "m.thread"], ["$c3", "m.reference"]]);
+    assert.deepEqual([...many.keys()], ["$p"]);
+    const elsewhere = await store.childrenOfParentsIn(new Map([["$p", "!elsewhere:x"]]), ["m.thread"]);
+    assert.deepEqual(elsewhere.get("$p")?.map((r) => r.eventId), ["$other-room"]);
 
     await store.write({ add: [], threadRoots: [], remove: ["$g1"], position: 7 });
     assert.equal(await store.hasAnnotation("$c1", "@a:x", "m.reaction", "k"), false);

@@ -31,6 +31,9 @@ export interface AggregatorDeps {
   readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
 }
 
+/** The relation types with a bundled aggregation (client-server-api#aggregations-of-child-events). */
+const BUNDLED_REL_TYPES = [REL_REPLACE, REL_THREAD, REL_REFERENCE];
+
 /** How many candidates for a thread's latest event are checked at a time. */
 const LATEST_BATCH = 8;
 
@@ -47,34 +50,29 @@ export class Aggregator {
     // "State events do not currently receive bundled aggregations."
     const parents = events.filter((e) => e.event.stateKey === undefined);
     if (parents.length === 0) return out;
-    const ignored = await this.#deps.ignoredUsers(userId);
-    const byRoom = new Map<string, RoomEventInfo[]>();
-    for (const parent of parents) byRoom.set(parent.event.roomId, [...(byRoom.get(parent.event.roomId) ?? []), parent]);
-
-    for (const [roomId, roomParents] of byRoom) {
-      const ids = roomParents.map((p) => p.event.eventId);
-      const [edits, threads, references] = await Promise.all([
-        this.#deps.store.childrenOfParents(roomId, ids, REL_REPLACE),
-        this.#deps.store.childrenOfParents(roomId, ids, REL_THREAD),
-        this.#deps.store.childrenOfParents(roomId, ids, REL_REFERENCE),
-      ]);
-      await Promise.all(
-        roomParents.map(async (parent) => {
-          const id = parent.event.eventId;
-          const notIgnored = (rows: readonly RelationRow[] | undefined) => (rows ?? []).filter((r) => !ignored.has(r.sender));
-          const [replace, thread, refs] = await Promise.all([
-            this.#latestEdit(userId, parent, notIgnored(edits.get(id))),
-            this.#thread(userId, parent, notIgnored(threads.get(id))),
-            this.#references(userId, notIgnored(references.get(id))),
-          ]);
-          const bundle: { replace?: RoomEventInfo; thread?: ThreadAggregation; references?: readonly string[] } = {};
-          if (replace !== undefined) bundle.replace = replace;
-          if (thread !== undefined) bundle.thread = thread;
-          if (refs.length > 0) bundle.references = refs;
-          if (Object.keys(bundle).length > 0) out.set(id, bundle);
-        }),
-      );
-    }
+    // One read for every parent, of every room and relation type bundled.
+    const [ignored, children] = await Promise.all([
+      this.#deps.ignoredUsers(userId),
+      this.#deps.store.childrenOfParentsIn(new Map(parents.map((p) => [p.event.eventId, p.event.roomId])), BUNDLED_REL_TYPES),
+    ]);
+    await Promise.all(
+      parents.map(async (parent) => {
+        const id = parent.event.eventId;
+        const rows = (children.get(id) ?? []).filter((r) => !ignored.has(r.sender));
+        if (rows.length === 0) return;
+        const ofType = (relType: string) => rows.filter((r) => r.relType === relType);
+        const [replace, thread, refs] = await Promise.all([
+          this.#latestEdit(userId, parent, ofType(REL_REPLACE)),
+          this.#thread(userId, parent, ofType(REL_THREAD)),
+          this.#references(userId, ofType(REL_REFERENCE)),
+        ]);
+        const bundle: { replace?: RoomEventInfo; thread?: ThreadAggregation; references?: readonly string[] } = {};
+        if (replace !== undefined) bundle.replace = replace;
+        if (thread !== undefined) bundle.thread = thread;
+        if (refs.length > 0) bundle.references = refs;
+        if (Object.keys(bundle).length > 0) out.set(id, bundle);
+      }),
+    );
     return out;
   }
 
