@@ -34,6 +34,7 @@ import { StateLookup } from "./events/state-lookup.ts";
 import { Timeline } from "./events/timeline.ts";
 import { Transactions } from "./events/transactions.ts";
 import type { Roomserver } from "./roomserver/index.ts";
+import { IgnoredUsers } from "./sync/user-cache.ts";
 
 export interface EventServices {
   /** Formats events for clients (sync serves every event through it). */
@@ -133,6 +134,18 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
 export function ignoredUsersOf(content: JsonObject | undefined): Set<string> {
   const ignored = content?.["ignored_users"];
   return new Set(isJsonObject(ignored) ? Object.keys(ignored) : []);
+}
+
+/**
+ * A user's ignored users, kept in memory per user and read again after their
+ * m.ignored_user_list changes (every served page of events asks; the list rarely changes).
+ */
+export function cachedIgnoredUsersReader(accountData: AccountDataService): (userId: string) => Promise<ReadonlySet<string>> {
+  const cache = new IgnoredUsers(ignoredUsersReader(accountData));
+  accountData.onChange((change) => {
+    if (change.type === IGNORED_USER_LIST_TYPE && change.roomId === undefined) cache.changed(change.userId);
+  });
+  return (userId) => cache.of(userId);
 }
 
 /** Reads a user's ignored users from their account data. */

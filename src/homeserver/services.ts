@@ -21,7 +21,7 @@ import { connectEphemeralEdus } from "./federation/ephemeral-edus.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
 import { Roomserver } from "./roomserver/index.ts";
 import { createRoomServices, type RoomServices } from "./rooms.ts";
-import { createEventServices, ignoredUsersReader, type EventServices } from "./events.ts";
+import { cachedIgnoredUsersReader, createEventServices, type EventServices } from "./events.ts";
 import type { UserService } from "./users/user-service.ts";
 import { createE2eeServices, type E2eeServices } from "./e2ee.ts";
 import { Notifier } from "./sync/notifier.ts";
@@ -103,7 +103,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     visibility: rooms.visibility,
     settleMemberships: () => rooms.membershipIndex.waitUntil(rooms.membershipIndex.position),
     validateCanonicalAlias: (roomId, content) => rooms.aliases.validateCanonicalAlias(roomId, content),
-    ignoredUsers: ignoredUsersReader(accounts.accountData),
+    ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
   });
   const federationRooms = await createFederationRoomServices({
     config,

@@ -181,6 +181,8 @@ for (const engine of engines) {
       const bobJoin = await setMembership(hs, room, bob, "join");
       const fromBob = await send(hs, bob, room, text("ignore me"));
       const fromAlice = await send(hs, alice, room, text("still here"));
+      // Read once before: the list is kept in memory, and must be read again when it changes.
+      assert.ok(ids((await getOk(hs, alice, roomPath(room, "/messages?dir=b&limit=3")))["chunk"]).includes(fromBob));
       const ignore = await call(hs, "PUT", `/_matrix/client/v3/user/${enc(alice.userId)}/account_data/m.ignored_user_list`, {
         token: alice.accessToken,
         body: { ignored_users: { [bob.userId]: {} } },
@@ -191,6 +193,13 @@ for (const engine of engines) {
       assert.ok(!seen.includes(fromBob));
       // Bob's own view is untouched.
       assert.ok(ids((await getOk(hs, bob, roomPath(room, "/messages?dir=b&limit=3")))["chunk"]).includes(fromBob));
+      // No longer ignored: served again.
+      const unignore = await call(hs, "PUT", `/_matrix/client/v3/user/${enc(alice.userId)}/account_data/m.ignored_user_list`, {
+        token: alice.accessToken,
+        body: { ignored_users: {} },
+      });
+      assert.equal(unignore.status, 200);
+      assert.ok(ids((await getOk(hs, alice, roomPath(room, "/messages?dir=b&limit=3")))["chunk"]).includes(fromBob));
     });
 
     it("serves the context of an event, with tokens /messages continues from", async () => {
