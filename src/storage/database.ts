@@ -25,7 +25,6 @@
 // prepared once per SQLite connection instead of built by Kysely and parsed by SQLite every time.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
-import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { CompiledQuery, Kysely, sql } from "kysely";
 import type { Transaction } from "kysely";
@@ -38,6 +37,8 @@ import { migrate } from "./migrations/runner.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Schema } from "./schema.ts";
 import { openSqlite } from "./sqlite.ts";
+import { SqliteDatabase } from "./sqlite-driver.ts";
+import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export type DatabaseConfig =
@@ -91,10 +92,10 @@ const MAX_PREPARED = 512;
 
 /** A SQLite connection's prepared statements, by SQL text. */
 class PreparedStatements {
-  readonly #handle: BetterSqlite3.Database;
-  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  readonly #handle: SqliteHandle;
+  readonly #statements = new Map<string, SqliteStatement>();
 
-  constructor(handle: BetterSqlite3.Database) {
+  constructor(handle: SqliteHandle) {
     this.#handle = handle;
   }
 
@@ -116,7 +117,7 @@ class PreparedStatements {
     return rows;
   }
 
-  #prepared(text: string): BetterSqlite3.Statement {
+  #prepared(text: string): SqliteStatement {
     let statement = this.#statements.get(text);
     if (statement === undefined) {
       if (this.#statements.size >= MAX_PREPARED) this.#statements.clear();
@@ -150,7 +151,7 @@ interface OpenTransaction {
 
 /** Is the error the database's own (as opposed to one the transaction's code threw)? */
 function isDriverError(err: unknown): err is Error {
-  return err instanceof BetterSqlite3.SqliteError || err instanceof pg.DatabaseError;
+  return err instanceof SqliteDatabase.SqliteError || err instanceof pg.DatabaseError;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -182,7 +183,7 @@ class KyselyDatabase implements Database {
     writer: Kysely<Schema>,
     reader: Kysely<Schema>,
     options: OpenOptions,
-    handles?: { writer: BetterSqlite3.Database; reader: BetterSqlite3.Database | undefined },
+    handles?: { writer: SqliteHandle; reader: SqliteHandle | undefined },
   ) {
     this.engine = engine;
     this.#writer = writer;

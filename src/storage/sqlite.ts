@@ -9,9 +9,12 @@
 // Concurrency: WAL lets the reader connection read a committed snapshot while the writer holds
 // a transaction open. Write transactions start with BEGIN IMMEDIATE, taking the write lock at once,
 // so a second process (an admin command) waits on busy_timeout instead of failing half-way.
-import BetterSqlite3 from "better-sqlite3";
+//
+// The better-sqlite3 build (12 or 13, by Node line) comes from sqlite-driver.ts.
 import { CompiledQuery, SqliteDialect, SqliteDriver } from "kysely";
 import type { DatabaseConnection, Driver } from "kysely";
+import { SqliteDatabase } from "./sqlite-driver.ts";
+import type { SqliteHandle } from "./sqlite-driver.ts";
 
 /** How long a connection waits for another process's lock before failing with SQLITE_BUSY. */
 const busyTimeoutMs = 10_000;
@@ -24,8 +27,6 @@ const busyTimeoutMs = 10_000;
  * is synced in the WAL either way.
  */
 const walAutocheckpointPages = 10_000;
-
-type SqliteHandle = BetterSqlite3.Database;
 
 /** A driver that begins transactions with the statement we choose, and never rolls back twice. */
 class WeftSqliteDriver extends SqliteDriver {
@@ -78,7 +79,7 @@ function isInMemory(path: string): boolean {
 }
 
 export function openSqlite(path: string): SqliteDialects {
-  const writer = new BetterSqlite3(path, { timeout: busyTimeoutMs });
+  const writer = new SqliteDatabase(path, { timeout: busyTimeoutMs });
   try {
     const mode = String(writer.pragma("journal_mode = WAL", { simple: true }));
     if (mode !== "wal" && !isInMemory(path)) {
@@ -94,7 +95,7 @@ export function openSqlite(path: string): SqliteDialects {
   if (isInMemory(path)) {
     return { writer: new WeftSqliteDialect(writer, "begin immediate"), reader: undefined, writerHandle: writer, readerHandle: undefined };
   }
-  const reader = new BetterSqlite3(path, { timeout: busyTimeoutMs, fileMustExist: true });
+  const reader = new SqliteDatabase(path, { timeout: busyTimeoutMs, fileMustExist: true });
   reader.pragma("foreign_keys = ON");
   // db.read must not write: on SQLite the reader would otherwise become a second writer.
   reader.pragma("query_only = ON");
