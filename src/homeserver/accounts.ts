@@ -21,6 +21,8 @@ import { UserStore } from "../storage/stores/users.ts";
 import { AccountDataService } from "./account-data/account-data-service.ts";
 import { registrationTokenAdminEndpoints } from "./api/admin/registration-tokens.ts";
 import { accountDataEndpoints } from "./api/client/account-data.ts";
+import { pushRulesEndpoints } from "./api/client/push-rules.ts";
+import { PushRulesService } from "./push/push-rules-service.ts";
 import { accountEndpoints } from "./api/client/account.ts";
 import { capabilitiesEndpoint } from "./api/client/capabilities.ts";
 import { deviceEndpoints } from "./api/client/devices.ts";
@@ -51,6 +53,7 @@ export interface AccountServices {
   /** Its onChange hook is where profile changes become membership events. */
   readonly profiles: ProfileService;
   readonly accountData: AccountDataService;
+  readonly pushRules: PushRulesService;
   readonly filters: FilterService;
   readonly endpoints: readonly AnyEndpoint[];
   /** Writes what is buffered (devices' last-seen); call before closing the database. */
@@ -90,6 +93,7 @@ export async function createAccountServices(options: {
   const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia);
   const profiles = new ProfileService(config.serverName, new ProfileStore(db), { onError: onError("a profile-change listener") });
   const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
+  const pushRules = new PushRulesService(accountData);
   const filters = new FilterService(new FilterStore(db));
   const accounts = new AccountService(users, devices, profiles, accountData, uia, { onError: onError("a deactivation listener") });
 
@@ -100,6 +104,7 @@ export async function createAccountServices(options: {
     ...deviceEndpoints(devices),
     ...profileEndpoints(profiles),
     ...accountDataEndpoints(accountData),
+    ...pushRulesEndpoints(pushRules),
     ...filterEndpoints(filters),
     capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion }),
     ...registrationTokenAdminEndpoints(registrationTokens, (userId) => users.isAdmin(userId)),
@@ -115,6 +120,7 @@ export async function createAccountServices(options: {
     accounts,
     profiles,
     accountData,
+    pushRules,
     filters,
     endpoints,
     close: () => devices.close(),

@@ -22,7 +22,6 @@ import {
   SyncState,
   type AuthDict,
   type ICreateClientOpts,
-  type IPushRules,
   type UIAuthCallback,
   type MatrixClient,
 } from "matrix-js-sdk";
@@ -62,17 +61,6 @@ async function startSession(hs: TestHomeserver, user: TestUser): Promise<Session
   const client = createClient({ baseUrl: hs.baseUrl, userId: user.userId, deviceId: user.deviceId, accessToken: user.accessToken, logger: quiet() });
   await client.initRustCrypto({ useIndexedDB: false });
   new Tracing(LoggerLevel.Error).turnOff(); // initRustCrypto turns it on at the debug level
-  // The SDK does not start syncing without push rules; while Weft does not serve them yet (404),
-  // the client starts with none. Once /pushrules exists, the real answer is used.
-  const getPushRules = client.getPushRules.bind(client);
-  client.getPushRules = async () => {
-    try {
-      return await getPushRules();
-    } catch (error) {
-      if (error instanceof MatrixError && error.errcode === "M_UNRECOGNIZED") return { global: {} } as IPushRules;
-      throw error;
-    }
-  };
   const prepared = new Promise<void>((resolve) => {
     const onSync = (state: SyncState): void => {
       if (state === SyncState.Prepared || state === SyncState.Syncing) {

@@ -42,20 +42,6 @@ globalThis.setTimeout = ((callback: () => void, ms?: number, ...args: unknown[])
   return timer;
 }) as typeof setTimeout;
 
-/**
- * Push rules are not served yet (another issue), and the SDK retries GET /pushrules/ until it gets
- * some before it reports PREPARED: the client is handed an empty rule set.
- */
-const fetchWithoutPushRules: typeof fetch = async (input, init) => {
-  const url = input instanceof Request ? input.url : String(input);
-  if (url.includes("/pushrules/")) {
-    return new Response(JSON.stringify({ global: { override: [], content: [], room: [], sender: [], underride: [] } }), {
-      headers: { "content-type": "application/json" },
-    });
-  }
-  return fetch(input, init);
-};
-
 function clientFor(hs: TestHomeserver, user: TestUser): MatrixClient {
   return createClient({
     baseUrl: hs.baseUrl,
@@ -63,7 +49,6 @@ function clientFor(hs: TestHomeserver, user: TestUser): MatrixClient {
     accessToken: user.accessToken,
     deviceId: user.deviceId,
     logger: quiet(),
-    fetchFn: fetchWithoutPushRules,
   });
 }
 

@@ -83,6 +83,16 @@ export class AccountDataService {
     return await this.#write(userId, roomId, type, () => content);
   }
 
+  /** Changes a type the server manages from its current content, in one write (no lost updates). */
+  async updateServerManaged(userId: string, roomId: string | undefined, type: string, change: (current: JsonObject | undefined) => JsonObject): Promise<number> {
+    return await this.#write(userId, roomId, type, change);
+  }
+
+  /** Reads a type the server manages, for the server itself. */
+  getServerManaged(userId: string, roomId: string | undefined, type: string): Promise<JsonObject | undefined> {
+    return this.#store.get(userId, roomId, type);
+  }
+
   /** GET /user/{userId}/rooms/{roomId}/tags. */
   async getTags(requester: Requester, userId: string, roomId: string): Promise<JsonObject> {
     checkOwner(requester, userId);
