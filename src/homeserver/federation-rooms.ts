@@ -28,6 +28,7 @@ import { EventTemplates } from "./federation/event-template.ts";
 import type { Federation } from "./federation/federation.ts";
 import { FederationInvites } from "./federation/invites.ts";
 import { FederationQueries } from "./federation/queries.ts";
+import { RemotePublicRooms } from "./federation/public-rooms.ts";
 import { FederationReceiver } from "./federation/receiver.ts";
 import { RemoteMembership } from "./federation/remote-membership.ts";
 import { ResidentMembership } from "./federation/resident-membership.ts";
@@ -185,6 +186,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     knocker: remote,
     leaver: { leave: async (userId, roomId, via, content) => void (await remote.leave(userId, roomId, via, content)) },
     inviter: { invite: (request) => invites.invite(request.roomId, request.sender, request.invitee, request.content) },
+    directory: new RemotePublicRooms(client, serverName),
     aliases: {
       resolveAlias: async (alias) => {
         try {

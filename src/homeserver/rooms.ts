@@ -16,6 +16,7 @@ import { RoomDirectoryStore } from "../storage/stores/room-directory.ts";
 import type { AccountServices } from "./accounts.ts";
 import { aliasEndpoints } from "./api/client/aliases.ts";
 import { directoryEndpoints } from "./api/client/directory.ts";
+import { federationPublicRoomsEndpoints } from "./api/federation/public-rooms.ts";
 import { membershipEndpoints } from "./api/client/membership.ts";
 import { roomEndpoints } from "./api/client/rooms.ts";
 import type { Roomserver } from "./roomserver/index.ts";
@@ -117,7 +118,8 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       ...roomEndpoints({ creation, membership, upgrades }),
       ...membershipEndpoints(membership),
       ...aliasEndpoints(aliases),
-      ...directoryEndpoints(directory, config.serverName),
+      ...directoryEndpoints(directory, config.serverName, () => remote.directory),
+      ...federationPublicRoomsEndpoints(directory),
     ],
     connectRemote: (next) => {
       remote = next;

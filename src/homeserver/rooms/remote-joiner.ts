@@ -32,6 +32,21 @@ export interface RemoteAliasResolver {
   resolveAlias(roomAlias: string): Promise<{ roomId: string; servers: string[] } | undefined>;
 }
 
+/** Another server's published room directory (GET/POST /_matrix/federation/v1/publicRooms). */
+export interface RemoteDirectory {
+  publicRooms(
+    server: string,
+    request: {
+      limit?: number | undefined;
+      since?: string | undefined;
+      genericSearchTerm?: string | undefined;
+      roomTypes?: ReadonlyArray<string | null> | undefined;
+      includeAllNetworks?: boolean | undefined;
+      thirdPartyInstanceId?: string | undefined;
+    },
+  ): Promise<JsonObject>;
+}
+
 /** The seams, each optional: the composition root passes what the federation area provides. */
 export interface RemoteRooms {
   readonly joiner?: RemoteJoiner;
@@ -39,4 +54,5 @@ export interface RemoteRooms {
   readonly inviter?: RemoteInviter;
   readonly leaver?: RemoteLeaver;
   readonly aliases?: RemoteAliasResolver;
+  readonly directory?: RemoteDirectory;
 }

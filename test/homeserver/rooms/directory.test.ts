@@ -94,7 +94,11 @@ for (const engine of engines) {
       assert.ok(plainIds.includes(found) && !plainIds.includes(space));
       assertError(await post(hs, alice, "/publicRooms", { limit: "ten" }), 400, "M_BAD_JSON");
       assertError(await post(hs, undefined, "/publicRooms", {}), 401, "M_MISSING_TOKEN");
-      assertError(await call(hs, "GET", "/_matrix/client/v3/publicRooms?server=elsewhere.example"), 404, "M_NOT_FOUND");
+      // Another server's directory is asked over federation, for users of ours only.
+      assertError(await call(hs, "GET", "/_matrix/client/v3/publicRooms?server=elsewhere.example"), 401, "M_MISSING_TOKEN");
+      assertError(await call(hs, "GET", "/_matrix/client/v3/publicRooms?server=not%20a%20server", { token: alice.accessToken }), 400, "M_INVALID_PARAM");
+      // Our own name is our own directory.
+      assert.equal((await call(hs, "GET", "/_matrix/client/v3/publicRooms?server=test.local")).status, 200);
     });
   });
 }

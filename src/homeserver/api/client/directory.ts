@@ -3,7 +3,9 @@
 import { MatrixError } from "../../../core/errors.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
-import { publicRoomsQuery, type DirectoryVisibility, type RoomDirectoryService } from "../../rooms/directory.ts";
+import { publicRoomsQuery, type DirectoryVisibility, type PublicRoomsQuery, type RoomDirectoryService } from "../../rooms/directory.ts";
+import { directoryNetwork, localPublicRooms, type DirectoryNetwork } from "../../rooms/directory-networks.ts";
+import type { RemoteDirectory } from "../../rooms/remote-joiner.ts";
 import { nonGuestRequesterOf, queryParam } from "./requester.ts";
 
 /** GET's limit, as a number (the query carries strings). */
@@ -14,13 +16,18 @@ function limitParam(req: MatrixRequest): number | undefined {
   return Number(raw);
 }
 
-export function directoryEndpoints(directory: RoomDirectoryService, serverName: string): Endpoint[] {
+export function directoryEndpoints(directory: RoomDirectoryService, serverName: string, remote: () => RemoteDirectory | undefined = () => undefined): Endpoint[] {
   const path = clientPaths("/directory/list/room/:roomId");
 
-  // Other servers' directories come with federation; until then, only ours is listed.
-  const checkServer = (req: MatrixRequest): void => {
+  // `server`: "The server to fetch the published room directory from. Defaults to the local server."
+  const publicRoomsOf = async (req: MatrixRequest, query: PublicRoomsQuery, network: DirectoryNetwork): Promise<JsonObject> => {
     const server = queryParam(req, "server");
-    if (server !== undefined && server !== serverName) throw new MatrixError("M_NOT_FOUND", `The directory of ${server} is not available`, 404);
+    if (server === undefined || server === serverName) return await localPublicRooms(directory, query, network);
+    // Asking another server costs us a federation request: only for users of ours (as Synapse does).
+    if (req.requester === undefined) throw new MatrixError("M_MISSING_TOKEN", "Listing another server's rooms needs an access token", 401);
+    const other = remote();
+    if (other === undefined) throw new MatrixError("M_NOT_FOUND", `The directory of ${server} is not available`, 404);
+    return await other.publicRooms(server, { ...query, ...network });
   };
 
   const getVisibility: Endpoint = {
@@ -50,11 +57,9 @@ export function directoryEndpoints(directory: RoomDirectoryService, serverName: 
     method: "GET",
     paths: clientPaths("/publicRooms"),
     resource: "client",
-    auth: "none",
-    handler: async (req) => {
-      checkServer(req);
-      return await directory.publicRooms(publicRoomsQuery(limitParam(req), queryParam(req, "since"), undefined));
-    },
+    // No access token is needed for our own directory (list_public_rooms.yaml); see publicRoomsOf.
+    auth: "optionalAccessToken",
+    handler: async (req) => await publicRoomsOf(req, publicRoomsQuery(limitParam(req), queryParam(req, "since"), undefined), directoryNetwork(undefined, undefined)),
   };
 
   const queryPublic: Endpoint<JsonObject> = {
@@ -74,8 +79,8 @@ export function directoryEndpoints(directory: RoomDirectoryService, serverName: 
       },
     },
     handler: async (req) => {
-      checkServer(req);
-      return await directory.publicRooms(publicRoomsQuery(req.body["limit"], req.body["since"], req.body["filter"]));
+      const network = directoryNetwork(req.body["include_all_networks"], req.body["third_party_instance_id"]);
+      return await publicRoomsOf(req, publicRoomsQuery(req.body["limit"], req.body["since"], req.body["filter"]), network);
     },
   };
 
