@@ -16,7 +16,11 @@ import type { RoomServers } from "./room-servers.ts";
 
 interface Log {
   info(obj: object, msg: string): void;
+  error?(obj: object, msg: string): void;
 }
+
+/** Hears the events a backfill put into the timeline (the relations index), with their positions. */
+export type PlacedListener = (events: ReadonlyArray<{ readonly event: RoomEvent; readonly streamOrdering: number }>) => Promise<void>;
 
 export interface BackfillResult {
   /** The events stored, oldest first. */
@@ -29,6 +33,9 @@ export interface BackfillResult {
 
 const enc = encodeURIComponent;
 
+/** After a backfill of a room found nothing to fetch from anyone, /messages does not ask again for this long. */
+const NOTHING_FETCHED_RETRY_MS = 30_000;
+
 export class Backfiller {
   readonly #serverName: string;
   readonly #client: FetchClient;
@@ -37,6 +44,12 @@ export class Backfiller {
   readonly #rooms: RoomServers;
   readonly #fetcher: EventFetcher;
   readonly #logger: Log | undefined;
+  readonly #now: () => number;
+  /** fillBefore under way, by room: requests at the same time share one. */
+  readonly #filling = new Map<string, Promise<number>>();
+  /** Rooms whose last fillBefore fetched nothing although history is missing: when to try again. */
+  readonly #quietUntil = new Map<string, number>();
+  readonly #placedListeners: PlacedListener[] = [];
 
   constructor(options: {
     serverName: string;
@@ -46,6 +59,7 @@ export class Backfiller {
     rooms: RoomServers;
     fetcher: EventFetcher;
     logger?: Log;
+    now?: () => number;
   }) {
     this.#serverName = options.serverName;
     this.#client = options.client;
@@ -54,6 +68,12 @@ export class Backfiller {
     this.#rooms = options.rooms;
     this.#fetcher = options.fetcher;
     this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Tells `listener` of every event a backfill puts into the timeline, after it is there. */
+  onPlaced(listener: PlacedListener): void {
+    this.#placedListeners.push(listener);
   }
 
   /** The prev_events of the room's oldest timeline events that are not in its graph here. */
@@ -69,11 +89,22 @@ export class Backfiller {
    * Fetches up to `limit` events from before the room's oldest ones here (for /messages reaching
    * the start of what is stored). Returns how many joined the timeline.
    */
-  async fillBefore(roomId: string, limit: number): Promise<number> {
-    const from = await this.backwardExtremities(roomId);
-    if (from.length === 0) return 0;
-    const { placed } = await this.backfill(roomId, from, limit);
-    return placed;
+  fillBefore(roomId: string, limit: number): Promise<number> {
+    const running = this.#filling.get(roomId);
+    if (running !== undefined) return running;
+    // A client paging at the start of a room whose servers have nothing (or cannot be reached)
+    // does not wait for them on every request.
+    if ((this.#quietUntil.get(roomId) ?? 0) > this.#now()) return Promise.resolve(0);
+    const filling = (async () => {
+      const from = await this.backwardExtremities(roomId);
+      if (from.length === 0) return 0;
+      const { placed } = await this.backfill(roomId, from, limit);
+      if (placed === 0) this.#quietUntil.set(roomId, this.#now() + NOTHING_FETCHED_RETRY_MS);
+      else this.#quietUntil.delete(roomId);
+      return placed;
+    })().finally(() => this.#filling.delete(roomId));
+    this.#filling.set(roomId, filling);
+    return filling;
   }
 
   /** Fetches up to `limit` events before `from` from a server in the room (the given ones first). */
@@ -115,8 +146,26 @@ export class Backfiller {
       // earlier, older one. Rejected events stay out (the store only places accepted ones).
       const keptIds = new Set([...kept, ...unplaced].map((e) => e.eventId));
       const positions = await this.#roomserver.placeBackfilled(roomId, got.filter((e) => keptIds.has(e.eventId)).map((e) => e.eventId));
+      await this.#tellPlaced(positions);
       return { events: kept, backwardExtremities: [...missing], placed: positions.size };
     }
     return { events: [], backwardExtremities: [...from], placed: 0 };
+  }
+
+  async #tellPlaced(positions: ReadonlyMap<string, number>): Promise<void> {
+    if (positions.size === 0 || this.#placedListeners.length === 0) return;
+    // As stored: redacted when its hashes did not match, so its relation is gone too.
+    const stored = await this.#reader.events([...positions.keys()]);
+    const events = [...positions].flatMap(([id, streamOrdering]) => {
+      const read = stored.get(id);
+      return read === undefined ? [] : [{ event: read.event, streamOrdering }];
+    });
+    for (const listener of this.#placedListeners) {
+      try {
+        await listener(events);
+      } catch (err) {
+        this.#logger?.error?.({ err: errorText(err) }, "federation: a listener of backfilled events failed");
+      }
+    }
   }
 }

@@ -119,6 +119,26 @@ for (const engine of engines) {
       });
     }
 
+    it("bundles the relations among backfilled history (an edit, a thread)", async () => {
+      const alice = a.user("alice");
+      const hana = await b.register("hana");
+      const roomId = await publicRoom(a, alice, "10");
+      const send = async (content: JsonObject): Promise<string> =>
+        (await a.services.roomserver.createLocalEvent({ roomId, type: "m.room.message", sender: alice, content })).eventId;
+      const original = await send({ msgtype: "m.text", body: "typo" });
+      const edit = await send({ msgtype: "m.text", body: "* fixed", "m.new_content": { msgtype: "m.text", body: "fixed" }, "m.relates_to": { rel_type: "m.replace", event_id: original } });
+      const root = await send({ msgtype: "m.text", body: "a thread" });
+      const reply = await send({ msgtype: "m.text", body: "in it", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+      await b.services.federationRooms.remote.join(hana, roomId, [a.serverName], {});
+      const { events } = await pageBack(b, hana, roomId, 3);
+      const byId = new Map(events.map((e) => [String(e["event_id"]), e]));
+      const relations = (id: string) => ((byId.get(id)?.["unsigned"] as JsonObject | undefined)?.["m.relations"] ?? {}) as JsonObject;
+      assert.equal((relations(original)["m.replace"] as JsonObject | undefined)?.["event_id"], edit);
+      const thread = relations(root)["m.thread"] as JsonObject | undefined;
+      assert.equal(thread?.["count"], 1);
+      assert.equal((thread?.["latest_event"] as JsonObject | undefined)?.["event_id"], reply);
+    });
+
     it("forwards from a backfilled position reads up to the live events", async () => {
       const alice = a.user("alice");
       const gina = await b.register("gina");

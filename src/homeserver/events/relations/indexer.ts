@@ -65,6 +65,20 @@ export class RelationsIndexer {
     this.#drain();
   }
 
+  /**
+   * Indexes events that joined the timeline through backfill: no output tells of them (they are
+   * history, placed below the live positions), so the backfiller hands them here. A crash before
+   * this leaves their relations out of the index (the catch-up reads live positions only).
+   */
+  async indexBackfilled(entries: ReadonlyArray<{ readonly event: RoomEvent; readonly streamOrdering: number }>): Promise<void> {
+    await this.start();
+    const items: Item[] = entries.map((e) => ({ kind: "event", event: e.event, streamOrdering: e.streamOrdering }));
+    // In the queue with the live outputs, which keep the position: these are all below it.
+    const run = this.#running.then(() => this.#apply(items, this.#position, false));
+    this.#running = run.catch((err: unknown) => this.#deps.logger?.error({ err }, "relations index: a write of backfilled events failed"));
+    await run;
+  }
+
   /** Resolves once every output heard so far is in the index (read-your-writes for senders). */
   async settled(): Promise<void> {
     await this.start();
