@@ -152,7 +152,16 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     receipts: sync.receipts,
     presence: sync.presence,
     federation: federationRooms,
-    roomsOfUser: async (userId) => (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId),
+    // Read once the index has applied what the room engine has put out (a join just heard of included).
+    roomsOfUser: async (userId) => {
+      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
+      return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId);
+    },
+    joinedMembers: async (roomId) => {
+      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
+      return await rooms.membershipIndex.joinedMembers(roomId);
+    },
+    roomOutputs: roomserver,
   });
 
   const endpoints: AnyEndpoint[] = [

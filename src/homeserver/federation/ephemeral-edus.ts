@@ -2,6 +2,8 @@
 // #receipts, #presence): the sync area's services joined to the federation sender and to the EDU
 // dispatcher, each spec area in its own file. services.ts calls this once both areas exist.
 import type { Logger } from "pino";
+import { stateMapKey } from "../../core/events/room-event.ts";
+import type { RoomserverOutput } from "../roomserver/index.ts";
 import type { EduHandler } from "./edus.ts";
 import { PresenceEdus } from "./presence-edus.ts";
 import { ReceiptEdus } from "./receipt-edus.ts";
@@ -27,6 +29,10 @@ export interface EphemeralEduDeps {
   };
   /** The rooms a user (of any server) is joined to. */
   readonly roomsOfUser: (userId: string) => Promise<readonly string[]>;
+  /** The users joined to a room. */
+  readonly joinedMembers: (roomId: string) => Promise<readonly string[]>;
+  /** The room engine's outputs: joins that became current state (presence for the room's new servers). */
+  readonly roomOutputs: { subscribe(listener: (output: RoomserverOutput) => void): () => void };
 }
 
 export interface EphemeralEdus {
@@ -55,10 +61,28 @@ export function connectEphemeralEdus(deps: EphemeralEduDeps): EphemeralEdus {
     onError,
   });
   const presence = deps.presence.enabled
-    ? new PresenceEdus({ serverName, presence: deps.presence, roomsOfUser: deps.roomsOfUser, serversInRoom, enqueueEdu, onError })
+    ? new PresenceEdus({
+        serverName,
+        presence: deps.presence,
+        roomsOfUser: deps.roomsOfUser,
+        serversInRoom,
+        joinedMembers: deps.joinedMembers,
+        enqueueEdu,
+        onError,
+      })
     : undefined;
   const unregister = [federation.onEdu("m.typing", typing.handler), federation.onEdu("m.receipt", receipts.handler)];
-  if (presence !== undefined) unregister.push(federation.onEdu("m.presence", presence.handler));
+  if (presence !== undefined) {
+    unregister.push(federation.onEdu("m.presence", presence.handler));
+    unregister.push(
+      deps.roomOutputs.subscribe((output) => {
+        if (output.kind !== "new_room_event" || output.event.type !== "m.room.member" || output.event.stateKey === undefined) return;
+        // A join that is the room's current state now (not one a state resolution left aside).
+        if (output.event.content["membership"] !== "join" || output.stateDelta.get(stateMapKey("m.room.member", output.event.stateKey)) !== output.event.eventId) return;
+        presence.memberJoined(output.roomId, output.event.stateKey);
+      }),
+    );
+  }
 
   return {
     typing,

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import pino from "pino";
+import { stateMapKey } from "../../../src/core/events/room-event.ts";
 import type { JsonObject } from "../../../src/core/json.ts";
 import { EduDispatcher, type EduAcl, type EduHandler } from "../../../src/homeserver/federation/edus.ts";
 import { connectEphemeralEdus } from "../../../src/homeserver/federation/ephemeral-edus.ts";
-import { MAX_PUSHES_PER_EDU, PRESENCE_REFRESH_MS, PresenceEdus } from "../../../src/homeserver/federation/presence-edus.ts";
+import { HELD_PUSH_TTL_MS, MAX_HELD_PUSHES, MAX_PUSHES_PER_EDU, PRESENCE_REFRESH_MS, PresenceEdus } from "../../../src/homeserver/federation/presence-edus.ts";
 import { ReceiptEdus } from "../../../src/homeserver/federation/receipt-edus.ts";
 import type { Edu } from "../../../src/homeserver/federation/sender.ts";
 import { REMOTE_TYPING_TIMEOUT_MS, TYPING_REFRESH_MS, TypingEdus } from "../../../src/homeserver/federation/typing-edus.ts";
@@ -19,6 +20,7 @@ import { REMOTE_PRESENCE_TIMEOUT_MS, PresenceService } from "../../../src/homese
 import { ReceiptService, type ReceiptedEvent } from "../../../src/homeserver/sync/receipts.ts";
 import { ZERO_POSITIONS } from "../../../src/homeserver/sync/token.ts";
 import { TypingService } from "../../../src/homeserver/sync/typing.ts";
+import type { RoomserverOutput } from "../../../src/homeserver/roomserver/index.ts";
 import { ReceiptStore } from "../../../src/storage/stores/receipts.ts";
 import { forEachEngine } from "../../storage/engines.ts";
 import { FakeClock } from "../sync/fake-clock.ts";
@@ -278,6 +280,7 @@ describe("m.presence over federation", () => {
       presence,
       roomsOfUser: (userId) => rooms.roomsOfUser(userId),
       serversInRoom: fed.serversInRoom,
+      joinedMembers: async (roomId) => [...(rooms.joined.get(roomId) ?? [])],
       enqueueEdu: fed.enqueueEdu,
       clock,
     });
@@ -366,6 +369,42 @@ describe("m.presence over federation", () => {
     edus.close();
   });
 
+  it("holds a push that comes before the room it is about, until one of ours joins that room, for a while", async () => {
+    const { clock, presence, fed, edus, rooms } = setup();
+    const dave = `@dave:${THERE}`;
+    const erin = `@erin:${THERE}`;
+    await fed.receive(THERE, push([{ user_id: dave, presence: "online", status_msg: "Baking", last_active_ago: 1000 }]));
+    await fed.receive(THERE, push([{ user_id: erin, presence: "online", last_active_ago: 0 }]));
+    assert.deepEqual(presence.changesSince(0).changes, []);
+    // Alice joins dave's room: his push is taken, aged by the wait.
+    rooms.joined.set("!dave:two.test", new Set([dave, alice]));
+    clock.advance(500);
+    edus.memberJoined("!dave:two.test", alice);
+    await edus.settled();
+    assert.deepEqual(presence.getPresence(dave), { presence: "online", last_active_ago: 1500, status_msg: "Baking", currently_active: false });
+    // Erin's has waited too long by the time anyone here joins her room.
+    clock.advance(HELD_PUSH_TTL_MS);
+    rooms.joined.set("!erin:two.test", new Set([erin, alice]));
+    edus.memberJoined("!erin:two.test", alice);
+    await edus.settled();
+    assert.deepEqual(presence.getPresence(erin), { presence: "offline" });
+  });
+
+  it("holds a bounded number of pushes", async () => {
+    const { presence, fed, edus, rooms } = setup();
+    const users = Array.from({ length: MAX_HELD_PUSHES + 1 }, (_, i) => `@h${i}:${THERE}`);
+    for (let i = 0; i < users.length; i += 500) {
+      await fed.receive(THERE, push(users.slice(i, i + 500).map((user_id) => ({ user_id, presence: "online", last_active_ago: 0 }))));
+    }
+    rooms.joined.set("!many:two.test", new Set([...users, alice]));
+    edus.memberJoined("!many:two.test", alice);
+    await edus.settled();
+    // The oldest was let go.
+    assert.equal(presence.getPresence(users[0] ?? "").presence, "offline");
+    assert.equal(presence.getPresence(users[1] ?? "").presence, "online");
+    assert.equal(presence.changesSince(0).changes.length, MAX_HELD_PUSHES);
+  });
+
   it("splits a big push", async () => {
     const { presence, fed, edus, rooms } = setup();
     const many = Array.from({ length: MAX_PUSHES_PER_EDU + 5 }, (_, i) => `@u${i}:${HERE}`);
@@ -374,6 +413,64 @@ describe("m.presence over federation", () => {
     await edus.settled();
     const toThere = fed.sent.filter(([d]) => d === THERE).map(([, edu]) => (edu.content["push"] as JsonObject[]).length);
     assert.deepEqual(toThere, [MAX_PUSHES_PER_EDU, 5]);
+  });
+
+  it("tells a server that comes into a room the presence of our members there, and the room of a member of ours who joins", async () => {
+    const clock = new FakeClock();
+    const notifier = new Notifier({ clock });
+    const rooms = new Rooms();
+    const presence = new PresenceService({ enabled: true, notifier, clock, isLocal: (userId) => userId.endsWith(`:${HERE}`) });
+    const sent: Array<[string, Edu]> = [];
+    const listeners: Array<(output: RoomserverOutput) => void> = [];
+    const connected = connectEphemeralEdus({
+      serverName: HERE,
+      logger: pino({ level: "silent" }),
+      typing: new TypingService({ notifier, clock }),
+      receipts: { onLocalReceipt: () => () => undefined } as unknown as ReceiptService,
+      presence,
+      federation: {
+        enqueueEdu: (d, edu) => void sent.push([d, edu]),
+        onEdu: () => () => undefined,
+        serversInRoom: (roomId) => rooms.serversInRoom(roomId),
+        rooms,
+      },
+      roomsOfUser: (userId) => rooms.roomsOfUser(userId),
+      joinedMembers: async (roomId) => [...(rooms.joined.get(roomId) ?? [])],
+      roomOutputs: { subscribe: (listener) => (listeners.push(listener), () => undefined) },
+    });
+    const endSync = presence.syncStarted(alice);
+    rooms.joined.get(ROOM)?.add(`@zed:${HERE}`); // offline: nothing to tell
+    await connected.settled();
+    sent.length = 0;
+    const join = (roomId: string, userId: string, current = true): RoomserverOutput =>
+      ({
+        kind: "new_room_event",
+        roomId,
+        event: { eventId: `$join-${userId}`, type: "m.room.member", stateKey: userId, content: { membership: "join" } },
+        streamOrdering: 1,
+        local: false,
+        stateDelta: new Map(current ? [[stateMapKey("m.room.member", userId), `$join-${userId}`]] : []),
+        forwardExtremities: [],
+      }) as unknown as RoomserverOutput;
+    rooms.joined.get(ROOM)?.add("@newbie:five.test");
+    for (const listener of listeners) listener(join(ROOM, "@newbie:five.test"));
+    await connected.settled();
+    assert.deepEqual(
+      sent.map(([d, edu]) => [d, (edu.content["push"] as JsonObject[]).map((p) => p["user_id"])]),
+      [["five.test", [alice]]],
+    );
+    // A join a state resolution left out of the current state changes nothing.
+    sent.length = 0;
+    for (const listener of listeners) listener(join(ROOM, "@late:six.test", false));
+    await connected.settled();
+    assert.equal(sent.length, 0);
+    // Alice joins a room of four.test: it hears of her.
+    rooms.joined.set(OTHER_ROOM, new Set([alice, "@yan:four.test"]));
+    for (const listener of listeners) listener(join(OTHER_ROOM, alice));
+    await connected.settled();
+    assert.ok(sent.some(([d, edu]) => d === "four.test" && (edu.content["push"] as JsonObject[])[0]?.["user_id"] === alice));
+    endSync();
+    connected.close();
   });
 
   it("with presence disabled, sends and takes nothing", async () => {
@@ -400,6 +497,8 @@ describe("m.presence over federation", () => {
         rooms,
       },
       roomsOfUser: (userId) => rooms.roomsOfUser(userId),
+      joinedMembers: async (roomId) => [...(rooms.joined.get(roomId) ?? [])],
+      roomOutputs: { subscribe: () => () => undefined },
     });
     assert.deepEqual([...handlers.keys()].sort(), ["m.receipt", "m.typing"]);
     presence.setPresence(alice, "online", "hi");
