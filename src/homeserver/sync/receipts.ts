@@ -145,15 +145,18 @@ export class ReceiptService {
   async receiveRemote(receipt: ReceiptChange): Promise<boolean> {
     const event = await this.#getEvent(receipt.eventId);
     if (event !== undefined && event.roomId !== receipt.roomId) return false;
-    return await this.#put(receipt, event?.streamOrdering);
+    // A server may send a receipt again (a retried transaction is deduplicated, a new one is not): not a change.
+    return await this.#put(receipt, event?.streamOrdering, (current) => current.eventId === receipt.eventId);
   }
 
-  async #put(receipt: ReceiptChange, eventStreamOrdering: number | undefined): Promise<boolean> {
+  async #put(receipt: ReceiptChange, eventStreamOrdering: number | undefined, unchanged: (current: StoredReceipt) => boolean = () => false): Promise<boolean> {
     const { roomId, receiptType, userId, threadId } = receipt;
     const streamId = await this.#store.put(
       { ...receipt, eventStreamOrdering },
       // A receipt never moves backwards (Synapse keeps the later one): "up to" already covers it.
-      (current) => current.eventStreamOrdering !== undefined && eventStreamOrdering !== undefined && current.eventStreamOrdering > eventStreamOrdering,
+      (current) =>
+        unchanged(current) ||
+        (current.eventStreamOrdering !== undefined && eventStreamOrdering !== undefined && current.eventStreamOrdering > eventStreamOrdering),
     );
     if (streamId === undefined) return false;
     this.#generation++;

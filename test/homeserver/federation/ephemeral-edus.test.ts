@@ -207,6 +207,11 @@ forEachEngine("m.receipt over federation", (getDb) => {
       content: { [e2]: { "m.read": { [bob]: { ts: 5, thread_id: "main" } } }, [e1]: { "m.read": { [bob]: { ts: 6 } } } },
     });
     assert.ok(receipts.position > before);
+    // The same receipt again is no change; one moving backwards is not taken.
+    const now = receipts.position;
+    await fed.receive(THERE, [{ edu_type: "m.receipt", content: { [room]: { "m.read": { [bob]: read(e1, { ts: 6 }) } } } }]);
+    await fed.receive(THERE, [{ edu_type: "m.receipt", content: { [room]: { "m.read": { [bob]: read(e1, { ts: 8, thread_id: "main" }) } } } }]);
+    assert.equal(receipts.position, now);
     // A receipt for an event this server has not seen yet is kept too.
     await fed.receive(THERE, [{ edu_type: "m.receipt", content: { [room]: { "m.read": { [bob]: read("$notyet:two.test", { ts: 7 }) } } } }]);
     const latest = await receipts.receiptEvents(alice, [room], receipts.position - 1, receipts.position);
