@@ -137,6 +137,20 @@ for (const engine of engines) {
       const thread = relations(root)["m.thread"] as JsonObject | undefined;
       assert.equal(thread?.["count"], 1);
       assert.equal((thread?.["latest_event"] as JsonObject | undefined)?.["event_id"], reply);
+      // /relations and /threads list them too, from their places below zero.
+      const listed = await b.services.events.relations.relations(requester(hana), roomId, root, {
+        relType: undefined,
+        eventType: undefined,
+        from: undefined,
+        fromToken: undefined,
+        to: undefined,
+        dir: "b",
+        limit: 10,
+        recurse: undefined,
+      });
+      assert.deepEqual((listed["chunk"] as JsonObject[]).map((e) => e["event_id"]), [reply]);
+      const threads = await b.services.events.relations.threads(requester(hana), roomId, { include: "all", limit: 10, from: undefined });
+      assert.deepEqual((threads["chunk"] as JsonObject[]).map((e) => e["event_id"]), [root]);
     });
 
     it("forwards from a backfilled position reads up to the live events", async () => {

@@ -9,6 +9,7 @@ import { encodePaginationToken, type RoomPosition } from "../../sync/token.ts";
 import type { RoomAccess } from "../access.ts";
 import { servingTo } from "../room-reader.ts";
 import type { EventSerializer } from "../serializer.ts";
+import { STREAM_START } from "../timeline.ts";
 import { relationOf } from "./relation.ts";
 
 export interface RelationsRequest {
@@ -57,7 +58,8 @@ export class RelationsService {
     await access.visibleEvent(requester.userId, roomId, parentId);
     const depth = request.recurse === true ? RECURSION_DEPTH : 1;
     const ignored = await this.#deps.ignoredUsers(requester.userId);
-    let after = request.dir === "f" ? (request.from?.stream ?? 0) : (request.to?.stream ?? 0);
+    // From the start of the stream, backfilled children (below zero) included.
+    let after = request.dir === "f" ? (request.from?.stream ?? STREAM_START) : (request.to?.stream ?? STREAM_START);
     let upTo = request.dir === "f" ? request.to?.stream : request.from?.stream;
     const chunk: RoomEventInfo[] = [];
     let next: number | undefined;
@@ -98,7 +100,7 @@ export class RelationsService {
     const response: JsonObject = {
       chunk: await this.#deps.serializer.serialize(chunk, { ...servingTo(requester), bundleAggregations: true, includeMembership: true }),
     };
-    if (next !== undefined) response["next_batch"] = encodePaginationToken({ topological: 0, stream: Math.max(0, next) });
+    if (next !== undefined) response["next_batch"] = encodePaginationToken({ topological: 0, stream: next });
     if (request.fromToken !== undefined) response["prev_batch"] = request.fromToken;
     if (request.recurse !== undefined) response["recursion_depth"] = depth;
     return response;
@@ -140,7 +142,7 @@ export class RelationsService {
     const response: JsonObject = {
       chunk: await this.#deps.serializer.serialize(roots, { ...servingTo(requester), bundleAggregations: true, includeMembership: true }),
     };
-    if (next !== undefined) response["next_batch"] = encodePaginationToken({ topological: 0, stream: Math.max(0, next) });
+    if (next !== undefined) response["next_batch"] = encodePaginationToken({ topological: 0, stream: next });
     return response;
   }
 
