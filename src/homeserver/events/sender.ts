@@ -8,7 +8,7 @@ import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
-import { getRoomVersion, type RoomVersion } from "../../core/room-versions/room-versions.ts";
+import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { RelationStore } from "../../storage/stores/relations.ts";
 import type { LocalEventRequest, Roomserver } from "../roomserver/index.ts";
@@ -155,8 +155,7 @@ export class EventSender {
   }
 
   async #roomVersion(roomId: string): Promise<RoomVersion> {
-    const room = await this.#deps.roomserver.store.getRoom(roomId);
-    const version = room === undefined ? undefined : getRoomVersion(room.roomVersion);
+    const version = await this.#deps.roomserver.roomVersion(roomId);
     // An unknown room: the sender cannot be in it (room_send.yaml's 403).
     if (version === undefined) throw notInRoom();
     return version;

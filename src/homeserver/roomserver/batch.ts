@@ -153,6 +153,11 @@ export class Batch {
     return out;
   }
 
+  /** The event when this batch, its reads or the committed cache hold it; no read. */
+  inMemory(id: string): KnownEvent | undefined {
+    return this.events.get(id) ?? this.#read.get(id) ?? this.deps.cache.get(id);
+  }
+
   /**
    * Loads these events in one read, and remembers which are not stored, so the checks of the
    * batch's inputs do not each ask the database again (an event of the room can only be stored

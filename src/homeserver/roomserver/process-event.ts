@@ -167,7 +167,11 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
 
   // Each question to the batch is answered from memory when it can be (`loaded`): a promise less.
   const ownIds = [eventId];
-  const existing = (batch.loaded(ownIds) ?? (await batch.getEvents(ownIds))).get(eventId);
+  // An event built just now on the current extremities and clock can only be stored already if an
+  // identical one was built in the same millisecond, which this batch or the cache would hold: no
+  // read for it (one per send) unless its timestamp was given.
+  const justBuilt = item.local !== undefined && item.local.originServerTs === undefined;
+  const existing = justBuilt ? batch.inMemory(eventId) : (batch.loaded(ownIds) ?? (await batch.getEvents(ownIds))).get(eventId);
   // An outlier that now finds its place in the room is promoted; anything else stored is a duplicate.
   const promoting = existing !== undefined && existing.outlier && item.kind !== "outlier" && existing.rejectedReason === undefined;
   if (existing !== undefined && !promoting) return duplicate(existing);

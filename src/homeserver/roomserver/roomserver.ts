@@ -8,6 +8,7 @@ import { roomIdFromCreateEvent } from "../../core/events/room-id.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
+import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Database } from "../../storage/database.ts";
 import { BackfillPositions } from "../../storage/stores/backfill-positions.ts";
 import { EventStore } from "../../storage/stores/events.ts";
@@ -170,6 +171,20 @@ export class Roomserver {
     if (known === undefined) return undefined;
     const snapshot = await snapshotOf(this.#deps, when === "before" ? known.stateBefore : known.stateAfter);
     return snapshot?.toMap();
+  }
+
+  /**
+   * The version of a stored room, undefined for a room not stored. From the room's worker when it
+   * has one (memory), so a send costs no read for it; a room without one is read, not given a worker.
+   */
+  async roomVersion(roomId: string): Promise<RoomVersion | undefined> {
+    const worker = this.#workers.get(roomId);
+    if (worker !== undefined) {
+      const room = await worker.room();
+      return room.stored ? room.version : undefined;
+    }
+    const stored = await this.#deps.store.getRoom(roomId);
+    return stored === undefined ? undefined : getRoomVersion(stored.roomVersion);
   }
 
   /** The room's current state: the resolution of the states at its forward extremities. */

@@ -45,17 +45,16 @@ export class TransactionStore {
 
   /** The event a request with this key created, if one did. */
   async eventFor(key: TransactionKey): Promise<string | undefined> {
-    const row = await this.#db.read("get_event_transaction", (trx) =>
-      trx
-        .selectFrom("event_transactions")
-        .select("event_id")
-        .where("user_id", "=", key.userId)
-        .where("device_id", "=", key.deviceId)
-        .where("scope", "=", key.scope)
-        .where("txn_id", "=", key.txnId)
-        .executeTakeFirst(),
+    // Every send asks this: plain SQL, prepared once (Database.query).
+    const rows = await this.#db.read("get_event_transaction", (trx) =>
+      this.#db.query<{ event_id: string }>(trx, "select event_id from event_transactions where user_id = ? and device_id = ? and scope = ? and txn_id = ?", [
+        key.userId,
+        key.deviceId,
+        key.scope,
+        key.txnId,
+      ]),
     );
-    return row?.event_id;
+    return rows[0]?.event_id;
   }
 
   /** Records the event a request created. A second record of the same key keeps the first. */
