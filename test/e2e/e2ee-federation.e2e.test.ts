@@ -114,7 +114,7 @@ for (const engine of engines) {
       b = await startFederatedServer(engine, pki, "127.0.0.1");
       // The clients trust the test CA the servers' certificates come from.
       agent = new Agent({ connect: { ca: pki.caCert } });
-      fetchFn = ((input: RequestInfo | URL, init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch;
+      fetchFn = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch;
     });
     after(async () => {
       for (const s of sessions) s.client.stopClient();
