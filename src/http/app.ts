@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import { MatrixError } from "../core/errors.ts";
 import { isJsonObject } from "../core/json.ts";
 import { CORS_HEADERS } from "./cors.ts";
@@ -176,6 +177,20 @@ function schemaError(errors: ErrorObject[] | null | undefined): MatrixError {
   return new MatrixError("M_BAD_JSON", `Invalid ${where}: ${first?.message ?? "does not match the schema"}`, 400);
 }
 
+/** A controller aborted when the response's connection closes before the response is finished. */
+function abortedOnDisconnect(res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  const gone = (): boolean => !res.writableFinished;
+  if (res.closed) {
+    if (gone()) controller.abort();
+  } else {
+    res.once("close", () => {
+      if (gone()) controller.abort();
+    });
+  }
+  return controller;
+}
+
 async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: FastifyRequest, reply: FastifyReply) {
   const { endpoint } = compiled;
 
@@ -217,7 +232,13 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
     }
   }
 
+  let controller: AbortController | undefined;
   const request: MatrixRequest = {
+    // Made when a handler first asks (few do): an AbortController per request would cost them all.
+    get signal(): AbortSignal {
+      controller ??= abortedOnDisconnect(reply.raw);
+      return controller.signal;
+    },
     params: req.params as Record<string, string>,
     query: req.query as Record<string, string | string[] | undefined>,
     body,

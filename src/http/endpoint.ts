@@ -35,6 +35,11 @@ export interface MatrixRequest<Body = unknown> {
   readonly origin: string | undefined;
   readonly ip: string;
   readonly log: FastifyBaseLogger;
+  /**
+   * Aborted when the client goes away before its response is sent, so that a handler that waits (a
+   * long-polling /sync) ends at once instead of holding its memory until its timeout.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A response other than a JSON object with status 200: another status, headers, or raw bytes. */

@@ -35,13 +35,18 @@ export function syncEndpoints(sync: SyncService): Endpoint[] {
     resource: "client",
     auth: "accessToken",
     handler: async (req) =>
-      sync.sync(requesterOf(req), {
-        since: queryParam(req, "since"),
-        filter: queryParam(req, "filter"),
-        fullState: booleanParam(req, "full_state"),
-        setPresence: presenceParam(req),
-        timeoutMs: timeoutParam(req),
-      }),
+      sync.sync(
+        requesterOf(req),
+        {
+          since: queryParam(req, "since"),
+          filter: queryParam(req, "filter"),
+          fullState: booleanParam(req, "full_state"),
+          setPresence: presenceParam(req),
+          timeoutMs: timeoutParam(req),
+        },
+        // A client that hung up ends its long-poll at once.
+        req.signal,
+      ),
   };
   return [endpoint];
 }
