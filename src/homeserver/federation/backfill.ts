@@ -11,7 +11,7 @@ import { STREAM_START } from "../events/timeline.ts";
 import type { Roomserver } from "../roomserver/index.ts";
 import { errorText, type EventFetcher, type FetchClient } from "./event-fetcher.ts";
 import { byPrevEvents, parsePdusOfRoom, sortTopologically } from "./remote-events.ts";
-import type { RoomReader } from "./room-reader.ts";
+import type { ReadEvent, RoomReader } from "./room-reader.ts";
 import type { RoomServers } from "./room-servers.ts";
 
 interface Log {
@@ -35,6 +35,11 @@ const enc = encodeURIComponent;
 
 /** After a backfill of a room found nothing to fetch from anyone, /messages does not ask again for this long. */
 const NOTHING_FETCHED_RETRY_MS = 30_000;
+
+/** History stored (accepted) that has no position in the timeline yet. */
+function unplaced(read: ReadEvent): boolean {
+  return read.backfilled && !read.rejected && read.streamOrdering === undefined;
+}
 
 export class Backfiller {
   readonly #serverName: string;
@@ -76,13 +81,19 @@ export class Backfiller {
     this.#placedListeners.push(listener);
   }
 
-  /** The prev_events of the room's oldest timeline events that are not in its graph here. */
+  /**
+   * The prev_events of the room's oldest timeline events that are not in its graph here, or are
+   * history stored without its place in the timeline (a placement cut short: fetched again, placed then).
+   */
   async backwardExtremities(roomId: string, scan = 100): Promise<string[]> {
     const oldest = await this.#reader.roomStream(roomId, STREAM_START, scan);
     const events = await this.#reader.events(oldest.map((e) => e.eventId));
     const prevs = [...new Set([...events.values()].flatMap((e) => e.event.prevEventIds))];
-    const placed = await this.#fetcher.placed(prevs);
-    return prevs.filter((id) => !placed.has(id));
+    const stored = await this.#reader.events(prevs);
+    return prevs.filter((id) => {
+      const prev = stored.get(id);
+      return prev === undefined || prev.outlier || unplaced(prev);
+    });
   }
 
   /**
@@ -127,10 +138,13 @@ export class Backfiller {
       const stored = await this.#reader.events(got.map((e) => e.eventId));
       const fresh = got.filter((e) => stored.get(e.eventId)?.outlier !== false);
       // Stored before but never placed (a placement cut short): placed now.
-      const unplaced = got.filter((e) => stored.get(e.eventId)?.outlier === false && stored.get(e.eventId)?.streamOrdering === undefined);
-      if (fresh.length === 0 && unplaced.length === 0) continue;
+      const notPlaced = got.filter((e) => {
+        const read = stored.get(e.eventId);
+        return read !== undefined && !read.outlier && unplaced(read);
+      });
+      if (fresh.length === 0 && notPlaced.length === 0) continue;
       const inSet = new Set(got.map((e) => e.eventId));
-      const cited = [...new Set([...fresh, ...unplaced].flatMap((e) => e.prevEventIds).filter((id) => !inSet.has(id)))];
+      const cited = [...new Set([...fresh, ...notPlaced].flatMap((e) => e.prevEventIds).filter((id) => !inSet.has(id)))];
       const placed = await this.#fetcher.placed(cited);
       const missing = new Set(cited.filter((id) => !placed.has(id)));
       const inputs = [];
@@ -144,7 +158,7 @@ export class Backfiller {
       const kept = fresh.filter((_, i) => results[i]?.outcome !== "refused");
       // Oldest first, all at once: placed one input at a time, a later batch would sort below an
       // earlier, older one. Rejected events stay out (the store only places accepted ones).
-      const keptIds = new Set([...kept, ...unplaced].map((e) => e.eventId));
+      const keptIds = new Set([...kept, ...notPlaced].map((e) => e.eventId));
       const positions = await this.#roomserver.placeBackfilled(roomId, got.filter((e) => keptIds.has(e.eventId)).map((e) => e.eventId));
       await this.#tellPlaced(positions);
       return { events: kept, backwardExtremities: [...missing], placed: positions.size };

@@ -14,6 +14,8 @@ export interface ReadEvent {
   readonly outlier: boolean;
   readonly rejected: boolean;
   readonly softFailed: boolean;
+  /** It came as history (backfill.ts), not live. */
+  readonly backfilled: boolean;
   readonly streamOrdering: number | undefined;
 }
 
@@ -36,6 +38,7 @@ export class RoomReader {
       outlier: info.outlier,
       rejected: info.rejectedReason !== undefined,
       softFailed: info.softFailed,
+      backfilled: info.backfilled,
       streamOrdering: info.streamOrdering,
     };
   }
@@ -59,6 +62,7 @@ export class RoomReader {
         outlier: known.outlier,
         rejected: known.rejectedReason !== undefined,
         softFailed: known.softFailed,
+        backfilled: known.backfilled,
         streamOrdering: known.streamOrdering,
       });
     }

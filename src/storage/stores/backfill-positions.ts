@@ -22,8 +22,8 @@ export class BackfillPositions {
   }
 
   /**
-   * Gives the room's events among `eventIds` that are placed in the room's graph (not outliers, not
-   * rejected) but not in its stream yet positions below every stored one, in the order given
+   * Gives the room's backfilled events among `eventIds` that are placed in the room's graph (not
+   * outliers, not rejected) but not in its stream yet positions below every stored one, in the order given
    * (oldest first): the first gets the lowest. Returns the positions given, by event ID.
    */
   async place(roomId: string, eventIds: readonly string[]): Promise<Map<string, number>> {
@@ -41,6 +41,7 @@ export class BackfillPositions {
           .where("r.room_id", "=", roomId)
           .where("e.event_id", "in", chunk)
           .where("e.outlier", "=", 0)
+          .where("e.backfilled", "=", 1)
           .where("e.rejected_reason", "is", null)
           .where("s.stream_ordering", "is", null)
           .execute();

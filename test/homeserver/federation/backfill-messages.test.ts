@@ -153,6 +153,25 @@ for (const engine of engines) {
       assert.deepEqual((threads["chunk"] as JsonObject[]).map((e) => e["event_id"]), [root]);
     });
 
+    it("history stored without its place (a placement cut short by a crash) is placed when paged again", async () => {
+      const alice = a.user("alice");
+      const ivan = await b.register("ivan");
+      const roomId = await publicRoom(a, alice, "10");
+      for (let i = 0; i < 30; i++) await a.send(roomId, alice, `kept ${i}`);
+      await b.services.federationRooms.remote.join(ivan, roomId, [a.serverName], {});
+      const first = (await pageBack(b, ivan, roomId, 10)).events.map((e) => String(e["event_id"]));
+      assert.equal(first.length, 1 + 30 + 5);
+      // The events stay stored with their state, their places go.
+      const { db } = b.services;
+      const room = await db.read("test", (trx) => trx.selectFrom("rooms").select("room_nid").where("room_id", "=", roomId).executeTakeFirstOrThrow());
+      await db.write("test", (trx) => trx.deleteFrom("room_stream").where("room_nid", "=", room.room_nid).where("stream_ordering", "<", 0).execute());
+      await b.stop();
+      await b.start();
+      assert.deepEqual((await b.timeline(roomId)).map((e) => e.type), ["m.room.member"]);
+      const again = (await pageBack(b, ivan, roomId, 10)).events.map((e) => String(e["event_id"]));
+      assert.deepEqual(again, first);
+    });
+
     it("forwards from a backfilled position reads up to the live events", async () => {
       const alice = a.user("alice");
       const gina = await b.register("gina");
