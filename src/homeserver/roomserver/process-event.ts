@@ -338,9 +338,10 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   let stateDelta = new Map<string, string | null>();
   if (extremities !== undefined && currentState !== undefined) {
     stateDelta = changesBetween(batch.currentState, currentState);
+    // A message leaves the state as it was (the same snapshot): the room's row is not rewritten.
+    if (currentState !== batch.currentState) batch.currentStateChanged = true;
     batch.extremities = extremities;
     batch.currentState = currentState;
-    batch.currentStateChanged = true;
   }
   const forwardExtremities = [...batch.extremities.keys()];
   if (visible) {

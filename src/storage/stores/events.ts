@@ -129,6 +129,8 @@ export interface RoomStreamEntry {
 export class EventStore {
   readonly #db: Database;
   readonly #nids: NidCaches;
+  /** Committed rooms' nids (a room's row is never deleted nor renumbered), saving a read per batch. */
+  readonly #roomNids = new Map<string, number>();
   readonly state: RoomStateStore;
 
   constructor(db: Database, nids: NidCaches, state?: RoomStateStore) {
@@ -315,6 +317,7 @@ export class EventStore {
     // Committed: now the nids and groups may be cached.
     this.state.committed(stateWrites);
     for (const [id, nid] of eventNids) this.#nids.events.add(id, nid);
+    this.#roomNids.set(write.roomId, result.roomNid);
     return result;
   }
 
@@ -490,6 +493,8 @@ export class EventStore {
   }
 
   async #roomNid(trx: Trx, write: RoomWrite): Promise<number> {
+    const cached = this.#roomNids.get(write.roomId);
+    if (cached !== undefined) return cached;
     const found = await this.#db.query<{ room_nid: number }>(trx, "select room_nid from rooms where room_id = ?", [write.roomId]);
     if (found[0] !== undefined) return found[0].room_nid;
     const inserted = await this.#db.query<{ room_nid: number }>(
