@@ -36,6 +36,27 @@ const enc = encodeURIComponent;
 /** After a backfill of a room found nothing to fetch from anyone, /messages does not ask again for this long. */
 const NOTHING_FETCHED_RETRY_MS = 30_000;
 
+/**
+ * The events of `events` that are among `from` or precede them through prev_events within the set.
+ * An answer without the `from` events themselves is walked from its newest (those no other cites).
+ */
+export function precedingFrom(events: readonly RoomEvent[], from: readonly string[]): RoomEvent[] {
+  const byId = new Map(events.map((e) => [e.eventId, e]));
+  const reached = new Set<string>();
+  let queue = from.filter((id) => byId.has(id));
+  if (queue.length === 0) {
+    const cited = new Set(events.flatMap((e) => e.prevEventIds));
+    queue = events.filter((e) => !cited.has(e.eventId)).map((e) => e.eventId);
+  }
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i] as string;
+    if (reached.has(id)) continue;
+    reached.add(id);
+    for (const prev of byId.get(id)?.prevEventIds ?? []) if (byId.has(prev) && !reached.has(prev)) queue.push(prev);
+  }
+  return events.filter((e) => reached.has(e.eventId));
+}
+
 /** History stored (accepted) that has no position in the timeline yet. */
 function unplaced(read: ReadEvent): boolean {
   return read.backfilled && !read.rejected && read.streamOrdering === undefined;
@@ -134,7 +155,10 @@ export class Backfiller {
         this.#logger?.info({ server, roomId, err: errorText(err) }, "federation: /backfill failed");
         continue;
       }
-      const got = sortTopologically(parsePdusOfRoom(answer["pdus"], roomId, version), byPrevEvents);
+      // backfill.yaml: "the PDUs given in v and the PDUs that preceded them", at most `limit`: more is
+      // not read, and what is not one of them (found walking prev_events from `from`) is not taken.
+      const pdus = Array.isArray(answer["pdus"]) ? answer["pdus"].slice(0, limit) : [];
+      const got = sortTopologically(precedingFrom(parsePdusOfRoom(pdus, roomId, version), from), byPrevEvents);
       const stored = await this.#reader.events(got.map((e) => e.eventId));
       const fresh = got.filter((e) => stored.get(e.eventId)?.outlier !== false);
       // Stored before but never placed (a placement cut short): placed now.
