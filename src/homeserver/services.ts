@@ -6,6 +6,7 @@ import { loadOrCreateSigningKey } from "../config/index.ts";
 import type { AnyEndpoint } from "../http/endpoint.ts";
 import type { HttpDeps } from "../http/app.ts";
 import { RateLimiter } from "../http/rate-limit.ts";
+import { FederationRateLimiter } from "../http/federation-rate-limit.ts";
 import { openDatabase, type Database } from "../storage/index.ts";
 import { createAccountServices, type AccountServices } from "./accounts.ts";
 import { sharedSecretRegisterEndpoints } from "./api/admin/register.ts";
@@ -190,6 +191,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     authenticateAccessToken: (token, ip) => accounts.devices.authenticate(token, ip),
     authenticateFederation: (request) => federation.authenticator.authenticate(request),
     rateLimiters: limiters,
+    federationRateLimiter: new FederationRateLimiter(config.rateLimits.federation, { neverDelayed: ["federation.send_transaction"] }),
     logger,
     maxRequestSize: config.maxRequestSize,
     maxUploadSize: config.maxUploadSize,

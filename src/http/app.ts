@@ -7,6 +7,7 @@ import { isJsonObject } from "../core/json.ts";
 import { CORS_HEADERS } from "./cors.ts";
 import { type AnyEndpoint, type HttpMethod, HttpReply, type MatrixRequest, type MatrixResponse, type Requester, type Resource } from "./endpoint.ts";
 import { toMatrixError } from "./errors.ts";
+import type { FederationRateLimiter } from "./federation-rate-limit.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
 /** A federation request as the X-Matrix verifier needs it (server-server-api#request-authentication). */
@@ -25,6 +26,8 @@ export interface HttpDeps {
   /** Verifies an X-Matrix request and returns the origin server name; throws MatrixError otherwise. */
   authenticateFederation?(request: FederationRequestInfo): Promise<string>;
   readonly rateLimiters: ReadonlyMap<string, RateLimiter>;
+  /** `rc_federation`: requests of each origin server (X-Matrix authenticated) run within its limits. */
+  readonly federationRateLimiter?: FederationRateLimiter;
   readonly logger: FastifyBaseLogger;
   /** The largest request body accepted, in bytes (larger ones are 413 M_TOO_LARGE). */
   readonly maxRequestSize: number;
@@ -249,7 +252,10 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
     ip: req.ip,
     log: req.log,
   };
-  const response: MatrixResponse = await endpoint.handler(request);
+  const response: MatrixResponse =
+    origin !== undefined && deps.federationRateLimiter !== undefined
+      ? await deps.federationRateLimiter.run(origin, endpoint.name, () => endpoint.handler(request))
+      : await endpoint.handler(request);
   if (!(response instanceof HttpReply)) return sendJson(reply, 200, response);
   if ("json" in response.payload) return sendJson(reply, response.status, response.payload.json, response.headers);
   reply.code(response.status).headers(CORS_HEADERS).header("content-type", response.payload.contentType);
