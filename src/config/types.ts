@@ -119,6 +119,8 @@ export interface HomeserverConfig {
   readonly federationVerifyCertificates: boolean;
   /** `federation_custom_ca_list`: extra CA files trusted for outbound federation. */
   readonly federationCustomCaList: readonly string[];
+  /** `allow_device_name_lookup_over_federation`: whether other servers see our users' device names (default false). */
+  readonly allowDeviceNameLookupOverFederation: boolean;
   /**
    * `ip_range_blacklist`: CIDRs (`addr/prefix`) outbound requests must never reach; `0.0.0.0/32`
    * and `::/128` are always included, as Synapse does. Callers should also match IPv4-mapped IPv6

@@ -133,6 +133,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     roomOutputs: roomserver,
     remoteKeys: federationRooms.remoteKeys,
     remoteToDevice: federationRooms.remoteToDevice,
+    allowDeviceNamesOverFederation: config.allowDeviceNameLookupOverFederation,
     // server-server-api#device-management: device lists go out and come in as EDUs.
     deviceListFederation: {
       send: (destination, edu) => federationRooms.enqueueEdu(destination, edu),

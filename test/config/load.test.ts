@@ -69,6 +69,7 @@ tls_private_key_path: "tls/privkey.pem"
 federation_verify_certificates: true
 federation_custom_ca_list:
   - /etc/ssl/internal-ca.pem
+allow_device_name_lookup_over_federation: true
 ip_range_blacklist:
   - '127.0.0.0/8'
   - '10.0.0.0/8'
@@ -144,6 +145,7 @@ describe("loadConfig", () => {
     assert.equal(config.logLevel, "info");
     assert.equal(config.presence.enabled, true);
     assert.equal(config.federationVerifyCertificates, true);
+    assert.equal(config.allowDeviceNameLookupOverFederation, false);
   });
 
   it("reads a full Synapse-style homeserver.yaml", async () => {
@@ -180,6 +182,7 @@ describe("loadConfig", () => {
     assert.equal(config.tlsPrivateKeyPath, join(dir, "tls", "privkey.pem"));
     assert.equal(config.federationVerifyCertificates, true);
     assert.deepEqual(config.federationCustomCaList, ["/etc/ssl/internal-ca.pem"]);
+    assert.equal(config.allowDeviceNameLookupOverFederation, true);
     assert.deepEqual(config.ipRangeBlocklist, ["127.0.0.0/8", "10.0.0.0/8", "fe80::/10", "192.0.2.1/32", "0.0.0.0/32", "::/128"]);
     assert.deepEqual(config.ipRangeAllowlist, ["10.1.0.0/16"]);
     assert.deepEqual(config.trustedKeyServers, [
