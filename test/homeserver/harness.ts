@@ -36,7 +36,7 @@ export async function startTestHomeserver(
     "    bind_addresses: ['127.0.0.1']",
     "    type: http",
     "    resources: [{ names: [client, federation, keys, media] }]",
-    "log_level: silent",
+    `log_level: ${process.env["WEFT_TEST_LOG"] ?? "silent"}`,
     options.yaml ?? "",
   ].join("\n");
   const { config: parsed } = parseConfigText(yaml, join(dataDir, "homeserver.yaml"));
@@ -45,7 +45,7 @@ export async function startTestHomeserver(
     listeners: parsed.listeners.map((l) => ({ ...l, port: 0 })),
     database: storage.config as HomeserverConfig["database"],
   };
-  const server = await startHomeserver(config, pino({ level: "silent" }));
+  const server = await startHomeserver(config, pino({ level: process.env["WEFT_TEST_LOG"] ?? "silent" }));
   const port = server.addresses[0]?.port;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
