@@ -22,7 +22,7 @@
 //
 // db.query(trx, sql, params) is the escape hatch for a store's hot path (the room event pipeline
 // writes hundreds of rows a batch): plain SQL written once for both engines with `?` placeholders,
-// prepared once per SQLite connection instead of built by Kysely and parsed by SQLite every time.
+// kept prepared on each SQLite connection (sqlite.ts) instead of built by Kysely every time.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
@@ -37,8 +37,8 @@ import { migrate } from "./migrations/runner.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Schema } from "./schema.ts";
 import { openSqlite } from "./sqlite.ts";
+import type { PreparedStatementCache } from "./sqlite.ts";
 import { SqliteDatabase } from "./sqlite-driver.ts";
-import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export type DatabaseConfig =
@@ -87,20 +87,19 @@ export interface Database {
 
 type Mode = "read" | "write";
 
-/** How many prepared statements a SQLite connection keeps; past that it starts over (texts are meant to be few). */
+/** How many texts numbered for PostgreSQL are remembered; past that it starts over (texts are meant to be few). */
 const MAX_PREPARED = 512;
 
-/** A SQLite connection's prepared statements, by SQL text. */
+/** db.query on a SQLite connection: its statements come from the connection's cache, shared with Kysely. */
 class PreparedStatements {
-  readonly #handle: SqliteHandle;
-  readonly #statements = new Map<string, SqliteStatement>();
+  readonly #statements: PreparedStatementCache;
 
-  constructor(handle: SqliteHandle) {
-    this.#handle = handle;
+  constructor(statements: PreparedStatementCache) {
+    this.#statements = statements;
   }
 
   run<R>(text: string, params: readonly SqlValue[]): R[] {
-    const statement = this.#prepared(text);
+    const statement = this.#statements.prepare(text);
     // An array binds its items as the anonymous (`?`) parameters.
     if (statement.reader) return statement.all(params) as R[];
     statement.run(params);
@@ -108,23 +107,13 @@ class PreparedStatements {
   }
 
   runEach<R>(text: string, paramLists: ReadonlyArray<readonly SqlValue[]>): R[] {
-    const statement = this.#prepared(text);
+    const statement = this.#statements.prepare(text);
     const rows: R[] = [];
     for (const params of paramLists) {
       if (statement.reader) for (const row of statement.all(params) as R[]) rows.push(row);
       else statement.run(params);
     }
     return rows;
-  }
-
-  #prepared(text: string): SqliteStatement {
-    let statement = this.#statements.get(text);
-    if (statement === undefined) {
-      if (this.#statements.size >= MAX_PREPARED) this.#statements.clear();
-      statement = this.#handle.prepare(text);
-      this.#statements.set(text, statement);
-    }
-    return statement;
   }
 }
 
@@ -183,16 +172,16 @@ class KyselyDatabase implements Database {
     writer: Kysely<Schema>,
     reader: Kysely<Schema>,
     options: OpenOptions,
-    handles?: { writer: SqliteHandle; reader: SqliteHandle | undefined },
+    statements?: { writer: PreparedStatementCache; reader: PreparedStatementCache | undefined },
   ) {
     this.engine = engine;
     this.#writer = writer;
     this.#reader = reader;
     this.#logger = options.logger;
     this.#maxWriteAttempts = Math.max(1, options.maxWriteAttempts ?? 10);
-    if (handles !== undefined) {
-      const write = new PreparedStatements(handles.writer);
-      this.#prepared = { write, read: handles.reader === undefined ? write : new PreparedStatements(handles.reader) };
+    if (statements !== undefined) {
+      const write = new PreparedStatements(statements.writer);
+      this.#prepared = { write, read: statements.reader === undefined ? write : new PreparedStatements(statements.reader) };
     }
   }
 
@@ -323,7 +312,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     const dialects = openSqlite(config.path);
     const writer = new Kysely<Schema>({ dialect: dialects.writer });
     const reader = dialects.reader === undefined ? writer : new Kysely<Schema>({ dialect: dialects.reader });
-    db = new KyselyDatabase("sqlite", writer, reader, options, { writer: dialects.writerHandle, reader: dialects.readerHandle });
+    db = new KyselyDatabase("sqlite", writer, reader, options, { writer: dialects.writerStatements, reader: dialects.readerStatements });
   } else {
     const kysely = new Kysely<Schema>({ dialect: openPostgres(config, options.logger) });
     db = new KyselyDatabase("postgres", kysely, kysely, options);

@@ -1,10 +1,12 @@
 // The better-sqlite3 build each Node line loads (src/storage/sqlite-driver.ts), and the failure it
 // exists for: on Node 24.19 and later, better-sqlite3 12 aborts the process when a statement is
-// collected outside JavaScript. SQLite only: the driver under test is SQLite's.
+// collected outside JavaScript; and the prepared statements each connection keeps (sqlite.ts).
+// SQLite only: the driver under test is SQLite's.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { sqliteDriverPackage } from "../../src/storage/sqlite-driver.ts";
+import { PreparedStatementCache } from "../../src/storage/sqlite.ts";
+import { SqliteDatabase, sqliteDriverPackage } from "../../src/storage/sqlite-driver.ts";
 import { startChild } from "./child.ts";
 import { createTestStorage } from "./engines.ts";
 
@@ -28,5 +30,44 @@ describe("the SQLite driver", () => {
     } finally {
       await storage.drop();
     }
+  });
+});
+
+describe("a connection's prepared statements", () => {
+  function withCache(body: (cache: PreparedStatementCache) => void): void {
+    const cache = new PreparedStatementCache(new SqliteDatabase(":memory:"));
+    try {
+      body(cache);
+    } finally {
+      cache.close();
+    }
+  }
+
+  it("hands out the statement kept for a text, and drops the least recently used past 512", () => {
+    withCache((cache) => {
+      const first = cache.prepare("select 1 as n");
+      const hot = cache.prepare("select 2 as n");
+      assert.equal(cache.prepare("select 1 as n"), first);
+      for (let i = 0; i < 511; i++) {
+        cache.prepare(`select ${i + 10} as n`);
+        if (i % 100 === 0) assert.equal(cache.prepare("select 2 as n"), hot);
+      }
+      // 513 texts were prepared: the least recently used (the first) made room, while the one used
+      // all along stayed.
+      assert.equal(cache.prepare("select 2 as n"), hot);
+      const again = cache.prepare("select 1 as n");
+      assert.notEqual(again, first);
+      assert.deepEqual(again.all([]), [{ n: 1 }]);
+    });
+  });
+
+  it("runs a text again while a statement of that text is still being iterated", () => {
+    withCache((cache) => {
+      const text = "select value from json_each('[1,2,3]')";
+      const rows = cache.prepare(text).iterate([]);
+      assert.deepEqual(rows.next().value, { value: 1 });
+      assert.deepEqual(cache.prepare(text).all([]), [{ value: 1 }, { value: 2 }, { value: 3 }]);
+      assert.deepEqual([...rows], [{ value: 2 }, { value: 3 }]);
+    });
   });
 });
