@@ -6,7 +6,6 @@
 import { actionLevel, powerLevelOf } from "../../core/auth/index.ts";
 import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
 import { MatrixError } from "../../core/errors.ts";
-import { stateMapKey } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Requester } from "../../http/endpoint.ts";
@@ -135,10 +134,10 @@ export class EventSender {
   }
 
   async #create(request: LocalEventRequest): Promise<string> {
+    // Readers of relations wait for the index themselves (RelationsIndexer.caughtUp): answering at
+    // once keeps the send's reply ahead of the event's echo in the sender's /sync, which clients
+    // (matrix-js-sdk's thread timelines) expect.
     const { eventId } = await this.#deps.roomserver.createLocalEvent(request);
-    // The index has heard the event (outputs go out on commit); waiting for its write lets the
-    // sender read their own relations right away.
-    if (relationOf(request.content) !== undefined) await this.#deps.indexer.settled();
     return eventId;
   }
 
@@ -162,8 +161,7 @@ export class EventSender {
   }
 
   async #currentStateEvent(roomId: string, eventType: string, stateKey: string) {
-    const state = await this.#deps.roomserver.currentState(roomId);
-    const id = state?.get(stateMapKey(eventType, stateKey));
+    const id = await this.#deps.roomserver.currentStateEventId(roomId, eventType, stateKey);
     return id === undefined ? undefined : await this.#deps.roomserver.getEvent(id);
   }
 }

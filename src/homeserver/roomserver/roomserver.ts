@@ -5,6 +5,7 @@
 import type { SigningKey } from "../../core/crypto/ed25519.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { roomIdFromCreateEvent } from "../../core/events/room-id.ts";
+import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -192,6 +193,12 @@ export class Roomserver {
     const worker = this.#worker(roomId);
     const room = await worker.room();
     return room.stored ? room.currentState.toMap() : undefined;
+  }
+
+  /** One entry of the room's current state (no copy of the whole state, unlike currentState). */
+  async currentStateEventId(roomId: string, eventType: string, stateKey: string): Promise<string | undefined> {
+    const room = await this.#worker(roomId).room();
+    return room.stored ? room.currentState.get(stateMapKey(eventType, stateKey)) : undefined;
   }
 
   async forwardExtremities(roomId: string): Promise<string[]> {
