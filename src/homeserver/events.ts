@@ -86,7 +86,8 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
   const stateLookup = new StateLookup(roomserver.store);
   const timeline = new Timeline(new RoomTimelineStore(db), roomserver);
   const access = new RoomAccess(roomserver, visibility, deps.settleMemberships);
-  const aggregator = new Aggregator({ store: relationStore, roomserver, visibility, ignoredUsers: deps.ignoredUsers });
+  const indexed = () => relationsIndexer.caughtUp();
+  const aggregator = new Aggregator({ store: relationStore, roomserver, visibility, ignoredUsers: deps.ignoredUsers, indexed });
   const serializer = new EventSerializer({ roomserver, transactions: transactions.store, stateLookup, aggregator, visibility, now });
   const sender = new EventSender({
     roomserver,
@@ -97,7 +98,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
   });
   const reader = new RoomReader({ roomserver, access, serializer, timeline });
   const messages = new MessagesService({ roomserver, timeline, access, serializer, stateLookup, ignoredUsers: deps.ignoredUsers });
-  const relations = new RelationsService({ store: relationStore, roomserver, access, serializer, ignoredUsers: deps.ignoredUsers });
+  const relations = new RelationsService({ store: relationStore, roomserver, access, serializer, ignoredUsers: deps.ignoredUsers, indexed });
 
   await relationsIndexer.start();
   const purgeTimer = setInterval(() => {

@@ -29,6 +29,8 @@ export interface AggregatorDeps {
   readonly visibility: EventVisibility;
   /** The users this user ignores (client-server-api#ignoring-users). */
   readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Resolves once the relations index holds every event committed so far (RelationsIndexer.caughtUp). */
+  readonly indexed?: () => Promise<void>;
 }
 
 /** The relation types with a bundled aggregation (client-server-api#aggregations-of-child-events). */
@@ -50,6 +52,7 @@ export class Aggregator {
     // "State events do not currently receive bundled aggregations."
     const parents = events.filter((e) => e.event.stateKey === undefined);
     if (parents.length === 0) return out;
+    await this.#deps.indexed?.();
     // One read for every parent, of every room and relation type bundled.
     const [ignored, children] = await Promise.all([
       this.#deps.ignoredUsers(userId),

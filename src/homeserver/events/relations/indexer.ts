@@ -89,6 +89,17 @@ export class RelationsIndexer {
     }
   }
 
+  /**
+   * Resolves once every output heard before the call is in the index: readers of relations wait
+   * for it, so an event a client was just given (by /sync or /send) is found among its parent's
+   * relations. Unlike `settled`, outputs heard later are not waited for.
+   */
+  async caughtUp(): Promise<void> {
+    await this.start();
+    if (this.#pending.length > 0) this.#drain();
+    await this.#running;
+  }
+
   /** Stops listening, writes what is pending and the position. */
   async close(): Promise<void> {
     this.#unsubscribe?.();

@@ -38,6 +38,8 @@ export interface RelationsServiceDeps {
   readonly serializer: EventSerializer;
   /** The users a user ignores: their (non-state) events are not served. */
   readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Resolves once the relations index holds every event committed so far (RelationsIndexer.caughtUp). */
+  readonly indexed?: () => Promise<void>;
 }
 
 /** relations.yaml `recurse`: "Homeservers SHOULD traverse at least 3 levels of relationships." */
@@ -56,6 +58,7 @@ export class RelationsService {
   async relations(requester: Requester, roomId: string, parentId: string, request: RelationsRequest): Promise<JsonObject> {
     const { access, store } = this.#deps;
     await access.visibleEvent(requester.userId, roomId, parentId);
+    await this.#deps.indexed?.();
     const depth = request.recurse === true ? RECURSION_DEPTH : 1;
     const ignored = await this.#deps.ignoredUsers(requester.userId);
     // From the start of the stream, backfilled children (below zero) included.
@@ -110,6 +113,7 @@ export class RelationsService {
   async threads(requester: Requester, roomId: string, request: ThreadsRequest): Promise<JsonObject> {
     const { access, store } = this.#deps;
     const { upTo: readable } = await access.readableUpTo(requester.userId, roomId);
+    await this.#deps.indexed?.();
     let upTo = request.from?.stream ?? readable;
     if (readable !== undefined && upTo !== undefined) upTo = Math.min(upTo, readable);
     const participant = request.include === "participated" ? requester.userId : undefined;
