@@ -29,6 +29,7 @@ import type { Federation } from "./federation/federation.ts";
 import { FederationInvites } from "./federation/invites.ts";
 import { FederationQueries } from "./federation/queries.ts";
 import { RemotePublicRooms } from "./federation/public-rooms.ts";
+import { RemoteTimestampLookup } from "./federation/timestamp-lookup.ts";
 import { FederationReceiver } from "./federation/receiver.ts";
 import { RemoteMembership } from "./federation/remote-membership.ts";
 import { ResidentMembership } from "./federation/resident-membership.ts";
@@ -57,6 +58,8 @@ export interface FederationRoomServices {
   readonly invites: FederationInvites;
   readonly reads: FederationRoomReads;
   readonly queries: FederationQueries;
+  /** The client's /timestamp_to_event asking the room's other servers. */
+  readonly timestamps: RemoteTimestampLookup;
   /** The seams the rooms services call for rooms that are not here. */
   readonly remoteRooms: RemoteRooms;
   /** The seams of the e2ee services: other servers' keys, to-device messages for their users. */
@@ -151,6 +154,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
   const remote = new RemoteMembership({ serverName, signingKey, client, roomserver, reader, fetcher, invites, lookupLocalAlias: localAlias, logger: log });
   const reads = new FederationRoomReads(serverName, reader, rooms);
   const queries = new FederationQueries({ serverName, getProfile: deps.getProfile, lookupLocalAlias: localAlias, rooms });
+  const timestamps = new RemoteTimestampLookup({ serverName, client, roomserver, reader, rooms, fetcher, logger: log });
   const backfiller = new Backfiller({ serverName, client, roomserver, reader, rooms, fetcher, logger: log });
 
   // The roomserver's outputs, in commit order: who is in the room moves first, then our own
@@ -218,6 +222,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     invites,
     reads,
     queries,
+    timestamps,
     remoteRooms,
     remoteKeys: remoteKeyQuerier(client),
     remoteToDevice: remoteToDeviceSender((destination, edu) => sender.enqueueEdu(destination, edu)),

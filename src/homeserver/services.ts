@@ -119,6 +119,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   federationRooms.useLocalAliases((alias) => rooms.aliases.resolve(alias));
   // /messages paging past the oldest event stored asks the room's other servers for the history before it.
   events.messages.useBackfill((roomId, limit) => federationRooms.backfiller.fillBefore(roomId, limit));
+  // /timestamp_to_event asks the room's other servers when they may have a closer event than ours.
+  events.messages.useRemoteTimestamps((roomId, ts, dir, local) => federationRooms.timestamps.closer(roomId, ts, dir, local));
   federationRooms.backfiller.onPlaced((placed) => events.relationsIndexer.indexBackfilled(placed));
   // The notifier /sync waits on: made before e2ee and sync, since e2ee wakes it too.
   const e2eeNotifier = new Notifier();

@@ -48,12 +48,24 @@ export interface MessagesDeps {
 /** Fetches up to `limit` events of history from before the oldest stored; resolves to how many joined the timeline. */
 export type Backfill = (roomId: string, limit: number) => Promise<number>;
 
+/**
+ * Asks the room's other servers for an event closer to `ts` than `local` (ours, if any), fetched
+ * and placed here; undefined when none is closer (federation/timestamp-lookup.ts).
+ */
+export type RemoteTimestamps = (
+  roomId: string,
+  ts: number,
+  dir: Direction,
+  local: { eventId: string; originServerTs: number } | undefined,
+) => Promise<{ eventId: string; originServerTs: number } | undefined>;
+
 /** Backfills one /messages request may make before it answers with what it has. */
 const MAX_BACKFILLS = 3;
 
 export class MessagesService {
   readonly #deps: MessagesDeps;
   #backfill: Backfill | undefined;
+  #remoteTimestamps: RemoteTimestamps | undefined;
 
   constructor(deps: MessagesDeps) {
     this.#deps = deps;
@@ -62,6 +74,11 @@ export class MessagesService {
   /** Federation, once it exists, fetches the history before the oldest stored event. */
   useBackfill(backfill: Backfill): void {
     this.#backfill = backfill;
+  }
+
+  /** Where /timestamp_to_event asks when this server may lack the history (set once federation exists). */
+  useRemoteTimestamps(lookup: RemoteTimestamps): void {
+    this.#remoteTimestamps = lookup;
   }
 
   /** GET /rooms/{roomId}/messages. */
@@ -174,10 +191,16 @@ export class MessagesService {
   async timestampToEvent(requester: Requester, roomId: string, ts: number, dir: Direction): Promise<JsonObject> {
     const { access, timeline } = this.#deps;
     await access.readableUpTo(requester.userId, roomId);
-    const found = await timeline.closestToTimestamp(roomId, ts, dir);
-    const notFound = () => new MatrixError("M_NOT_FOUND", `No event found ${dir === "f" ? "after" : "before"} ${ts}`, 404);
-    if (found === undefined || !(await access.visibility.canSeeEvent(requester.userId, found.eventId))) throw notFound();
-    return { event_id: found.eventId, origin_server_ts: found.originServerTs };
+    const local = await timeline.closestToTimestamp(roomId, ts, dir);
+    // room_event_by_timestamp.yaml: a server that may not have all of the room's history can ask
+    // the other servers for a closer event; none can be closer than one at the very timestamp.
+    const remote = local?.originServerTs === ts ? undefined : await this.#remoteTimestamps?.(roomId, ts, dir, local);
+    for (const found of [remote, local]) {
+      if (found !== undefined && (await access.visibility.canSeeEvent(requester.userId, found.eventId))) {
+        return { event_id: found.eventId, origin_server_ts: found.originServerTs };
+      }
+    }
+    throw new MatrixError("M_NOT_FOUND", `No event found ${dir === "f" ? "after" : "before"} ${ts}`, 404);
   }
 
   async #serialize(requester: Requester, events: readonly RoomEventInfo[]): Promise<JsonObject[]> {
