@@ -12,13 +12,15 @@ export interface RunningHomeserver {
   close(): Promise<void>;
 }
 
-const RESOURCES: ReadonlySet<string> = new Set<Resource>(["client", "federation", "keys", "media", "health"]);
+const RESOURCES: ReadonlySet<string> = new Set<Resource>(["client", "federation", "keys", "media", "health", "openid"]);
 
 async function listenerSpec(config: HomeserverConfig, listener: ListenerConfig): Promise<ListenerSpec> {
   const resources = new Set<Resource>(["health"]); // /health is served on every listener, as Synapse does
   for (const resource of listener.resources) {
     for (const name of resource.names) if (RESOURCES.has(name)) resources.add(name as Resource);
   }
+  // `openid` is the federation OpenID userinfo endpoint alone; a federation listener serves it too (as Synapse's does).
+  if (resources.has("federation")) resources.add("openid");
   let tls: ListenerSpec["tls"];
   if (listener.tls) {
     // The config layer refuses a TLS listener without both paths.

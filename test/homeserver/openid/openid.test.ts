@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { OpenidTokenStore } from "../../../src/storage/stores/openid-tokens.ts";
 import { OPENID_TOKEN_LIFETIME_MS, OpenidTokens } from "../../../src/homeserver/users/openid-tokens.ts";
-import { engines, forEachEngine } from "../../storage/engines.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { parseConfigText, type HomeserverConfig } from "../../../src/config/index.ts";
+import { startHomeserver } from "../../../src/homeserver/server.ts";
+import { createTestStorage, engines, forEachEngine } from "../../storage/engines.ts";
 import { startTestHomeserver, type TestHomeserver } from "../harness.ts";
 import { ACCOUNTS_YAML, assertError, call, registerUser, type TestUser } from "../api/client/helpers.ts";
 
@@ -75,3 +81,36 @@ forEachEngine("OpenID tokens expire", (getDb) => {
     assert.deepEqual(rows.map((r) => r.user_id), ["@b:example.org"]);
   });
 });
+
+for (const engine of engines) {
+  describe(`an openid listener [${engine}]`, () => {
+    it("serves /openid/userinfo and nothing else of federation", async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), "weft-openid-"));
+      const storage = await createTestStorage(engine);
+      const yaml = [
+        "server_name: test.local",
+        "listeners:",
+        "  - port: 1",
+        "    bind_addresses: ['127.0.0.1']",
+        "    type: http",
+        "    resources: [{ names: [client, openid] }]",
+        "log_level: silent",
+        ACCOUNTS_YAML,
+      ].join("\n");
+      const { config: parsed } = parseConfigText(yaml, join(dataDir, "homeserver.yaml"));
+      const config: HomeserverConfig = { ...parsed, listeners: parsed.listeners.map((l) => ({ ...l, port: 0 })), database: storage.config as HomeserverConfig["database"] };
+      const server = await startHomeserver(config, pino({ level: "silent" }));
+      const hs = { baseUrl: `http://127.0.0.1:${server.addresses[0]?.port}` } as TestHomeserver;
+      try {
+        const carol = await registerUser(hs, "carol");
+        const reply = await call(hs, "POST", `/_matrix/client/v3/user/${enc(carol.userId)}/openid/request_token`, { token: carol.accessToken, body: {} });
+        assert.deepEqual((await call(hs, "GET", userinfo(reply.body["access_token"] as string))).body, { sub: carol.userId });
+        assertError(await call(hs, "GET", "/_matrix/federation/v1/version"), 404, "M_UNRECOGNIZED");
+      } finally {
+        await server.close();
+        await storage.drop();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+}

@@ -9,7 +9,8 @@ export function openidUserInfoEndpoint(tokens: OpenidTokens): Endpoint {
     name: "federation.openid_userinfo",
     method: "GET",
     paths: ["/_matrix/federation/v1/openid/userinfo"],
-    resource: "federation",
+    // Served by federation listeners and by `openid` ones (which serve nothing else).
+    resource: "openid",
     auth: "none",
     handler: async (req) => await tokens.userInfo(requiredQuery(req, "access_token")),
   };
