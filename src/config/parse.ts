@@ -97,6 +97,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     federationVerifyCertificates: root.boolean("federation_verify_certificates", true),
     federationCustomCaList: (root.stringList("federation_custom_ca_list") ?? []).map((p) => resolvePath(ctx.baseDir, p)),
     allowDeviceNameLookupOverFederation: root.boolean("allow_device_name_lookup_over_federation", false),
+    allowPublicRoomsOverFederation: root.boolean("allow_public_rooms_over_federation", false),
     ipRangeBlocklist: readIpRangeBlocklist(root),
     ipRangeAllowlist: readIpRanges(root, "ip_range_whitelist", []),
     trustedKeyServers: readTrustedKeyServers(root),

@@ -121,6 +121,8 @@ export interface HomeserverConfig {
   readonly federationCustomCaList: readonly string[];
   /** `allow_device_name_lookup_over_federation`: whether other servers see our users' device names (default false). */
   readonly allowDeviceNameLookupOverFederation: boolean;
+  /** `allow_public_rooms_over_federation`: other servers may list our published room directory (Synapse's default: no). */
+  readonly allowPublicRoomsOverFederation: boolean;
   /**
    * `ip_range_blacklist`: CIDRs (`addr/prefix`) outbound requests must never reach; `0.0.0.0/32`
    * and `::/128` are always included, as Synapse does. Callers should also match IPv4-mapped IPv6

@@ -119,7 +119,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       ...membershipEndpoints(membership),
       ...aliasEndpoints(aliases),
       ...directoryEndpoints(directory, config.serverName, () => remote.directory),
-      ...federationPublicRoomsEndpoints(directory),
+      ...federationPublicRoomsEndpoints(directory, config.allowPublicRoomsOverFederation),
     ],
     connectRemote: (next) => {
       remote = next;

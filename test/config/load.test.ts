@@ -146,6 +146,7 @@ describe("loadConfig", () => {
     assert.equal(config.presence.enabled, true);
     assert.equal(config.federationVerifyCertificates, true);
     assert.equal(config.allowDeviceNameLookupOverFederation, false);
+    assert.equal(config.allowPublicRoomsOverFederation, false);
   });
 
   it("reads a full Synapse-style homeserver.yaml", async () => {

@@ -6,7 +6,7 @@ import type { Requester } from "../../../src/http/endpoint.ts";
 import { FederationRequestError } from "../../../src/homeserver/federation/client.ts";
 import { engines } from "../../storage/engines.ts";
 import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, type FederatedServer } from "./federated-server.ts";
+import { startTlsHomeserver, type TlsHomeserver } from "./tls-homeserver.ts";
 
 // The published room directory across servers: B answers GET and POST
 // /_matrix/federation/v1/publicRooms (server-server public_rooms.yaml) from its own directory,
@@ -18,13 +18,16 @@ interface Reply {
 }
 
 const requester = (userId: string): Requester => ({ userId, deviceId: undefined, isGuest: false, accessTokenId: undefined });
+async function register(server: TlsHomeserver, localpart: string): Promise<string> {
+  return (await server.server.services.users.register({ localpart, password: undefined, inhibitLogin: true })).userId;
+}
 const roomIds = (page: JsonObject): string[] => (page["chunk"] as JsonObject[]).map((r) => r["room_id"] as string);
 
 for (const engine of engines) {
   describe(`published room directory over federation [${engine}]`, () => {
     let pki: TestPki;
-    let a: FederatedServer;
-    let b: FederatedServer;
+    let a: TlsHomeserver;
+    let b: TlsHomeserver;
     let token: string;
     let big: string;
     let cats: string;
@@ -49,30 +52,31 @@ for (const engine of engines) {
 
     before(async () => {
       pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-      const registered = await a.services.users.register({ localpart: "reader", password: undefined });
+      // A keeps Synapse's default (its directory is not shared over federation); B shares its own.
+      a = await startTlsHomeserver(engine, pki, { host: "localhost" });
+      b = await startTlsHomeserver(engine, pki, { host: "127.0.0.1", yaml: "allow_public_rooms_over_federation: true" });
+      const registered = await a.server.services.users.register({ localpart: "reader", password: undefined });
       token = registered.accessToken as string;
 
-      const bob = await b.register("bob");
-      const creation = b.services.rooms.creation;
+      const bob = await register(b, "bob");
+      const creation = b.server.services.rooms.creation;
       ({ roomId: big } = await creation.createRoom(requester(bob), { preset: "public_chat", visibility: "public", name: "The big room", topic: "Everyone" }));
       ({ roomId: cats } = await creation.createRoom(requester(bob), { preset: "public_chat", visibility: "public", name: "Cats", topic: "Only cats" }));
       ({ roomId: space } = await creation.createRoom(requester(bob), { preset: "public_chat", visibility: "public", name: "A space", creation_content: { type: "m.space" } }));
       ({ roomId: unlisted } = await creation.createRoom(requester(bob), { preset: "public_chat", name: "Not listed" }));
       for (const name of ["carol", "dave"]) {
-        const user = await b.register(name);
-        await b.services.rooms.membership.join(requester(user), big);
+        const user = await register(b, name);
+        await b.server.services.rooms.membership.join(requester(user), big);
       }
     });
     after(async () => {
-      await a?.destroy();
-      await b?.destroy();
+      await a?.stop();
+      await b?.stop();
       await pki?.cleanup();
     });
 
     it("answers GET /publicRooms from its own directory, largest first, with no limit by default", async () => {
-      const page = await a.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms");
+      const page = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms");
       assert.deepEqual(roomIds(page).slice(0, 1), [big]);
       assert.deepEqual(new Set(roomIds(page)), new Set([big, cats, space]));
       assert.equal(page["total_room_count_estimate"], 3);
@@ -83,25 +87,25 @@ for (const engine of engines) {
       assert.equal(first["join_rule"], "public");
 
       // Pages: limit and since.
-      const one = await a.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { limit: 1 } });
+      const one = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { limit: 1 } });
       assert.deepEqual(roomIds(one), [big]);
       const next = one["next_batch"];
       assert.equal(typeof next, "string");
-      const two = await a.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { limit: 1, since: next as string } });
+      const two = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { limit: 1, since: next as string } });
       assert.equal(roomIds(two).length, 1);
       assert.notEqual(roomIds(two)[0], big);
       assert.equal(typeof two["prev_batch"], "string");
 
       // A third-party network's list: none are hosted here, so it is empty; all networks is the main list.
-      const network = await a.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { third_party_instance_id: "irc-freenode" } });
+      const network = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { third_party_instance_id: "irc-freenode" } });
       assert.deepEqual(network["chunk"], []);
-      const all = await a.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { include_all_networks: true } });
+      const all = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { include_all_networks: true } });
       assert.equal(roomIds(all).length, 3);
       assert.ok(!roomIds(all).includes(unlisted));
     });
 
     it("answers POST /publicRooms with the filter, room types and pagination", async () => {
-      const client = a.services.federation.client;
+      const client = a.server.services.federation.client;
       const search = await client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { limit: 10, filter: { generic_search_term: "cats" } });
       assert.deepEqual(roomIds(search), [cats]);
       const spaces = await client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { filter: { room_types: ["m.space"] } });
@@ -124,6 +128,29 @@ for (const engine of engines) {
       const bad = (status: number, errcode: string) => (err: unknown) => err instanceof FederationRequestError && err.status === status && err.errcode === errcode;
       await assert.rejects(client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { limit: "ten" }), bad(400, "M_BAD_JSON"));
       await assert.rejects(client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { since: "nonsense" }), bad(400, "M_INVALID_PARAM"));
+    });
+
+    it("refuses other servers when allow_public_rooms_over_federation is off (the default)", async () => {
+      const client = b.server.services.federation.client;
+      const refused = (err: unknown) => err instanceof FederationRequestError && err.status === 403 && err.errcode === "M_FORBIDDEN";
+      await assert.rejects(client.get(a.serverName, "/_matrix/federation/v1/publicRooms"), refused);
+      await assert.rejects(client.post(a.serverName, "/_matrix/federation/v1/publicRooms", {}), refused);
+      // B's clients hear the refusal as it is.
+      const bobToken = (await b.server.services.users.register({ localpart: "asker", password: undefined })).accessToken as string;
+      const asked = await new Promise<Reply>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: "127.0.0.1", port: b.port, method: "GET", path: `/_matrix/client/v3/publicRooms?server=${encodeURIComponent(a.serverName)}`, headers: { authorization: `Bearer ${bobToken}` }, ca: pki.caCert },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as JsonObject }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      assert.equal(asked.status, 403);
+      assert.equal(asked.body["errcode"], "M_FORBIDDEN");
     });
 
     it("needs X-Matrix authorization", async () => {
@@ -171,8 +198,8 @@ for (const engine of engines) {
       const first = await clientCall("GET", path, { token });
       assert.equal(roomIds(first.body).length, 3);
       // A room listed since is not seen before the cached page expires (unfiltered pages are kept a minute)...
-      const bob = b.user("bob");
-      const { roomId: late } = await b.services.rooms.creation.createRoom(requester(bob), { preset: "public_chat", visibility: "public", name: "Late" });
+      const bob = `@bob:${b.serverName}`;
+      const { roomId: late } = await b.server.services.rooms.creation.createRoom(requester(bob), { preset: "public_chat", visibility: "public", name: "Late" });
       const cached = await clientCall("GET", path, { token });
       assert.deepEqual(cached.body, first.body);
       // ... but a filtered query goes to the server every time.

@@ -16,7 +16,16 @@ function single(req: MatrixRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function federationPublicRoomsEndpoints(directory: RoomDirectoryService): Endpoint[] {
+/**
+ * `shared`: `allow_public_rooms_over_federation`. Off (Synapse's default, for privacy), other
+ * servers are refused with 403 M_FORBIDDEN, as Synapse refuses them.
+ */
+export function federationPublicRoomsEndpoints(directory: RoomDirectoryService, shared: boolean): Endpoint[] {
+  const checkShared = (req: MatrixRequest): void => {
+    originOf(req);
+    if (!shared) throw new MatrixError("M_FORBIDDEN", "This server does not share its room directory over federation", 403);
+  };
+
   const list: Endpoint = {
     name: "federation.public_rooms",
     method: "GET",
@@ -24,7 +33,7 @@ export function federationPublicRoomsEndpoints(directory: RoomDirectoryService):
     resource: "federation",
     auth: "federation",
     handler: async (req) => {
-      originOf(req);
+      checkShared(req);
       const raw = single(req, "limit");
       if (raw !== undefined && !/^\d{1,9}$/.test(raw)) throw new MatrixError("M_INVALID_PARAM", "limit must be a non-negative integer", 400);
       const limit = raw === undefined || Number(raw) === 0 ? NO_LIMIT : Number(raw);
@@ -53,7 +62,7 @@ export function federationPublicRoomsEndpoints(directory: RoomDirectoryService):
       },
     },
     handler: async (req) => {
-      originOf(req);
+      checkShared(req);
       const body = req.body;
       // The body's limit has no stated default: none is the directory's usual page, 0 is GET's "no limit".
       const limit = body["limit"] === 0 ? NO_LIMIT : body["limit"];
