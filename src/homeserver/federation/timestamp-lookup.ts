@@ -22,7 +22,7 @@ interface Log {
   info(obj: object, msg: string): void;
 }
 
-/** A client waits on this: a few servers, not long each. */
+/** A client waits on this: a few servers, and not long in all. */
 const MAX_SERVERS = 3;
 const TIMEOUT_MS = 10_000;
 
@@ -56,10 +56,13 @@ export class RemoteTimestampLookup {
     const version = await this.#o.reader.roomVersion(roomId);
     if (version === undefined) return undefined;
     const distance = (t: number): number => Math.abs(t - ts);
+    const deadline = Date.now() + TIMEOUT_MS;
     for (const server of servers) {
+      const timeoutMs = deadline - Date.now();
+      if (timeoutMs <= 0) break;
       let answer: JsonObject;
       try {
-        answer = await this.#o.client.get(server, `/_matrix/federation/v1/timestamp_to_event/${enc(roomId)}`, { query: { ts, dir }, timeoutMs: TIMEOUT_MS });
+        answer = await this.#o.client.get(server, `/_matrix/federation/v1/timestamp_to_event/${enc(roomId)}`, { query: { ts, dir }, timeoutMs });
       } catch (err) {
         this.#o.logger?.info({ server, roomId, err: errorText(err) }, "federation: /timestamp_to_event failed");
         continue;
