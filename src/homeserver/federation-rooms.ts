@@ -188,7 +188,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
   const remoteRooms: RemoteRooms = {
     joiner: remote,
     knocker: remote,
-    leaver: { leave: async (userId, roomId, via, content) => void (await remote.leave(userId, roomId, via, content)) },
+    leaver: { leave: (userId, roomId, via, content) => remote.leave(userId, roomId, via, content) },
     inviter: { invite: (request) => invites.invite(request.roomId, request.sender, request.invitee, request.content) },
     directory: new RemotePublicRooms(client, serverName),
     aliases: {

@@ -147,7 +147,18 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
 
   // Rooms elsewhere: joins, invites, knocks, leaves and alias queries go through federation.
   rooms.connectRemote(federationRooms.remoteRooms);
-  const sync = await createSyncServices({ config, db, logger, notifier: e2eeNotifier, roomserver, accounts, rooms, events, e2ee });
+  const sync = await createSyncServices({
+    config,
+    db,
+    logger,
+    notifier: e2eeNotifier,
+    roomserver,
+    accounts,
+    rooms,
+    events,
+    e2ee,
+    receivedInvites: federationRooms.invites,
+  });
   // Typing, receipts and presence of users here go to the other servers in their rooms, and theirs come in.
   const ephemeralEdus = connectEphemeralEdus({
     serverName: config.serverName,

@@ -40,6 +40,7 @@ import { RoomHeads } from "./sync/room-heads.ts";
 import { RoomSummaries } from "./sync/room-summary.ts";
 import { RecentEvents } from "./sync/recent-events.ts";
 import { SyncService } from "./sync/sync-service.ts";
+import type { SyncReceivedInvites } from "./sync/sources.ts";
 import { STREAMS, type StreamPositions } from "./sync/token.ts";
 import { TypingNotifications } from "./sync/typing-notifications.ts";
 import { TypingService } from "./sync/typing.ts";
@@ -70,6 +71,8 @@ export interface SyncServicesDeps {
   readonly rooms: RoomServices;
   readonly events: EventServices;
   readonly e2ee?: E2eeServices;
+  /** Invites received over federation to rooms not here (their invite_room_state). */
+  readonly receivedInvites?: SyncReceivedInvites;
 }
 
 export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncServices> {
@@ -180,6 +183,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     summaries: new RoomSummaries(membershipIndex, heads),
     lazyMembers: new LazyMemberCache(),
     unread,
+    ...(deps.receivedInvites === undefined ? {} : { receivedInvites: deps.receivedInvites }),
   });
   const sync = new SyncService({
     notifier,

@@ -113,8 +113,9 @@ export class FederationReceiver {
   async #processRoom(origin: string, roomId: string, pdus: readonly unknown[]): Promise<Record<string, PduResult>> {
     const results: Record<string, PduResult> = {};
     const version = await this.#options.reader.roomVersion(roomId);
-    if (version === undefined) {
-      // Without the room's version the event IDs cannot even be computed: nothing to answer by.
+    // Without the room's version the event IDs cannot even be computed: nothing to answer by. A
+    // room with only out-of-band memberships here (an invite received) is not one we are in either.
+    if (version === undefined || !(await this.#options.reader.hasState(roomId))) {
       this.#options.logger?.info({ origin, roomId, pdus: pdus.length }, "federation: dropped PDUs of a room unknown here");
       await this.#options.onUnknownRoom?.(origin, roomId, pdus);
       return results;

@@ -92,22 +92,30 @@ export class RemoteMembership {
    * Joins `userId` to a room through the first resident that helps (the seam the rooms service
    * calls when the room is not joinable here). Throws MatrixError with the room's answer.
    */
-  async join(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject = {}): Promise<{ roomId: string; eventId: string }> {
+  async join(
+    userId: string,
+    roomIdOrAlias: string,
+    viaServers: readonly string[],
+    content: JsonObject = {},
+  ): Promise<{ roomId: string; eventId: string; streamOrdering: number | undefined }> {
     const { roomId, servers } = await this.resolveRoom(roomIdOrAlias);
     const candidates = await this.#candidates(userId, roomId, [...viaServers, ...servers]);
-    return await this.#tryEach(candidates, async (server) => ({ roomId, eventId: await this.#joinVia(server, roomId, userId, content) }));
+    return await this.#tryEach(candidates, async (server) => ({ roomId, ...(await this.#joinVia(server, roomId, userId, content)) }));
   }
 
   /** Leaves (rejects an invite to, retracts a knock on) a room we are not in, through a resident (leaving-v2.yaml). */
-  async leave(userId: string, roomId: string, viaServers: readonly string[] = [], content: JsonObject = {}): Promise<{ eventId: string }> {
+  async leave(userId: string, roomId: string, viaServers: readonly string[] = [], content: JsonObject = {}): Promise<{ eventId: string; streamOrdering: number | undefined }> {
     const candidates = await this.#candidates(userId, roomId, viaServers);
-    const eventId = await this.#tryEach(candidates, async (server) => {
-      const { pdu, eventId } = await this.#signedFromTemplate("leave", server, roomId, userId, content, undefined);
-      await this.#sendHandshake("leave", server, roomId, eventId, pdu);
-      return eventId;
+    const { pdu, eventId, version } = await this.#tryEach(candidates, async (server) => {
+      const signed = await this.#signedFromTemplate("leave", server, roomId, userId, content, undefined);
+      await this.#sendHandshake("leave", server, roomId, signed.eventId, signed.pdu);
+      return signed;
     });
+    // Kept as the user's out-of-band membership of the room: their /sync shows the room left.
+    const taken = await this.#o.roomserver.input({ kind: "out_of_band", pdu, roomVersion: version.id, origin: this.#o.serverName });
+    if (taken.outcome !== "accepted") this.#o.logger?.warn({ roomId, eventId, outcome: taken.outcome }, "federation: our leave of a remote room was not stored");
     await this.#o.invites.forget(roomId, userId);
-    return { eventId };
+    return { eventId, streamOrdering: taken.outcome === "accepted" ? taken.streamOrdering : undefined };
   }
 
   /** Knocks on a room (knocks.yaml); answers the room's knock_room_state. */
@@ -201,7 +209,7 @@ export class RemoteMembership {
     return body;
   }
 
-  async #joinVia(server: string, roomId: string, userId: string, content: JsonObject): Promise<string> {
+  async #joinVia(server: string, roomId: string, userId: string, content: JsonObject): Promise<{ eventId: string; streamOrdering: number | undefined }> {
     const { pdu, eventId, version } = await this.#signedFromTemplate("join", server, roomId, userId, content, SUPPORTED_ROOM_VERSIONS);
     const answer = await this.#sendHandshake("join", server, roomId, eventId, pdu);
     // joins-v2.yaml `event`: the join "including a signature from the resident server", for restricted joins.
@@ -211,16 +219,16 @@ export class RemoteMembership {
       const parsed = parsePdu(signed, version);
       if ("event" in parsed && parsed.event.eventId === eventId) join = parsed.event.pdu;
     }
-    await this.#storeJoinedRoom(server, roomId, version, join, answer);
+    const streamOrdering = await this.#storeJoinedRoom(server, roomId, version, join, answer);
     await this.#o.invites.forget(roomId, userId);
-    return eventId;
+    return { eventId, streamOrdering };
   }
 
   /**
    * The resident's answer stored: the auth chain and state as outliers (auth events first), then
    * the join with that state as the state before it. The pipeline checks every one of them.
    */
-  async #storeJoinedRoom(server: string, roomId: string, version: RoomVersion, join: Pdu, answer: JsonObject): Promise<void> {
+  async #storeJoinedRoom(server: string, roomId: string, version: RoomVersion, join: Pdu, answer: JsonObject): Promise<number | undefined> {
     const state = parsePdusOfRoom(answer["state"], roomId, version);
     const authChain = parsePdusOfRoom(answer["auth_chain"], roomId, version);
     const stored = await storeOutliers(this.#o.roomserver, [...authChain, ...state], version, server);
@@ -252,5 +260,6 @@ export class RemoteMembership {
     if (result.outcome !== "accepted") {
       throw new MatrixError("M_FORBIDDEN", `The join was ${result.outcome.replace("_", " ")} here: ${result.reason}`, 403);
     }
+    return result.streamOrdering;
   }
 }

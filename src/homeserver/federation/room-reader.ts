@@ -25,6 +25,7 @@ const FEW = 32;
 export class RoomReader {
   readonly #roomserver: Roomserver;
   readonly #versions = new Map<string, RoomVersion>();
+  readonly #withState = new Set<string>();
 
   constructor(roomserver: Roomserver) {
     this.#roomserver = roomserver;
@@ -77,6 +78,19 @@ export class RoomReader {
     const version = room === undefined ? undefined : getRoomVersion(room.roomVersion);
     if (version !== undefined) this.#versions.set(roomId, version);
     return version;
+  }
+
+  /**
+   * Whether the room has state here (we took part in it at some point), not only outliers: an
+   * invite received to a room we are not in, or its rejection, stores just those.
+   */
+  async hasState(roomId: string): Promise<boolean> {
+    if (this.#withState.has(roomId)) return true;
+    const room = await this.#roomserver.store.getRoom(roomId);
+    // A room keeps its state once it has some: remembered.
+    if (room === undefined || room.currentStateGroup === null) return false;
+    this.#withState.add(roomId);
+    return true;
   }
 
   currentState(roomId: string): Promise<StateMap | undefined> {

@@ -44,7 +44,10 @@ export interface MembershipIndexSource {
   subscribe(listener: OutputListener): () => void;
   currentState(roomId: string): Promise<StateMap | undefined>;
   getEvents(eventIds: readonly string[]): Promise<ReadonlyMap<string, { readonly pdu: JsonObject; readonly streamOrdering: number | null }>>;
-  streamSince(position: number, limit: number): Promise<ReadonlyArray<{ readonly streamOrdering: number; readonly roomId: string }>>;
+  streamSince(
+    position: number,
+    limit: number,
+  ): Promise<ReadonlyArray<{ readonly streamOrdering: number; readonly roomId: string; readonly eventId?: string; readonly type?: string }>>;
 }
 
 export interface MembershipIndexOptions {
@@ -56,6 +59,7 @@ export interface MembershipIndexOptions {
 }
 
 const MEMBER_PREFIX = "m.room.member\u0000";
+const CREATE_KEY = stateMapKey("m.room.create", "");
 const SCAN_PAGE = 1000;
 const MAX_BATCH = 256;
 
@@ -252,7 +256,7 @@ export class MembershipIndex {
   }
 
   async #applyOutputs(outputs: readonly NewRoomEvent[]): Promise<void> {
-    const relevant = outputs.filter((o) => [...o.stateDelta.keys()].some((k) => k.startsWith(MEMBER_PREFIX)));
+    const relevant = outputs.filter((o) => outOfBandMember(o) !== undefined || [...o.stateDelta.keys()].some((k) => k.startsWith(MEMBER_PREFIX)));
     if (relevant.length === 0) return;
     const positions = await this.#positionsOf(relevant.map((o) => o.roomId));
     const fresh = relevant.filter((o) => o.streamOrdering > (positions.get(o.roomId) ?? 0));
@@ -275,6 +279,12 @@ export class MembershipIndex {
     const writes: MembershipWrite[] = [];
     const roomPositions = new Map<string, number>();
     for (const o of fresh) {
+      // An out-of-band membership (a room we are not in): the member's, outside the room's state.
+      const outOfBand = outOfBandMember(o);
+      if (outOfBand !== undefined) {
+        const write = memberWrite(o.roomId, outOfBand, o.event.eventId, o.event.content, o.streamOrdering);
+        if (write !== undefined) writes.push(write);
+      }
       for (const [key, eventId] of o.stateDelta) {
         if (!key.startsWith(MEMBER_PREFIX)) continue;
         const userId = key.slice(MEMBER_PREFIX.length);
@@ -319,24 +329,46 @@ export class MembershipIndex {
     this.#checkpoint = position;
     if (position > this.#maxReceived) this.#maxReceived = position;
     const lastSeen = new Map<string, number>();
+    const memberEvents = new Map<string, Array<{ eventId: string; streamOrdering: number }>>();
     for (;;) {
       const page = await this.#source.streamSince(position, SCAN_PAGE);
       for (const entry of page) {
         lastSeen.set(entry.roomId, entry.streamOrdering);
         position = entry.streamOrdering;
+        if (entry.type === "m.room.member" && entry.eventId !== undefined) {
+          memberEvents.set(entry.roomId, [...(memberEvents.get(entry.roomId) ?? []), { eventId: entry.eventId, streamOrdering: entry.streamOrdering }]);
+        }
       }
       if (page.length < SCAN_PAGE) break;
     }
     const positions = await this.#positionsOf([...lastSeen.keys()]);
     const behind = [...lastSeen].filter(([roomId, last]) => last > (positions.get(roomId) ?? 0));
-    for (const [roomId, last] of behind) await this.#reconcile(roomId, last);
+    for (const [roomId, last] of behind) {
+      const applied = positions.get(roomId) ?? 0;
+      await this.#reconcile(roomId, last, (memberEvents.get(roomId) ?? []).filter((e) => e.streamOrdering > applied));
+    }
     if (position > this.#maxReceived) this.#maxReceived = position;
     await this.#saveCheckpoint(position);
   }
 
-  /** Makes the room's rows match its current state, and marks it applied up to `position`. */
-  async #reconcile(roomId: string, position: number): Promise<void> {
+  /**
+   * Makes the room's rows match its current state, and marks it applied up to `position`. A room
+   * without state here (only out-of-band memberships of it) takes its member events in the stream.
+   */
+  async #reconcile(roomId: string, position: number, memberEvents: ReadonlyArray<{ eventId: string; streamOrdering: number }>): Promise<void> {
     const state = (await this.#source.currentState(roomId)) ?? new Map<string, string>();
+    if (!state.has(CREATE_KEY)) {
+      const events = await this.#source.getEvents(memberEvents.map((e) => e.eventId));
+      const writes: MembershipWrite[] = [];
+      for (const { eventId, streamOrdering } of memberEvents) {
+        const pdu = events.get(eventId)?.pdu;
+        const content = pdu?.["content"];
+        const write = typeof pdu?.["state_key"] === "string" ? memberWrite(roomId, pdu["state_key"], eventId, isJsonObject(content) ? content : undefined, streamOrdering) : undefined;
+        if (write !== undefined) writes.push(write);
+      }
+      await this.#commit(writes, new Map([[roomId, position]]));
+      return;
+    }
     const inState = new Map<string, string>();
     for (const [key, eventId] of state) if (key.startsWith(MEMBER_PREFIX)) inState.set(key.slice(MEMBER_PREFIX.length), eventId);
     const rows = new Map((await this.#store.members(roomId)).map((r) => [r.userId, r.eventId]));
@@ -390,6 +422,12 @@ export class MembershipIndex {
     this.#checkpoint = position;
     await this.#store.setCheckpoint(position).catch((err: unknown) => this.#onError(err, "membership index checkpoint"));
   }
+}
+
+/** The member of an out-of-band membership output (an invite to, or its rejection of, a room we are not in). */
+function outOfBandMember(output: NewRoomEvent): string | undefined {
+  const { event } = output;
+  return output.outOfBand === true && event.type === "m.room.member" ? event.stateKey : undefined;
 }
 
 function entryOf(row: MembershipRow): MembershipEntry[] {

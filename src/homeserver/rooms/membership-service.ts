@@ -55,7 +55,9 @@ export class MembershipService {
     const content = await this.#withProfile(userId, { membership: "join" }, request.reason);
     if (state === undefined || !(await this.#participating(roomId))) {
       const joiner = this.#deps.remote().joiner;
-      if (joiner !== undefined && servers.some((s) => s !== this.#deps.serverName)) {
+      // A room unknown here may still be joined through the server that invited us (a room ID of
+      // version 12 names no server).
+      if (joiner !== undefined && (state === undefined || servers.some((s) => s !== this.#deps.serverName))) {
         return await this.#remoteJoin(userId, roomId, servers, content);
       }
       if (state === undefined) throw new MatrixError("M_NOT_FOUND", "No known servers for this room", 404);
@@ -138,10 +140,12 @@ export class MembershipService {
     const state = await this.#deps.states.current(roomId);
     if (state === undefined) {
       // An invite to a room this server is not in: rejected through its server.
+      // The leaver also tries the server that sent the invite (a room ID of version 12 names none).
       const leaver = this.#deps.remote().leaver;
       const server = serverNameOf(roomId);
-      if (leaver === undefined || server === undefined || server === this.#deps.serverName) throw new MatrixError("M_NOT_FOUND", "Unknown room", 404);
-      await leaver.leave(userId, roomId, [server], content);
+      if (leaver === undefined) throw new MatrixError("M_NOT_FOUND", "Unknown room", 404);
+      const placed = await leaver.leave(userId, roomId, server === undefined || server === this.#deps.serverName ? [] : [server], content);
+      if (placed?.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(placed.streamOrdering);
       return;
     }
     const membership = await state.membershipOf(userId);
@@ -223,7 +227,10 @@ export class MembershipService {
   async #remoteJoin(userId: string, roomId: string, servers: readonly string[], content: JsonObject): Promise<{ roomId: string }> {
     const joiner = this.#deps.remote().joiner;
     if (joiner === undefined) throw new MatrixError("M_NOT_FOUND", "No known servers for this room", 404);
-    return await joiner.join(userId, roomId, servers.filter((s) => s !== this.#deps.serverName), content);
+    const joined = await joiner.join(userId, roomId, servers.filter((s) => s !== this.#deps.serverName), content);
+    // As for local joins: the next request reads the join (GET /joined_rooms, /sync).
+    if (joined.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(joined.streamOrdering);
+    return { roomId: joined.roomId };
   }
 
   /** The room of a room ID or alias, and the servers that may help reach it. */

@@ -4,9 +4,17 @@
 // area implements them; without them, rooms elsewhere are simply not found.
 import type { JsonObject } from "../../core/json.ts";
 
+/**
+ * Where a membership taken here entered the room stream: the caller waits for the membership
+ * index to apply it, so that the user's next request (say GET /joined_rooms) reads its effect.
+ */
+export interface PlacedMembership {
+  readonly streamOrdering?: number | undefined;
+}
+
 /** Joins a local user to a room this server is not in (make_join / send_join through one of `viaServers`). */
 export interface RemoteJoiner {
-  join(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject): Promise<{ roomId: string }>;
+  join(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject): Promise<{ roomId: string } & PlacedMembership>;
 }
 
 /** Knocks on a room this server is not in (make_knock / send_knock). */
@@ -24,7 +32,7 @@ export interface RemoteInviter {
 
 /** Rejects an invite (or retracts a knock) to a room this server is not in (make_leave / send_leave). */
 export interface RemoteLeaver {
-  leave(userId: string, roomId: string, viaServers: readonly string[], content: JsonObject): Promise<void>;
+  leave(userId: string, roomId: string, viaServers: readonly string[], content: JsonObject): Promise<void | PlacedMembership>;
 }
 
 /** Resolves an alias of another server (GET /_matrix/federation/v1/query/directory). */

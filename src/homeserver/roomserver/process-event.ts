@@ -173,7 +173,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   const justBuilt = item.local !== undefined && item.local.originServerTs === undefined;
   const existing = justBuilt ? batch.inMemory(eventId) : (batch.loaded(ownIds) ?? (await batch.getEvents(ownIds))).get(eventId);
   // An outlier that now finds its place in the room is promoted; anything else stored is a duplicate.
-  const promoting = existing !== undefined && existing.outlier && item.kind !== "outlier" && existing.rejectedReason === undefined;
+  const promoting = existing !== undefined && existing.outlier && item.kind !== "outlier" && item.kind !== "out_of_band" && existing.rejectedReason === undefined;
   if (existing !== undefined && !promoting) return duplicate(existing);
   if (existing !== undefined) event = existing.event;
   const currentCreate = batch.currentState.get(CREATE_KEY);
@@ -193,6 +193,9 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     event = hashed.event;
     redactedOnReceipt = hashed.redacted;
   }
+
+  // An out-of-band membership's auth events are in a room we are not in: checks 1-3 only.
+  if (item.kind === "out_of_band") return addOutOfBand(batch, event, bytes, redactedOnReceipt);
 
   // 4. "Passes authorisation rules based on the event's auth events, otherwise it is rejected."
   const authIds = authEventIdsOf(event);
@@ -344,7 +347,8 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     batch.currentState = currentState;
   }
   const forwardExtremities = [...batch.extremities.keys()];
-  if (visible) {
+  // An out-of-band membership taking its place in the room has its stream position already.
+  if (visible && !(promoting && existing?.streamOrdering !== undefined)) {
     batch.stream.push(eventId);
     batch.outputs.push((positions) => {
       const streamOrdering = positions.get(eventId);
@@ -404,6 +408,22 @@ function addOutlier(batch: Batch, event: RoomEvent, bytes: PduBytes, rejectedRea
     rejectedReason !== undefined
       ? { outcome: "rejected", eventId, roomId: event.roomId, reason: rejectedReason, duplicate: false }
       : { outcome: "accepted", eventId, roomId: event.roomId, streamOrdering: undefined, redactedOnReceipt, duplicate: false };
+}
+
+/** An out-of-band membership: an outlier with a place in the room stream, told as such. */
+function addOutOfBand(batch: Batch, event: RoomEvent, bytes: PduBytes, redactedOnReceipt: boolean): PendingResult {
+  const eventId = event.eventId;
+  const pending = addOutlier(batch, event, bytes, undefined, redactedOnReceipt);
+  batch.stream.push(eventId);
+  batch.outputs.push((positions) => {
+    const streamOrdering = positions.get(eventId);
+    if (streamOrdering === undefined) return undefined;
+    return { kind: "new_room_event", roomId: event.roomId, event, streamOrdering, local: false, outOfBand: true, stateDelta: new Map(), forwardExtremities: [...batch.extremities.keys()] };
+  });
+  return (positions) => {
+    const result = pending(positions);
+    return result.outcome === "accepted" ? { ...result, streamOrdering: positions.get(eventId) } : result;
+  };
 }
 
 /** The room's current state once `extremities` are its forward extremities. */

@@ -10,8 +10,13 @@ import type { TransactionKey } from "../../storage/stores/transactions.ts";
  * - `backfilled`: history from before what we have; stored with its state, never made an extremity.
  * - `outlier`: an event whose place in the room is not known (auth chains, state from /state_ids);
  *   only checks 1-4 apply, and it has no state.
+ * - `out_of_band`: a membership of one of our users in a room this server is not in (an invite
+ *   received over federation, the leave that rejected it): stored as an outlier after checks 1-3
+ *   (its auth events are not known here), and given a place in the room stream so that the
+ *   member hears of it (server-server-api#inviting-to-a-room: the invitee's server takes the
+ *   invite as an outlier).
  */
-export type InputKind = "outlier" | "new" | "backfilled";
+export type InputKind = "outlier" | "new" | "backfilled" | "out_of_band";
 
 export interface RoomInput {
   readonly kind: InputKind;
@@ -104,6 +109,8 @@ export type RoomserverOutput =
       readonly streamOrdering: number;
       /** Built here by createLocalEvent (federation sends these). */
       readonly local: boolean;
+      /** An out_of_band membership: an outlier in the room stream, outside the room's state here (stateDelta is empty). */
+      readonly outOfBand?: boolean;
       /** How the room's current state changed with it. */
       readonly stateDelta: StateDelta;
       readonly forwardExtremities: readonly string[];

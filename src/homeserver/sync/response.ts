@@ -20,13 +20,14 @@ import type {
   SyncAccountData,
   SyncDeviceLists,
   SyncMemberships,
+  SyncReceivedInvites,
   SyncRoomState,
   SyncSerializer,
   SyncTimeline,
   SyncToDevice,
   SyncVisibility,
 } from "./sources.ts";
-import { carriedStrippedState, strippedEvent, strippedStateIds } from "./stripped-state.ts";
+import { carriedStrippedState, strippedEvent, strippedOf, strippedStateIds } from "./stripped-state.ts";
 import { encodeSyncToken, type StreamPositions } from "./token.ts";
 import type { TypingService } from "./typing.ts";
 import type { UnreadCounter } from "./unread-counts.ts";
@@ -57,6 +58,8 @@ export interface SyncBuilderDeps {
   readonly summaries: RoomSummaries;
   readonly lazyMembers: LazyMemberCache;
   readonly unread: UnreadCounter;
+  /** The room state that came with invites over federation (absent: no federation). */
+  readonly receivedInvites?: SyncReceivedInvites;
 }
 
 export interface SyncContext {
@@ -236,6 +239,11 @@ export class SyncResponseBuilder {
         // modules/ignore_users.md: "Servers must not send room invites from ignored users to clients."
         if (kind === "invite" && ignored.has(member.event.sender)) return;
         let stripped = carriedStrippedState(member.event);
+        // An invite received over federation to a room not here: the state it came with.
+        if (stripped === undefined && member.outlier && kind === "invite") {
+          const received = await this.#deps.receivedInvites?.pending(m.roomId, member.event.stateKey ?? "");
+          if (received !== undefined && received.eventId === m.eventId) stripped = received.inviteRoomState.flatMap((e) => strippedOf(e, member.event.stateKey));
+        }
         if (stripped === undefined) {
           const state = await this.#deps.roomState.stateAt(m.eventId, "after");
           const ids = state === undefined ? [] : strippedStateIds(state, member.event);

@@ -173,9 +173,12 @@ export class RoomEntryBuilder {
     // and from it to the `since` token exactly fills a gap.
     const prevBatch = encodeSyncToken({ ...ctx.to, roomEvents: firstPosition === undefined ? plan.upTo : firstPosition - 1 });
 
-    // The state at the start of the timeline (at the range's end when nothing in it is shown).
+    // The state at the start of the timeline (at the range's end when nothing in it is shown). An
+    // out-of-band membership shown there (an invite received before the room was here) has no
+    // state: the first event placed in the room tells it.
+    const placed = timeline.events.find((e) => !e.outlier);
     const startState = async (): Promise<StateMap> => {
-      if (first !== undefined) return (await d.roomState.stateAt(first.event.eventId, "before")) ?? new Map();
+      if (placed !== undefined) return (await d.roomState.stateAt(placed.event.eventId, "before")) ?? new Map();
       if (timeline.newest !== undefined) return (await d.roomState.stateAt(timeline.newest.eventId, "after")) ?? new Map();
       const [last] = await d.timeline.entriesBetween(plan.roomId, 0, plan.upTo, 1, "b");
       return last === undefined ? new Map() : ((await d.roomState.stateAt(last.eventId, "after")) ?? new Map());

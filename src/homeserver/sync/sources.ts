@@ -93,3 +93,11 @@ export interface SyncAccountData {
   changesSince(userId: string, since: number): Promise<ReadonlyArray<{ readonly roomId: string | undefined; readonly type: string; readonly content: JsonObject; readonly streamId: number }>>;
   currentPosition(): Promise<number>;
 }
+
+/**
+ * Invites of our users received over federation to rooms this server is not in (federation/invites.ts):
+ * the room state the inviting server described the room with (invite_room_state).
+ */
+export interface SyncReceivedInvites {
+  pending(roomId: string, userId: string): Promise<{ readonly eventId: string; readonly inviteRoomState: readonly JsonObject[] } | undefined>;
+}

@@ -42,3 +42,16 @@ export function carriedStrippedState(memberEvent: RoomEvent): JsonObject[] | und
   if (!Array.isArray(carried)) return undefined;
   return carried.filter((e): e is JsonObject => typeof e === "object" && e !== null && !Array.isArray(e));
 }
+
+/**
+ * An entry of an invite_room_state as a client sees it (client-server-api#stripped-state: "sender,
+ * type, state_key and content"): room version 12 sends whole PDUs there. The invitee's own member
+ * event is left out (the invite itself goes last), and so is anything malformed.
+ */
+export function strippedOf(entry: JsonObject, invitee: string | undefined): JsonObject[] {
+  const { type, state_key: stateKey, sender, content } = entry;
+  if (typeof type !== "string" || typeof stateKey !== "string" || typeof sender !== "string") return [];
+  if (typeof content !== "object" || content === null || Array.isArray(content)) return [];
+  if (type === "m.room.member" && stateKey === invitee) return [];
+  return [{ type, state_key: stateKey, sender, content }];
+}

@@ -74,8 +74,12 @@ export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisib
 // The events the user may see, asking the visibility rules only about those that need it.
 async function visibleOf(visibility: SyncVisibility, q: TimelineQuery, events: RoomEventInfo[], positions: ReadonlyMap<string, number>): Promise<RoomEventInfo[]> {
   const joined = q.joinedSince;
+  // The user's own out-of-band memberships of a room they are not in (an invite received, its
+  // rejection: outliers placed in the stream) are theirs to see; no state here says otherwise.
+  const ownOutOfBand = (e: RoomEventInfo): boolean => joined === undefined && e.outlier && e.event.type === "m.room.member" && e.event.stateKey === q.userId;
   const surelyVisible = (e: RoomEventInfo): boolean =>
-    joined !== undefined && (positions.get(e.event.eventId) ?? 0) > joined.position && serverNameOf(e.event.sender) === joined.serverName;
+    ownOutOfBand(e) ||
+    (joined !== undefined && (positions.get(e.event.eventId) ?? 0) > joined.position && serverNameOf(e.event.sender) === joined.serverName);
   const ask = events.filter((e) => !surelyVisible(e));
   if (ask.length === 0) return events;
   const allowed = new Set((await visibility.filterEventsForUser(q.userId, ask)).map((e) => e.event.eventId));

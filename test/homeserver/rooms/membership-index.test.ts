@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { MembershipStore } from "../../../src/storage/stores/memberships.ts";
 import { forEachEngine } from "../../storage/engines.ts";
-import { local, remote, startRoomserver } from "../roomserver/harness.ts";
+import { local, remote, remoteKey, RemoteServer, REMOTE, startRoomserver, version } from "../roomserver/harness.ts";
 import { indexOver, member as sendMember, publicRoom } from "./engine.ts";
 
 async function member(...args: Parameters<typeof sendMember>): Promise<number> {
@@ -96,6 +96,41 @@ forEachEngine("MembershipIndex", (getDb) => {
     const again = await member(roomserver, roomId, bob, bob, "join");
     await restarted.waitUntil(again);
     assert.equal(await restarted.membershipOf(bob, roomId), "join");
+    await restarted.close();
+  });
+
+  it("takes out-of-band memberships of rooms not here (a received invite, its rejection), live and after a crash", async () => {
+    const db = getDb();
+    const { roomserver, outputs } = startRoomserver(db);
+    const index = indexOver(db, roomserver);
+    await index.start();
+    const server = new RemoteServer(REMOTE, remoteKey, version("10"));
+    const bob = local("oob1");
+    const roomId = `!elsewhere:${REMOTE}`;
+    // Its auth events are in a room this server does not have: checks 1-3 only.
+    const inviteOf = (ts: number) =>
+      server.event({ roomId, type: "m.room.member", stateKey: bob, sender: remote("ra"), content: { membership: "invite" }, prevEvents: ["$p:remote.test"], authEvents: ["$a:remote.test"], depth: 5, ts });
+    const invited = await roomserver.input({ kind: "out_of_band", pdu: inviteOf(1), roomVersion: "10", origin: REMOTE });
+    assert.equal(invited.outcome, "accepted");
+    const position = invited.outcome === "accepted" ? (invited.streamOrdering ?? 0) : 0;
+    assert.ok(position > 0);
+    const told = outputs.find((o) => o.kind === "new_room_event" && o.event.eventId === invited.eventId);
+    assert.ok(told?.kind === "new_room_event" && told.outOfBand === true && told.stateDelta.size === 0);
+    await index.waitUntil(position);
+    assert.deepEqual((await index.roomsForUser(bob)).map((r) => [r.roomId, r.membership, r.streamOrdering]), [[roomId, "invite", position]]);
+    assert.equal((await roomserver.getEvent(invited.eventId))?.outlier, true);
+    assert.equal(await roomserver.currentState(roomId).then((s) => s?.size ?? 0), 0);
+    await index.close();
+
+    // A second invite while the index is down: the catch-up takes it from the stream.
+    const again = await roomserver.input({ kind: "out_of_band", pdu: inviteOf(2), roomVersion: "10", origin: REMOTE });
+    const againAt = again.outcome === "accepted" ? (again.streamOrdering ?? 0) : 0;
+    assert.ok(againAt > position);
+    const restarted = indexOver(db, roomserver);
+    await restarted.start();
+    await restarted.waitUntil(againAt);
+    assert.deepEqual((await restarted.roomsForUser(bob)).map((r) => [r.roomId, r.membership, r.eventId]), [[roomId, "invite", again.eventId]]);
+    assert.deepEqual((await restarted.membershipChangesSince(bob, position, againAt)).map((c) => c.streamOrdering), [againAt]);
     await restarted.close();
   });
 

@@ -1,0 +1,196 @@
+/**
+ * Invites across servers, seen through the invitee's /sync (client-server-api#get_matrixclientv3sync
+ * `rooms.invite` with `invite_state`; server-server-api#inviting-to-a-room): alice on A invites bob
+ * of B into private rooms. B is in none of them, so it takes each invite as an outlier; bob sees it
+ * in an incremental (long-polled) and an initial sync, joins one through it and talks with alice
+ * both ways, and rejects another (make_leave / send_leave through A), which then shows in his
+ * rooms.leave and in alice's room.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Agent, fetch } from "undici";
+import { engines } from "../../storage/engines.ts";
+import { createTestPki, type TestPki } from "./pki.ts";
+import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+
+type Json = Record<string, unknown>;
+
+interface Client {
+  readonly userId: string;
+  /** Any answer, with its status. */
+  request(method: string, path: string, body?: Json): Promise<{ status: number; json: Json }>;
+  /** An answer that must be 200. */
+  call(method: string, path: string, body?: Json): Promise<Json>;
+  /** Long-polls /sync from the last token until `found` holds on a response; returns that response. */
+  syncUntil(what: string, found: (response: Json) => boolean): Promise<Json>;
+}
+
+const enc = encodeURIComponent;
+
+function section(response: Json, name: "join" | "invite" | "leave", roomId: string): Json | undefined {
+  return ((response["rooms"] as Json | undefined)?.[name] as Json | undefined)?.[roomId] as Json | undefined;
+}
+
+function timelineOf(room: Json | undefined): Json[] {
+  return ((room?.["timeline"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
+}
+
+function inviteStateOf(response: Json, roomId: string): Json[] {
+  return ((section(response, "invite", roomId)?.["invite_state"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
+}
+
+function findStripped(events: Json[], type: string, stateKey = ""): Json | undefined {
+  return events.find((e) => e["type"] === type && e["state_key"] === stateKey);
+}
+
+for (const engine of engines) {
+  describe(`invites from another server reach the invitee's /sync [${engine}]`, () => {
+    let pki: TestPki;
+    let a: FederatedServer;
+    let b: FederatedServer;
+    let agent: Agent;
+    let alice: Client;
+    let bob: Client;
+
+    async function client(server: FederatedServer, localpart: string): Promise<Client> {
+      const registered = await server.services.users.register({ localpart, password: undefined });
+      const token = registered.accessToken;
+      assert.ok(token !== undefined);
+      const request = async (method: string, path: string, body?: Json): Promise<{ status: number; json: Json }> => {
+        const response = await fetch(`https://127.0.0.1:${server.port}${path}`, {
+          method,
+          dispatcher: agent,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: response.status, json: (await response.json()) as Json };
+      };
+      const call = async (method: string, path: string, body?: Json): Promise<Json> => {
+        const { status, json } = await request(method, path, body);
+        assert.equal(status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
+        return json;
+      };
+      let since: string | undefined;
+      return {
+        userId: registered.userId,
+        request,
+        call,
+        async syncUntil(what, found) {
+          let seen: Json | undefined;
+          await waitFor(what, async () => {
+            const query = since === undefined ? "" : `?timeout=10000&since=${enc(since)}`;
+            const response = await call("GET", `/_matrix/client/v3/sync${query}`);
+            since = response["next_batch"] as string;
+            if (!found(response)) return false;
+            seen = response;
+            return true;
+          });
+          assert.ok(seen !== undefined);
+          return seen;
+        },
+      };
+    }
+
+    async function privateRoom(name: string): Promise<string> {
+      const created = await alice.call("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name });
+      return created["room_id"] as string;
+    }
+
+    const invite = (roomId: string, userId: string) => alice.request("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: userId });
+
+    before(async () => {
+      pki = await createTestPki();
+      agent = new Agent({ connect: { ca: pki.caCert } });
+      a = await startFederatedServer(engine, pki, "localhost");
+      b = await startFederatedServer(engine, pki, "127.0.0.1");
+      alice = await client(a, "alice");
+      bob = await client(b, "bob");
+      // Both have synced once: later syncs are incremental.
+      await alice.syncUntil("alice's first sync", () => true);
+      await bob.syncUntil("bob's first sync", () => true);
+    });
+    after(async () => {
+      await a?.destroy();
+      await b?.destroy();
+      await agent?.close();
+      await pki?.cleanup();
+    });
+
+    it("shows the invite with its stripped state, lets bob join through it, and the room works both ways", async () => {
+      const roomId = await privateRoom("Plans");
+      // The long-poll is waiting when the invite comes.
+      const polled = bob.syncUntil("the invite in bob's incremental sync", (r) => section(r, "invite", roomId) !== undefined);
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+      const incremental = await polled;
+
+      for (const response of [incremental, await bob.call("GET", "/_matrix/client/v3/sync")]) {
+        const state = inviteStateOf(response, roomId);
+        const own = findStripped(state, "m.room.member", bob.userId);
+        assert.deepEqual(own?.["content"], { membership: "invite" });
+        assert.equal(own?.["sender"], alice.userId);
+        assert.deepEqual(findStripped(state, "m.room.name")?.["content"], { name: "Plans" });
+        assert.deepEqual(findStripped(state, "m.room.join_rules")?.["content"], { join_rule: "invite" });
+        assert.ok(findStripped(state, "m.room.create") !== undefined);
+        // Stripped: sender, type, state_key and content only.
+        for (const event of state) assert.deepEqual(Object.keys(event).sort(), ["content", "sender", "state_key", "type"]);
+        assert.equal(section(response, "join", roomId), undefined);
+      }
+      assert.deepEqual((await bob.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"], []);
+
+      await bob.call("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {});
+      assert.deepEqual((await bob.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"], [roomId]);
+      assert.equal(await a.membership(roomId, bob.userId), "join");
+      const joined = await bob.syncUntil("the room in bob's rooms.join", (r) => section(r, "join", roomId) !== undefined);
+      assert.equal(section(joined, "invite", roomId), undefined);
+      const initial = await bob.call("GET", "/_matrix/client/v3/sync");
+      assert.equal(section(initial, "invite", roomId), undefined);
+      // The room's state as the join found it: the state section and the timeline together hold it.
+      const room = section(initial, "join", roomId);
+      const seen = [...(((room?.["state"] as Json | undefined)?.["events"] as Json[] | undefined) ?? []), ...timelineOf(room)];
+      assert.deepEqual(seen.find((e) => e["type"] === "m.room.name")?.["content"], { name: "Plans" });
+      assert.ok(seen.some((e) => e["type"] === "m.room.create"));
+      const own = seen.filter((e) => e["type"] === "m.room.member" && e["state_key"] === bob.userId).at(-1);
+      assert.equal((own?.["content"] as Json | undefined)?.["membership"], "join");
+
+      await alice.call("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/a1`, { msgtype: "m.text", body: "hello bob" });
+      await bob.syncUntil("alice's message on B", (r) => timelineOf(section(r, "join", roomId)).some((e) => (e["content"] as Json)["body"] === "hello bob"));
+      await bob.call("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/b1`, { msgtype: "m.text", body: "hello alice" });
+      await alice.syncUntil("bob's message on A", (r) => timelineOf(section(r, "join", roomId)).some((e) => (e["content"] as Json)["body"] === "hello alice"));
+    });
+
+    it("shows a rejected invite in rooms.leave, and the inviting server has the leave", async () => {
+      const roomId = await privateRoom("Declined");
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+      await bob.syncUntil("the second invite", (r) => section(r, "invite", roomId) !== undefined);
+
+      await bob.call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {});
+      const left = await bob.syncUntil("the rejection in bob's rooms.leave", (r) => section(r, "leave", roomId) !== undefined);
+      const leave = timelineOf(section(left, "leave", roomId)).find((e) => e["type"] === "m.room.member" && e["state_key"] === bob.userId);
+      assert.deepEqual(leave?.["content"], { membership: "leave" });
+      assert.equal(section(left, "invite", roomId), undefined);
+
+      assert.equal(await a.membership(roomId, bob.userId), "leave");
+      await alice.syncUntil("bob's leave on A", (r) =>
+        timelineOf(section(r, "join", roomId)).some((e) => e["state_key"] === bob.userId && (e["content"] as Json)["membership"] === "leave"),
+      );
+
+      const initial = await bob.call("GET", "/_matrix/client/v3/sync");
+      assert.equal(section(initial, "invite", roomId), undefined);
+      assert.equal(section(initial, "leave", roomId), undefined);
+      const withLeave = await bob.call("GET", `/_matrix/client/v3/sync?filter=${enc(JSON.stringify({ room: { include_leave: true } }))}`);
+      assert.ok(section(withLeave, "leave", roomId) !== undefined);
+      assert.ok(!((await bob.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"] as string[]).includes(roomId));
+    });
+
+    it("refuses an invite of a user B does not have", async () => {
+      const roomId = await privateRoom("Nobody");
+      const answer = await invite(roomId, b.user("nobody"));
+      // invites-v2.yaml: the invitee's server may refuse; the spec names M_NOT_FOUND (404) or M_FORBIDDEN (403).
+      assert.ok(
+        (answer.status === 404 && answer.json["errcode"] === "M_NOT_FOUND") || (answer.status === 403 && answer.json["errcode"] === "M_FORBIDDEN"),
+        JSON.stringify(answer),
+      );
+      assert.equal(await a.membership(roomId, b.user("nobody")), undefined);
+    });
+  });
+}
