@@ -114,6 +114,8 @@ export class FederationInvites {
       const senderServer = serverNameOf(parsed.event.sender);
       if (senderServer === undefined || (senderServer !== origin && senderServer !== invite.origin)) continue;
       if (!(await isSignedBy(parsed.event.pdu, version, senderServer, this.#o.keys))) continue;
+      // Taken like the invite (out of band), so that the member's /sync shows the room left.
+      await this.#o.roomserver.input({ kind: "out_of_band", pdu: parsed.event.pdu, roomVersion: version.id, origin });
       await this.forget(roomId, invite.userId);
     }
   }

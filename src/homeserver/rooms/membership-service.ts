@@ -138,10 +138,15 @@ export class MembershipService {
     const content: JsonObject = { membership: "leave" };
     if (reason !== undefined) content["reason"] = reason;
     const state = await this.#deps.states.current(roomId);
-    if (state === undefined) {
-      // An invite to a room this server is not in: rejected through its server.
+    // An invite to (or knock on) a room this server is not in, or no longer takes part in (its state
+    // here is stale): rejected through a server in the room.
+    const pending = async (): Promise<boolean> => {
+      const own = await this.#deps.membershipIndex.membershipOf(userId, roomId);
+      return (own === "invite" || own === "knock") && !(await this.#participating(roomId));
+    };
+    const leaver = this.#deps.remote().leaver;
+    if (state === undefined || (leaver !== undefined && (await pending()))) {
       // The leaver also tries the server that sent the invite (a room ID of version 12 names none).
-      const leaver = this.#deps.remote().leaver;
       const server = serverNameOf(roomId);
       if (leaver === undefined) throw new MatrixError("M_NOT_FOUND", "Unknown room", 404);
       const placed = await leaver.leave(userId, roomId, server === undefined || server === this.#deps.serverName ? [] : [server], content);

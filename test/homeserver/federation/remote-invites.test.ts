@@ -4,7 +4,7 @@
  * of B into private rooms. B is in none of them, so it takes each invite as an outlier; bob sees it
  * in an incremental (long-polled) and an initial sync, joins one through it and talks with alice
  * both ways, and rejects another (make_leave / send_leave through A), which then shows in his
- * rooms.leave and in alice's room.
+ * rooms.leave and in alice's room; an invite alice withdraws shows in his rooms.leave too.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -180,6 +180,19 @@ for (const engine of engines) {
       const withLeave = await bob.call("GET", `/_matrix/client/v3/sync?filter=${enc(JSON.stringify({ room: { include_leave: true } }))}`);
       assert.ok(section(withLeave, "leave", roomId) !== undefined);
       assert.ok(!((await bob.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"] as string[]).includes(roomId));
+    });
+
+    it("shows an invite the room retracts (a kick of the invitee) in rooms.leave", async () => {
+      const roomId = await privateRoom("Withdrawn");
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+      await bob.syncUntil("the third invite", (r) => section(r, "invite", roomId) !== undefined);
+      await alice.call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { user_id: bob.userId, reason: "sorry" });
+      const left = await bob.syncUntil("the retraction in bob's rooms.leave", (r) => section(r, "leave", roomId) !== undefined);
+      const kick = timelineOf(section(left, "leave", roomId)).find((e) => e["type"] === "m.room.member" && e["state_key"] === bob.userId);
+      assert.deepEqual(kick?.["content"], { membership: "leave", reason: "sorry" });
+      assert.equal(kick?.["sender"], alice.userId);
+      assert.equal(section(await bob.call("GET", "/_matrix/client/v3/sync"), "invite", roomId), undefined);
+      assert.equal((await b.services.federationRooms.invites.pending(roomId, bob.userId)), undefined);
     });
 
     it("refuses an invite of a user B does not have", async () => {
