@@ -91,8 +91,8 @@ for (const engine of engines) {
       };
     }
 
-    async function privateRoom(name: string): Promise<string> {
-      const created = await alice.call("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name });
+    async function privateRoom(name: string, roomVersion?: string): Promise<string> {
+      const created = await alice.call("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name, ...(roomVersion === undefined ? {} : { room_version: roomVersion }) });
       return created["room_id"] as string;
     }
 
@@ -126,7 +126,7 @@ for (const engine of engines) {
       for (const response of [incremental, await bob.call("GET", "/_matrix/client/v3/sync")]) {
         const state = inviteStateOf(response, roomId);
         const own = findStripped(state, "m.room.member", bob.userId);
-        assert.deepEqual(own?.["content"], { membership: "invite" });
+        assert.equal((own?.["content"] as Json | undefined)?.["membership"], "invite");
         assert.equal(own?.["sender"], alice.userId);
         assert.deepEqual(findStripped(state, "m.room.name")?.["content"], { name: "Plans" });
         assert.deepEqual(findStripped(state, "m.room.join_rules")?.["content"], { join_rule: "invite" });
@@ -193,6 +193,18 @@ for (const engine of engines) {
       assert.equal(kick?.["sender"], alice.userId);
       assert.equal(section(await bob.call("GET", "/_matrix/client/v3/sync"), "invite", roomId), undefined);
       assert.equal((await b.services.federationRooms.invites.pending(roomId, bob.userId)), undefined);
+    });
+
+    it("does the same in a room of version 10 (a room ID naming its server, invite_room_state of stripped events)", async () => {
+      const roomId = await privateRoom("Older", "10");
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+      const invited = await bob.syncUntil("the v10 invite", (r) => section(r, "invite", roomId) !== undefined);
+      const state = inviteStateOf(invited, roomId);
+      assert.deepEqual(findStripped(state, "m.room.name")?.["content"], { name: "Older" });
+      assert.equal((findStripped(state, "m.room.member", bob.userId)?.["content"] as Json | undefined)?.["membership"], "invite");
+      await bob.call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/join`, {});
+      assert.ok(((await bob.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"] as string[]).includes(roomId));
+      await bob.syncUntil("the v10 room joined", (r) => section(r, "join", roomId) !== undefined);
     });
 
     it("refuses an invite of a user B does not have", async () => {
