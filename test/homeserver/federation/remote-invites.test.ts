@@ -207,6 +207,19 @@ for (const engine of engines) {
       await bob.syncUntil("the v10 room joined", (r) => section(r, "join", roomId) !== undefined);
     });
 
+    it("keeps a pending invite across a restart of B", async () => {
+      const roomId = await privateRoom("Later");
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+      await bob.syncUntil("the invite before the restart", (r) => section(r, "invite", roomId) !== undefined);
+      await b.stop();
+      await b.start();
+      const initial = await bob.call("GET", "/_matrix/client/v3/sync");
+      assert.deepEqual(findStripped(inviteStateOf(initial, roomId), "m.room.name")?.["content"], { name: "Later" });
+      await bob.call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {});
+      await bob.syncUntil("the rejection after the restart", (r) => section(r, "leave", roomId) !== undefined);
+      assert.equal(await a.membership(roomId, bob.userId), "leave");
+    });
+
     it("refuses an invite of a user B does not have", async () => {
       const roomId = await privateRoom("Nobody");
       const answer = await invite(roomId, b.user("nobody"));
