@@ -160,7 +160,10 @@ export class FederationInvites {
       // The invitee's server takes the invite as an outlier (server-server-api#inviting-to-a-room),
       // placed in the room stream so that the invitee's /sync shows it (rooms.invite).
       const taken = await this.#o.roomserver.input({ kind: "out_of_band", pdu: signed, roomVersion: version.id, origin });
-      if (taken.outcome !== "accepted") throw invalid(`The invite was ${taken.outcome.replace("_", " ")} here: ${taken.reason}`);
+      if (taken.outcome !== "accepted") {
+        await this.#o.store.remove(roomId, received.userId);
+        throw invalid(`The invite was ${taken.outcome.replace("_", " ")} here: ${taken.reason}`);
+      }
       for (const listener of this.#listeners) {
         try {
           listener(received);
