@@ -21,6 +21,7 @@ import { userDevicesFetcher } from "./federation/remote-e2ee.ts";
 import { connectEphemeralEdus } from "./federation/ephemeral-edus.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
 import { Roomserver } from "./roomserver/index.ts";
+import { RemoteProfiles } from "./profile/remote-profiles.ts";
 import { createRoomServices, type RoomServices } from "./rooms.ts";
 import { cachedIgnoredUsersReader, createEventServices, type EventServices } from "./events.ts";
 import type { UserService } from "./users/user-service.ts";
@@ -96,6 +97,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const limiters = rateLimiters(config);
   const accounts = await createAccountServices({ config, db, logger, rateLimiters: limiters });
   const users = accounts.users;
+  // Profiles of other servers' users are asked of their servers (query.yaml /query/profile), and kept a while.
+  accounts.profiles.useRemote(new RemoteProfiles(federation.client, config.serverName));
   const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters });
   const events = await createEventServices({
     db,

@@ -10,7 +10,7 @@ import type { Requester } from "../../http/endpoint.ts";
 import type { ProfileChange, ProfileStore, StoredProfile } from "../../storage/stores/profiles.ts";
 
 /** profile.yaml: the key names a profile field may have. */
-const PROFILE_KEY = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
+export const PROFILE_KEY = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
 /** profile.yaml: M_KEY_TOO_LARGE beyond 255 bytes. */
 export const MAX_PROFILE_KEY_BYTES = 255;
 /** profile.yaml: "the total profile MUST be under 64 KiB". */
@@ -27,6 +27,11 @@ export interface ProfileChangeEvent {
   readonly value: JsonValue | undefined;
   /** The whole profile after the change. */
   readonly profile: JsonObject;
+}
+
+/** Profiles of other servers' users (RemoteProfiles): throws MatrixError only. */
+export interface RemoteProfileLookup {
+  profile(userId: string): Promise<JsonObject>;
 }
 
 export type ProfileListener = (change: ProfileChangeEvent) => void | Promise<void>;
@@ -53,6 +58,7 @@ export class ProfileService {
   readonly #store: ProfileStore;
   readonly #listeners: ProfileListener[] = [];
   readonly #onError: (error: unknown) => void;
+  #remote: RemoteProfileLookup | undefined;
 
   constructor(serverName: string, store: ProfileStore, options: { onError?: (error: unknown) => void } = {}) {
     this.#serverName = serverName;
@@ -65,15 +71,22 @@ export class ProfileService {
     this.#listeners.push(listener);
   }
 
-  /** GET /profile/{userId}. */
+  /** Where other servers' users' profiles come from (federation is built after this service). */
+  useRemote(remote: RemoteProfileLookup): void {
+    this.#remote = remote;
+  }
+
+  /** GET /profile/{userId}: a user of another server is asked of their server. */
   async getProfile(userId: string): Promise<JsonObject> {
+    if (parseUserId(userId) === undefined) throw invalid("Not a valid user ID");
+    if (!this.#isLocal(userId) && this.#remote !== undefined) return await this.#remote.profile(userId);
     return profileJson(await this.#load(userId));
   }
 
   /** GET /profile/{userId}/{keyName}. */
   async getField(userId: string, key: string): Promise<JsonObject> {
     checkKey(key);
-    const profile = profileJson(await this.#load(userId));
+    const profile = await this.getProfile(userId);
     const value = profile[key];
     if (value === undefined) throw new MatrixError("M_NOT_FOUND", "No such profile field", 404);
     return { [key]: value };
@@ -108,10 +121,14 @@ export class ProfileService {
 
   async #load(userId: string): Promise<StoredProfile> {
     if (parseUserId(userId) === undefined) throw invalid("Not a valid user ID");
-    // Remote profiles come with federation; until then they are as unknown as a missing local user.
-    const profile = userId.endsWith(`:${this.#serverName}`) ? await this.#store.getProfile(userId) : undefined;
+    // Without federation, other servers' users are as unknown as a missing local user.
+    const profile = this.#isLocal(userId) ? await this.#store.getProfile(userId) : undefined;
     if (profile === undefined) throw new MatrixError("M_NOT_FOUND", "Profile not found", 404);
     return profile;
+  }
+
+  #isLocal(userId: string): boolean {
+    return userId.endsWith(`:${this.#serverName}`);
   }
 
   #checkMayChange(requester: Requester, userId: string, key: string): void {

@@ -14,7 +14,7 @@ import type { RemoteRooms } from "./remote-joiner.ts";
 import { restrictedJoin } from "./restricted-joins.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
 
-/** Reads a local user's profile (ProfileService); throws for users without one. */
+/** Reads a user's profile (ProfileService; another server's user's over federation); throws MatrixError for users without one. */
 export interface ProfileLookup {
   getProfile(userId: string): Promise<JsonObject>;
 }
@@ -122,7 +122,8 @@ export class MembershipService {
     if (options.reason !== undefined) content["reason"] = options.reason;
     if (options.isDirect === true) content["is_direct"] = true;
     const local = serverNameOf(invitee) === this.#deps.serverName;
-    if (local) Object.assign(content, await this.#profileFields(invitee));
+    // An invitee of another server gets their profile too when their server tells it (best effort, as Synapse).
+    Object.assign(content, await this.#profileFields(invitee));
     const inviter = this.#deps.remote().inviter;
     if (!local && inviter !== undefined) {
       await inviter.invite({ roomId, sender: requester.userId, invitee, content });
@@ -270,9 +271,8 @@ export class MembershipService {
     return out;
   }
 
-  /** displayname and avatar_url of a local user's profile, copied into their member events. */
+  /** displayname and avatar_url of a user's profile, copied into their member events; none when it cannot be had. */
   async #profileFields(userId: string): Promise<JsonObject> {
-    if (serverNameOf(userId) !== this.#deps.serverName) return {};
     let profile: JsonObject;
     try {
       profile = await this.#deps.profiles.getProfile(userId);
