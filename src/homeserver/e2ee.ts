@@ -71,7 +71,7 @@ export interface E2eeServicesDeps {
   readonly uia: UserInteractiveAuth;
   /** Wakes /sync on the "toDevice" and "deviceLists" streams. */
   readonly notifier: StreamNotifier;
-  readonly membershipIndex: Pick<MembershipIndex, "roomsForUser" | "joinedMembers" | "usersSharingRoomWith" | "waitUntil">;
+  readonly membershipIndex: Pick<MembershipIndex, "roomsForUser" | "joinedMembers" | "membershipOf" | "usersSharingRoomWith" | "waitUntil">;
   /** The roomserver's outputs: membership changes feed the device-list stream. */
   readonly roomOutputs: { subscribe(listener: OutputListener): () => void };
   /** Other servers' users' keys (the federation client); without it they are reported as failures. */
@@ -177,9 +177,11 @@ export async function createE2eeServices(deps: E2eeServicesDeps): Promise<E2eeSe
       .then(async () => {
         deviceLists.membershipsChanged(output.roomId, userIds);
         // A cached remote list stays current only while its user shares a room with one of ours:
-        // the remote users who changed, or all the room's remote members when one of ours did.
-        const ours = userIds.some((u) => serverNameOf(u) === deps.serverName);
-        const members = ours ? await membershipIndex.joinedMembers(output.roomId) : [];
+        // the remote users who changed, or all the room's remote members when one of ours left
+        // (a join only adds sharing; reading a big room's members at every join was quadratic).
+        const ours = userIds.filter((u) => serverNameOf(u) === deps.serverName);
+        const left = await Promise.all(ours.map(async (u) => (await membershipIndex.membershipOf(u, output.roomId)) !== "join"));
+        const members = left.includes(true) ? await membershipIndex.joinedMembers(output.roomId) : [];
         await remoteDeviceLists.membershipsChanged([...userIds, ...members]);
       })
       .catch((error: unknown) => onError(error, "recording membership changes for device lists"));
