@@ -122,6 +122,21 @@ for (const engine of engines) {
       assert.deepEqual(await a.currentState(roomId), await b.currentState(roomId));
     });
 
+    it("carries a profile change to the other server's copy of every shared room", async () => {
+      const alice = a.user("alice");
+      const dora = await b.register("dora");
+      const alias = `#profiles:${a.serverName}`;
+      const roomId = await a.createRoom(alice, { preset: "public", alias });
+      await b.services.federationRooms.remote.join(dora, alias, [], { displayname: "Dora" });
+      await waitFor("dora joined on A", async () => (await a.membership(roomId, dora)) === "join");
+      // client-server-api#profiles: a new display name is sent as a member event to each joined room.
+      const requester = { userId: dora, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+      await b.services.accounts.profiles.setField(requester, dora, "displayname", { displayname: "Dora the Explorer" });
+      await waitFor("the new name on A", async () => (await a.stateContent(roomId, "m.room.member", dora))?.["displayname"] === "Dora the Explorer");
+      assert.equal((await a.stateContent(roomId, "m.room.member", dora))?.["membership"], "join");
+      assert.deepEqual(await a.currentState(roomId), await b.currentState(roomId));
+    });
+
     it("backfills history from before the join", async () => {
       const alice = a.user("alice");
       const frank = await b.register("frank");
