@@ -98,7 +98,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     },
     start,
   );
-  const heads = new RoomHeads(notifier, start, (roomId) => events.timeline.latestPosition(roomId), { idle: () => roomserver.idle() });
+  const heads = new RoomHeads(notifier, start, (roomId) => events.timeline.latestPosition(roomId), { batchesInFlight: () => roomserver.batchesInFlight() });
   const unread = new UnreadCounter(timeline);
   let userActive: (userId: string) => void = () => undefined;
   const unsubscribe = roomserver.subscribe((output) => {

@@ -27,6 +27,7 @@ export class RoomWorker {
   #room: RoomCache | undefined;
   #running: Promise<void> = Promise.resolve();
   #active = false;
+  #batch: Promise<void> | undefined;
 
   constructor(roomId: string, deps: EngineDeps, maxBatch: number, emit: (outputs: readonly RoomserverOutput[]) => void) {
     this.roomId = roomId;
@@ -37,6 +38,14 @@ export class RoomWorker {
 
   get busy(): boolean {
     return this.#active;
+  }
+
+  /**
+   * Settles when the batch being processed now (if any) has ended: its write transaction, the only
+   * place room stream positions are taken, has committed or rolled back.
+   */
+  get batchInFlight(): Promise<void> {
+    return this.#batch ?? Promise.resolve();
   }
 
   /** Settles when the queue is empty. */
@@ -72,7 +81,13 @@ export class RoomWorker {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#queue.length === 0) break;
         const batch = this.#queue.splice(0, this.#maxBatch);
-        await this.#processBatch(batch);
+        const processing = this.#processBatch(batch);
+        this.#batch = processing.catch(() => undefined);
+        try {
+          await processing;
+        } finally {
+          this.#batch = undefined;
+        }
       }
     } finally {
       // Cleared in the same step as the last look at the queue, so that no input is left behind.

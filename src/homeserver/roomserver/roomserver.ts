@@ -233,6 +233,14 @@ export class Roomserver {
     }
   }
 
+  /**
+   * Settles once every batch being processed at the call has ended (later batches are not waited
+   * for): a room stream position taken before the call is then committed or given up for good.
+   */
+  async batchesInFlight(): Promise<void> {
+    await Promise.all([...this.#workers.values()].map((w) => w.batchInFlight));
+  }
+
   /** Refuses new inputs and waits for the queued ones. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -9,24 +9,26 @@
 // output at 12 can come while 11 is still in its transaction. Were 12 handed out as a token, 11
 // would land behind it and never be read. So an output above a gap waits (the notifier is told of
 // it once the gap closes). A gap that stays open is a position no transaction will commit (one that
-// was rolled back, to be retried at a new position): it is taken for one as soon as the room engine
-// has been idle since the gap was seen (every transaction that could hold it has ended), or after
-// GAP_GRACE_MS at most. On SQLite, with its one writer, gaps do not happen.
+// was rolled back, to be retried at a new position). Positions come from a sequence, so the one
+// missing was taken before the output above it, by a batch then in flight: once every batch in
+// flight when the gap was seen has ended (the room engine's batchesInFlight), the gap is given up.
+// GAP_GRACE_MS is only a last resort, should a position ever be taken elsewhere. On SQLite, with its
+// one writer, gaps do not happen.
 import type { RoomserverOutput } from "../roomserver/index.ts";
 import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 import type { Notifier } from "./notifier.ts";
 
 type NewRoomEvent = Extract<RoomserverOutput, { kind: "new_room_event" }>;
 
-/** How long a gap in the positions told may stay open before it is taken for a rolled-back one. */
-export const GAP_GRACE_MS = 500;
+/** How long a gap may stay open at most, whatever batchesInFlight says (a last resort). */
+export const GAP_GRACE_MS = 10_000;
 
 export class RoomHeads {
   readonly #notifier: Notifier;
   readonly #latestPosition: (roomId: string) => Promise<number>;
   readonly #clock: Clock;
-  /** Resolves once the room engine has no transaction left (roomserver.idle). */
-  readonly #idle: (() => Promise<void>) | undefined;
+  /** Resolves once the room engine's batches in flight at the call have ended (roomserver.batchesInFlight). */
+  readonly #batchesInFlight: (() => Promise<void>) | undefined;
   #head: number;
   /** Outputs above the head, waiting for the positions below them, by position. */
   readonly #waiting = new Map<number, NewRoomEvent>();
@@ -43,13 +45,13 @@ export class RoomHeads {
     notifier: Notifier,
     start: number,
     latestPosition: (roomId: string) => Promise<number>,
-    options: { readonly clock?: Clock; readonly idle?: () => Promise<void> } = {},
+    options: { readonly clock?: Clock; readonly batchesInFlight?: () => Promise<void> } = {},
   ) {
     this.#notifier = notifier;
     this.#head = start;
     this.#latestPosition = latestPosition;
     this.#clock = options.clock ?? systemClock;
-    this.#idle = options.idle;
+    this.#batchesInFlight = options.batchesInFlight;
   }
 
   /** The room stream's head: every event at or below it is committed and was told to us. */
@@ -118,7 +120,7 @@ export class RoomHeads {
       this.close();
       return;
     }
-    // A gap: give the position below a moment to commit, then take it for a rolled-back one.
+    // A gap: wait for the batches that could hold the position below, then take it for a rolled-back one.
     if (this.#gapTimer === undefined) {
       const gapAt = this.#head + 1;
       const below = Math.min(...this.#waiting.keys());
@@ -130,7 +132,7 @@ export class RoomHeads {
         this.#advance();
       };
       this.#gapTimer = this.#clock.setTimeout(skip, GAP_GRACE_MS);
-      this.#idle?.().then(() => {
+      this.#batchesInFlight?.().then(() => {
         if (this.#gapTimer !== undefined && this.#head + 1 === gapAt) skip();
       }, () => undefined);
     }
