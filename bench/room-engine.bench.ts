@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
+import { SqliteDatabase } from "../src/storage/sqlite-driver.ts";
 import { authEventsSelection } from "../src/core/auth/index.ts";
 import { signingKeyFromSeed } from "../src/core/crypto/ed25519.ts";
 import { toRoomEvent } from "../src/core/events/pdu.ts";
@@ -290,7 +290,7 @@ async function pipelineBench(): Promise<void> {
 
 /** The baseline: each event's row inserted with better-sqlite3 in its own transaction, WAL and synchronous=FULL as ours. */
 async function plainInsertBench(pdus: readonly Pdu[], dir: string): Promise<number> {
-  const db = new BetterSqlite3(join(dir, "plain.db"));
+  const db = new SqliteDatabase(join(dir, "plain.db"));
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.exec("create table events (event_nid integer primary key autoincrement, event_id text not null unique, room_id text not null, type text not null, sender text not null, depth integer not null, json text not null)");

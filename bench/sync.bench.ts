@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import BetterSqlite3 from "better-sqlite3";
+import { SqliteDatabase } from "../src/storage/sqlite-driver.ts";
 import { Pool } from "undici";
 import type { Requester } from "../src/http/endpoint.ts";
 import { printFigure } from "./lib.ts";
@@ -44,7 +44,7 @@ const YAML = [
 
 /** The baseline: token check, one INSERT per message, a long-poll woken by inserts. */
 async function serveBaseline(dir: string, tokens: readonly (readonly [string, string])[]): Promise<number> {
-  const db = new BetterSqlite3(join(dir, "baseline.db"));
+  const db = new SqliteDatabase(join(dir, "baseline.db"));
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.exec(
