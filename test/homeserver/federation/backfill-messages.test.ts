@@ -2,7 +2,7 @@
 // its join, fetched from the server that has it (server-server-api#backfilling-and-retrieving-missing-events):
 // oldest last, each event once, with an `end` token that continues until the room's creation.
 // Backfilled history takes stream positions below the room's own, so sync never serves it as new.
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsonObject } from "../../../src/core/json.ts";
 import type { Requester } from "../../../src/http/endpoint.ts";
@@ -10,8 +10,7 @@ import type { MessagesRequest } from "../../../src/homeserver/events/messages.ts
 import type { RoomserverOutput } from "../../../src/homeserver/roomserver/index.ts";
 import { parsePaginationToken } from "../../../src/homeserver/sync/token.ts";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, type FederatedServer } from "./federated-server.ts";
+import { twoServers, type FederatedServer } from "./federated-server.ts";
 
 const requester = (userId: string): Requester => ({ userId, deviceId: undefined, isGuest: false, accessTokenId: undefined });
 
@@ -53,20 +52,10 @@ async function publicRoom(server: FederatedServer, creator: string, version: str
 
 for (const engine of engines) {
   describe(`/messages into backfilled history [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-
-    before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
-    });
+    before(() => ({ a, b } = servers));
 
     for (const version of ["10", "12"]) {
       it(`a user joining late pages back through all of the room's history, in order (v${version})`, async () => {

@@ -1,28 +1,17 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 // A destination that was down is caught up: its queue survives, the newest event of each room is
 // sent when it is back, and it fetches what lies between with /get_missing_events.
 
 for (const engine of engines) {
   describe(`catching up a server that was down [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-
-    before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
-    });
+    before(() => ({ a, b } = servers));
 
     it("delivers 100 messages sent while the other server was stopped, once it is back", async () => {
       const alice = a.user("alice");

@@ -10,6 +10,7 @@
  *   await a.stop(); await a.start(); ...; await a.destroy();
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { after, before } from "node:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -23,7 +24,7 @@ import { startHomeserver, type RunningHomeserver } from "../../../src/homeserver
 import type { Engine } from "../../../src/storage/engine.ts";
 import { createTestStorage, type TestStorage } from "../../storage/engines.ts";
 import { freePort } from "./tls-homeserver.ts";
-import type { TestPki } from "./pki.ts";
+import { createTestPki, type TestPki } from "./pki.ts";
 
 export interface FederatedServer {
   readonly serverName: string;
@@ -48,6 +49,38 @@ export interface FederatedServer {
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
+}
+
+/**
+ * Two servers for a suite, A named "localhost:port" and B "127.0.0.1:port", with a fresh test CA:
+ * started before its tests, destroyed after them. Read `a` and `b` inside tests or hooks.
+ */
+export function twoServers(engine: Engine): { readonly a: FederatedServer; readonly b: FederatedServer } {
+  let pki: TestPki | undefined;
+  let a: FederatedServer | undefined;
+  let b: FederatedServer | undefined;
+  before(async () => {
+    pki = await createTestPki();
+    a = await startFederatedServer(engine, pki, "localhost");
+    b = await startFederatedServer(engine, pki, "127.0.0.1");
+  });
+  after(async () => {
+    await a?.destroy();
+    await b?.destroy();
+    await pki?.cleanup();
+  });
+  const started = (server: FederatedServer | undefined): FederatedServer => {
+    if (server === undefined) throw new Error("the servers start in the suite's before hook");
+    return server;
+  };
+  return {
+    get a() {
+      return started(a);
+    },
+    get b() {
+      return started(b);
+    },
+  };
 }
 
 /** Polls until `check` holds (no timing is asserted: the deadline only stops a hung test). */

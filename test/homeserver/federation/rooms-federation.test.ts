@@ -1,28 +1,17 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 // Two Weft homeservers sharing rooms over TLS on loopback: joins (by alias, after an invite, again
 // after leaving), messages both ways, and history from before the join.
 
 for (const engine of engines) {
   describe(`rooms over federation [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-
-    before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
-    });
+    before(() => ({ a, b } = servers));
 
     const bodies = async (server: FederatedServer, roomId: string): Promise<string[]> =>
       (await server.timeline(roomId)).filter((e) => e.type === "m.room.message").map((e) => String(e.content["body"]));
@@ -129,6 +118,8 @@ for (const engine of engines) {
       const roomId = await a.createRoom(alice, { preset: "public", alias });
       await b.services.federationRooms.remote.join(dora, alias, [], { displayname: "Dora" });
       await waitFor("dora joined on A", async () => (await a.membership(roomId, dora)) === "join");
+      // The profile goes to the rooms B's membership index holds for her.
+      await waitFor("dora's room in B's index", async () => (await b.services.rooms.membershipIndex.roomsForUser(dora, ["join"])).some((r) => r.roomId === roomId));
       // client-server-api#profiles: a new display name is sent as a member event to each joined room.
       const requester = { userId: dora, deviceId: undefined, isGuest: false, accessTokenId: undefined };
       await b.services.accounts.profiles.setField(requester, dora, "displayname", { displayname: "Dora the Explorer" });

@@ -1,9 +1,8 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Requester } from "../../../src/http/endpoint.ts";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 // The client's /timestamp_to_event on a server that lacks the room's history
 // (room_event_by_timestamp.yaml): B joined A's room late, so what was said before is not on B;
@@ -15,20 +14,10 @@ const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1
 
 for (const engine of engines) {
   describe(`timestamp_to_event across servers [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-
-    before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
-    });
+    before(() => ({ a, b } = servers));
 
     it("asks the room's other servers for an event closer than ours, and fetches and places it", async () => {
       const alice = a.user("alice");

@@ -5,14 +5,13 @@
  * other server's cached copy of a user's device list current.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import type { JsonObject } from "../../../src/core/json.ts";
 import type { Requester } from "../../../src/http/endpoint.ts";
 import { FederationRequestError } from "../../../src/homeserver/federation/client.ts";
 import { engines } from "../../storage/engines.ts";
 import { crossSigningKeyObject, crossSigningKeyPair, deviceSigningKey, oneTimeKeys, signedDeviceKeys } from "../e2ee/helpers.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 function requester(userId: string, deviceId: string): Requester {
   return { userId, deviceId, isGuest: false, accessTokenId: undefined };
@@ -39,20 +38,10 @@ async function rejection(promise: Promise<unknown>): Promise<{ status: number | 
 
 for (const engine of engines) {
   describe(`e2ee between two servers [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-
-    before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
-    });
+    before(() => ({ a, b } = servers));
 
     it("answers /user/keys/query and /user/keys/claim for its own users, without device names", async () => {
       const alice = await a.register("keysalice");
