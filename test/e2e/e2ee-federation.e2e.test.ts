@@ -12,38 +12,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ClientEvent, createClient, MatrixError, MsgType, Preset, SyncState, type ICreateClientOpts, type IPushRules, type MatrixClient } from "matrix-js-sdk";
+import { ClientEvent, createClient, MsgType, Preset, SyncState, type MatrixClient } from "matrix-js-sdk";
 import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
-import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { Agent, fetch as undiciFetch } from "undici";
 import { engines } from "../storage/engines.ts";
+import { quiet, waitFor } from "./sdk.ts";
 import { createTestPki, type TestPki } from "../homeserver/federation/pki.ts";
 import { startFederatedServer, type FederatedServer } from "../homeserver/federation/federated-server.ts";
-
-sdkLogger.setLevel("silent");
-
-const quiet = (): NonNullable<ICreateClientOpts["logger"]> => {
-  const none = () => undefined;
-  return { trace: none, debug: none, info: none, warn: none, error: none, getChild: quiet };
-};
-
-// matrix-js-sdk arms a long timer per request and never clears it: unref'd so the process ends.
-const setTimer = globalThis.setTimeout as (callback: () => void, ms?: number, ...args: unknown[]) => NodeJS.Timeout;
-globalThis.setTimeout = ((callback: () => void, ms?: number, ...args: unknown[]) => {
-  const timer = setTimer(callback, ms, ...args);
-  if ((ms ?? 0) >= 60_000) timer.unref();
-  return timer;
-}) as typeof setTimeout;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 90_000): Promise<T> {
-  const giveUpAt = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface Session {
   readonly userId: string;
@@ -57,15 +32,6 @@ async function startSession(server: FederatedServer, userId: string, fetchFn: ty
   const client = createClient({ baseUrl: `https://127.0.0.1:${server.port}`, userId, deviceId, accessToken, fetchFn, logger: quiet() });
   await client.initRustCrypto({ useIndexedDB: false });
   new Tracing(LoggerLevel.Error).turnOff();
-  const getPushRules = client.getPushRules.bind(client);
-  client.getPushRules = async () => {
-    try {
-      return await getPushRules();
-    } catch (error) {
-      if (error instanceof MatrixError && (error.errcode === "M_UNRECOGNIZED" || error.httpStatus === 404)) return { global: {} } as IPushRules;
-      throw error;
-    }
-  };
   const prepared = new Promise<void>((resolve) => {
     const onSync = (state: SyncState): void => {
       if (state === SyncState.Prepared || state === SyncState.Syncing) {

@@ -21,35 +21,14 @@ import {
   MsgType,
   SyncState,
   type AuthDict,
-  type ICreateClientOpts,
   type UIAuthCallback,
   type MatrixClient,
 } from "matrix-js-sdk";
 import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
-import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { engines } from "../storage/engines.ts";
+import { quiet, waitFor } from "./sdk.ts";
 import { ACCOUNTS_YAML, call, registerUser, type TestUser } from "../homeserver/api/client/helpers.ts";
 import { startTestHomeserver, type TestHomeserver } from "../homeserver/harness.ts";
-
-// The SDK logs every request and every crypto step (its own logger, and the Rust crypto's tracing
-// on the console); these tests read results instead.
-sdkLogger.setLevel("silent");
-
-/** Each client's own logger, silenced too. */
-const quiet = (): NonNullable<ICreateClientOpts["logger"]> => {
-  const none = () => undefined;
-  return { trace: none, debug: none, info: none, warn: none, error: none, getChild: quiet };
-};
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 60_000): Promise<T> {
-  const giveUpAt = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface Session {
   readonly user: TestUser;

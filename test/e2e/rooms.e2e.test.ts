@@ -15,32 +15,14 @@ import {
   ReceiptType,
   RelationType,
   SyncState,
-  type ICreateClientOpts,
   type MatrixClient,
   type Room,
 } from "matrix-js-sdk";
-import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { engines } from "../storage/engines.ts";
+import { quiet } from "./sdk.ts";
 import { registerUser, type TestUser } from "../homeserver/api/client/helpers.ts";
 import { startTestHomeserver, type TestHomeserver } from "../homeserver/harness.ts";
 import { SYNC_YAML } from "../homeserver/sync/helpers.ts";
-
-/** The SDK logs every step; these tests read its state instead. */
-const quiet = (): NonNullable<ICreateClientOpts["logger"]> => {
-  const none = () => undefined;
-  return { trace: none, debug: none, info: none, warn: none, error: none, getChild: quiet };
-};
-sdkLogger.setLevel("silent");
-
-// matrix-js-sdk arms a timer for every request (80 s, 110 s for /sync) and never clears it
-// (http-api/utils.ts timeoutSignal), nor its 6-hour capabilities refresh on stop: those would hold
-// this test process open long after the clients stopped. Timers that long are unref'd here.
-const setTimer = globalThis.setTimeout as (callback: () => void, ms?: number, ...args: unknown[]) => NodeJS.Timeout;
-globalThis.setTimeout = ((callback: () => void, ms?: number, ...args: unknown[]) => {
-  const timer = setTimer(callback, ms, ...args);
-  if ((ms ?? 0) >= 60_000) timer.unref();
-  return timer;
-}) as typeof setTimeout;
 
 function clientFor(hs: TestHomeserver, user: TestUser): MatrixClient {
   return createClient({
