@@ -6,7 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { authEventsSelection } from "../../core/auth/index.ts";
 import { encodeUnpaddedBase64, encodeUnpaddedBase64Url } from "../../core/crypto/base64.ts";
-import type { SigningKey } from "../../core/crypto/ed25519.ts";
+import { signBytes, type SigningKey } from "../../core/crypto/ed25519.ts";
+import { sha256 } from "../../core/crypto/hashes.ts";
+import { EventFormatError } from "../../core/events/event-format-error.ts";
+import { MAX_EVENT_JSON_NESTING, isNestingWithin } from "../../core/events/event-json.ts";
 import { MAX_PREV_EVENTS } from "../../core/events/format.ts";
 import { computeReferenceHash } from "../../core/events/hashes.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
@@ -15,6 +18,7 @@ import { hashAndSignEvent } from "../../core/events/sign.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { StateSnapshot } from "../../storage/stores/state-snapshot.ts";
+import { PduBytes } from "./checks/pdu-bytes.ts";
 import { nextDepth } from "./checks/valid-event.ts";
 import type { CreateRoomRequest, LocalEventRequest } from "./types.ts";
 
@@ -67,8 +71,8 @@ export function selectAuthEvents(
   return ids;
 }
 
-/** A new event of an existing room, hashed and signed. */
-export function buildLocalEvent(parts: LocalEventParts, signer: Signer): Pdu {
+/** A new event of an existing room, hashed and signed, with its encodings. */
+export function buildLocalEvent(parts: LocalEventParts, signer: Signer): { pdu: Pdu; bytes: PduBytes } {
   const { request, version } = parts;
   const authIds = selectAuthEvents(request, version, parts.state);
   const pdu: Pdu = {
@@ -88,7 +92,23 @@ export function buildLocalEvent(parts: LocalEventParts, signer: Signer): Pdu {
   if (request.stateKey !== undefined) pdu["state_key"] = request.stateKey;
   if (request.redacts !== undefined && !version.redactsInContent) pdu["redacts"] = request.redacts;
   if (version.eventIdFormat === "v1") pdu["event_id"] = `$${randomOpaqueId()}:${signer.serverName}`;
-  return hashAndSignEvent(pdu, version, signer.serverName, signer.key);
+  return hashAndSign(pdu, version, signer);
+}
+
+/**
+ * hashAndSignEvent (core/events/sign.ts) for an event that has no hashes or signatures yet, over
+ * one encoding of its members (pdu-bytes.ts): the content hash, the signed bytes and then the event
+ * ID, size check and stored JSON (checkValidEvent, given these bytes) all join the same encodings.
+ */
+export function hashAndSign(pdu: Pdu, version: RoomVersion, signer: Signer): { pdu: Pdu; bytes: PduBytes } {
+  // As encodeEventJson: the member encoder is recursive.
+  if (!isNestingWithin(pdu)) throw new EventFormatError("too_deeply_nested", `event JSON nests deeper than ${MAX_EVENT_JSON_NESTING}`);
+  const unhashed = new PduBytes(pdu, version);
+  // server-server-api "Adding hashes and signatures to outgoing events".
+  const hashed = unhashed.withMember("hashes", { sha256: encodeUnpaddedBase64(sha256(unhashed.contentHashed())) });
+  const signature = encodeUnpaddedBase64(signBytes(signer.key, hashed.essential()));
+  const bytes = hashed.withMember("signatures", { [signer.serverName]: { [signer.key.keyId]: signature } });
+  return { pdu: bytes.pdu, bytes };
 }
 
 /**

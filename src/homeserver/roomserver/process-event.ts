@@ -79,7 +79,7 @@ function storedJson(pdu: Pdu, bytes: PduBytes | undefined): string {
   return JSON.stringify(rest);
 }
 
-async function buildLocal(batch: Batch, request: LocalEventRequest, version: RoomVersion): Promise<Pdu | string> {
+async function buildLocal(batch: Batch, request: LocalEventRequest, version: RoomVersion): Promise<{ pdu: Pdu; bytes: PduBytes } | string> {
   const prevIds = choosePrevEvents(batch.extremities);
   if (prevIds.length === 0) return "the room has no forward extremities here: is it known?";
   const prevs = await batch.getEvents(prevIds);
@@ -146,11 +146,12 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     version = found;
   }
   let pdu = item.pdu;
+  let builtBytes: PduBytes | undefined;
   if (item.local !== undefined) {
     try {
       const built = await buildLocal(batch, item.local, version);
       if (typeof built === "string") return refused(built);
-      pdu = built;
+      ({ pdu, bytes: builtBytes } = built);
     } catch (err) {
       if (err instanceof MatrixError) return refused(err.message);
       throw err;
@@ -159,7 +160,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   if (pdu === undefined) return refused("no event given");
 
   // 1. "Is a valid event, otherwise it is dropped."
-  const valid = prepared ?? checkValidEvent(pdu, version, batch.room.roomId);
+  const valid = prepared ?? checkValidEvent(pdu, version, batch.room.roomId, builtBytes);
   if ("reason" in valid) return refused(valid.reason, valid.eventId);
   let event = valid.event;
   const bytes = valid.bytes;

@@ -52,7 +52,7 @@ export class PduBytes {
    * Encodes the members of a PDU that passed checkPduFormat (so it nests within the limit).
    * Throws EventFormatError "not_canonical_json" as encodeEventJson does, for the same first fault.
    */
-  constructor(pdu: Pdu, version: RoomVersion) {
+  constructor(pdu: Pdu, version: RoomVersion, reuse?: { readonly members: ReadonlyMap<string, string>; readonly changed: string }) {
     this.pdu = pdu;
     this.#version = version;
     this.#keys = sortedKeys(pdu);
@@ -61,11 +61,22 @@ export class PduBytes {
     for (const key of this.#keys) {
       const value = pdu[key];
       if (value === undefined) continue;
-      const member = `${JSON.stringify(key)}:${this.#encode(value)}`;
+      const member = (key === reuse?.changed ? undefined : reuse?.members.get(key)) ?? `${JSON.stringify(key)}:${this.#encode(value)}`;
       this.#members.set(key, member);
       size += Buffer.byteLength(member, "utf8") + (this.#members.size > 1 ? 1 : 0);
     }
     this.size = size;
+  }
+
+  /**
+   * The encodings of this PDU with member `key` set to `value`, the other members' encodings
+   * reused: our own events get their `hashes`, then their `signatures`, after the rest is encoded.
+   */
+  withMember(key: string, value: JsonValue): PduBytes {
+    const next = new PduBytes({ ...this.pdu, [key]: value }, this.#version, { members: this.#members, changed: key });
+    // What the signatures cover leaves them out: a new `signatures` does not change it.
+    if (NOT_SIGNED.has(key)) next.#essential = this.#essential;
+    return next;
   }
 
   /** Whether the whole event is within the size limit (client-server-api "Size limits"). */

@@ -42,10 +42,11 @@ export type ValidEventResult =
  * encoding the PDU once (pdu-bytes.ts): its member encodings then serve the event ID, the
  * signature and hash checks and the stored JSON. Throws EventFormatError on a malformed PDU.
  */
-export function parsePdu(pdu: Pdu, version: RoomVersion): { event: RoomEvent; bytes: PduBytes } {
+export function parsePdu(pdu: Pdu, version: RoomVersion, encoded?: PduBytes): { event: RoomEvent; bytes: PduBytes } {
   checkKeySizeLimits(pdu);
   const fields = checkPduFormat(pdu, version);
-  const bytes = new PduBytes(pdu, version);
+  // An event we built was encoded as it was hashed and signed (local-event.ts hashAndSign).
+  const bytes = encoded?.pdu === pdu ? encoded : new PduBytes(pdu, version);
   if (bytes.tooLarge) {
     throw new EventFormatError("too_large", `the event is ${bytes.size} bytes of canonical JSON, over ${MAX_PDU_BYTES}`);
   }
@@ -79,12 +80,15 @@ export function parsePdu(pdu: Pdu, version: RoomVersion): { event: RoomEvent; by
   return { event, bytes };
 }
 
-/** Parses and validates a PDU for its room version; the reason says why it is dropped. */
-export function checkValidEvent(pdu: Pdu, version: RoomVersion, roomId: string): ValidEventResult {
+/**
+ * Parses and validates a PDU for its room version; the reason says why it is dropped. `encoded`:
+ * the PDU's encodings when they were made already.
+ */
+export function checkValidEvent(pdu: Pdu, version: RoomVersion, roomId: string, encoded?: PduBytes): ValidEventResult {
   let event: RoomEvent;
   let bytes: PduBytes;
   try {
-    ({ event, bytes } = parsePdu(pdu, version));
+    ({ event, bytes } = parsePdu(pdu, version, encoded));
   } catch (err) {
     if (err instanceof EventFormatError) return { reason: `invalid event (${err.reason}): ${err.message}` };
     throw err;
