@@ -1,12 +1,11 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsonObject } from "../../../src/core/json.ts";
 import { completeEvent, EventTemplates } from "../../../src/homeserver/federation/event-template.ts";
 import { parsePdu } from "../../../src/homeserver/federation/remote-events.ts";
 import { RoomReader } from "../../../src/homeserver/federation/room-reader.ts";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 // Both servers change the same state at once: each builds its event on the room as it has it
 // (neither has seen the other's), so the room forks, and both resolve it to the same state.
@@ -39,7 +38,7 @@ async function buildOn(server: FederatedServer, roomId: string, draft: Draft): P
 
 for (const engine of engines) {
   describe(`concurrent state changes across servers [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
     let roomId: string;
@@ -47,9 +46,7 @@ for (const engine of engines) {
     let bob: string;
 
     before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
+      ({ a, b } = servers);
       alice = a.user("alice");
       bob = await b.register("bob");
       roomId = await a.createRoom(alice, { preset: "public" });
@@ -57,11 +54,6 @@ for (const engine of engines) {
       // Bob may change the room's state too.
       await a.state(roomId, alice, "m.room.power_levels", "", { users: { [alice]: 100, [bob]: 100 }, users_default: 0, events_default: 0, state_default: 50 });
       await waitFor("bob's power on B", async () => ((await b.stateContent(roomId, "m.room.power_levels", ""))?.["users"] as JsonObject | undefined)?.[bob] === 100);
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
     });
 
     async function race(onA: Draft, onB: Draft): Promise<void> {

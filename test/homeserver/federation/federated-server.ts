@@ -53,9 +53,9 @@ export interface FederatedServer {
 
 /**
  * Two servers for a suite, A named "localhost:port" and B "127.0.0.1:port", with a fresh test CA:
- * started before its tests, destroyed after them. Read `a` and `b` inside tests or hooks.
+ * started before its tests, destroyed after them. Read `a`, `b` and `pki` inside tests or hooks.
  */
-export function twoServers(engine: Engine): { readonly a: FederatedServer; readonly b: FederatedServer } {
+export function twoServers(engine: Engine): { readonly a: FederatedServer; readonly b: FederatedServer; readonly pki: TestPki } {
   let pki: TestPki | undefined;
   let a: FederatedServer | undefined;
   let b: FederatedServer | undefined;
@@ -79,6 +79,10 @@ export function twoServers(engine: Engine): { readonly a: FederatedServer; reado
     },
     get b() {
       return started(b);
+    },
+    get pki() {
+      if (pki === undefined) throw new Error("the test CA is made in the suite's before hook");
+      return pki;
     },
   };
 }

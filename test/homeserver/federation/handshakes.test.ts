@@ -1,4 +1,4 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsonObject, JsonValue } from "../../../src/core/json.ts";
 import { getRoomVersion } from "../../../src/core/room-versions/room-versions.ts";
@@ -7,8 +7,7 @@ import { completeEvent, EventTemplates } from "../../../src/homeserver/federatio
 import { RoomReader } from "../../../src/homeserver/federation/room-reader.ts";
 import { parsePdu } from "../../../src/homeserver/federation/remote-events.ts";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, type FederatedServer } from "./federated-server.ts";
+import { twoServers, type FederatedServer } from "./federated-server.ts";
 
 // The membership handshakes in their other forms: version negotiation, the v1 answers, knocking,
 // restricted joins, and what is not offered yet.
@@ -21,21 +20,14 @@ function status(code: number, errcode?: string) {
 
 for (const engine of engines) {
   describe(`membership handshakes [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
     let alice: string;
 
     before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
+      ({ a, b } = servers);
       alice = a.user("alice");
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
     });
 
     it("make_join answers M_INCOMPATIBLE_ROOM_VERSION when the room's version is not in ver (default [1])", async () => {

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateSigningKey, type SigningKey } from "../../../src/core/crypto/ed25519.ts";
 import type { Pdu } from "../../../src/core/events/room-event.ts";
@@ -14,8 +14,7 @@ import { HttpsTransport } from "../../../src/homeserver/federation/transport.ts"
 import { IpRangePolicy } from "../../../src/homeserver/federation/ip-ranges.ts";
 import { systemResolver } from "../../../src/homeserver/federation/dns.ts";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 // A hostile server (here A, or someone with A's name but not its key) tries what a server may
 // not; B refuses each, and nothing changes on B.
@@ -27,7 +26,7 @@ let txnCounter = 0;
 
 for (const engine of engines) {
   describe(`refusing a hostile server [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
     let roomId: string;
@@ -35,20 +34,13 @@ for (const engine of engines) {
     let mallory: string;
 
     before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
+      ({ a, b } = servers);
       alice = a.user("alice");
       mallory = a.user("mallory");
       const bob = await b.register("bob");
       roomId = await a.createRoom(alice, { preset: "public" });
       await a.state(roomId, mallory, "m.room.member", mallory, { membership: "join" });
       await b.services.federationRooms.remote.join(bob, roomId, [a.serverName], {});
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
     });
 
     /** An event of A's user built on A's view of the room, signed with `key` (A's own by default). */
@@ -103,7 +95,7 @@ for (const engine of engines) {
     });
 
     it("refuses a request signed for another destination", async () => {
-      const transport = new HttpsTransport({ resolver: systemResolver, ipRanges: new IpRangePolicy([], []), verifyCertificates: true, extraCaCertificates: [pki.caCert] });
+      const transport = new HttpsTransport({ resolver: systemResolver, ipRanges: new IpRangePolicy([], []), verifyCertificates: true, extraCaCertificates: [servers.pki.caCert] });
       try {
         const { pdu, eventId } = await craft(alice, "m.room.message", { msgtype: "m.text", body: "misdirected" });
         const path = `/_matrix/federation/v1/send/misdirected-${++txnCounter}`;

@@ -1,10 +1,9 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsonObject } from "../../../src/core/json.ts";
 import { FederationRequestError } from "../../../src/homeserver/federation/client.ts";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 // Reading a room over federation (/event, /state, /state_ids, /event_auth, /backfill,
 // /get_missing_events, /timestamp_to_event), the queries, EDUs and transaction retries.
@@ -17,7 +16,7 @@ function status(code: number, errcode?: string) {
 
 for (const engine of engines) {
   describe(`reading rooms over federation [${engine}]`, () => {
-    let pki: TestPki;
+    const servers = twoServers(engine);
     let a: FederatedServer;
     let b: FederatedServer;
     let alice: string;
@@ -25,17 +24,10 @@ for (const engine of engines) {
     const messages: string[] = [];
 
     before(async () => {
-      pki = await createTestPki();
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
+      ({ a, b } = servers);
       alice = a.user("alice");
       roomId = await a.createRoom(alice, { preset: "public", alias: `#reads:${a.serverName}` });
       for (let i = 0; i < 5; i++) messages.push(await a.send(roomId, alice, `m${i}`));
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await pki?.cleanup();
     });
 
     const get = (path: string, query?: Record<string, string | string[]>) => b.services.federation.client.get(a.serverName, path, query === undefined ? {} : { query });
