@@ -7,13 +7,14 @@
 //   the room through the pipeline and goes to the room's servers.
 import type { SigningKey } from "../../core/crypto/ed25519.ts";
 import { checkContentHash } from "../../core/events/hashes.ts";
-import { stateMapKey, type Pdu } from "../../core/events/room-event.ts";
+import { stateMapKey, type Pdu, type RoomEvent } from "../../core/events/room-event.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import { getRoomVersion, type RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { FederationInviteStore, ReceivedInvite } from "../../storage/stores/federation-invites.ts";
 import type { Roomserver } from "../roomserver/index.ts";
+import type { InputResult } from "../roomserver/types.ts";
 import { FederationRequestError } from "./client.ts";
 import { addSignature, completeEvent, type EventTemplates } from "./event-template.ts";
 import { isSignedBy } from "./event-signatures.ts";
@@ -97,8 +98,9 @@ export class FederationInvites {
   }
 
   /**
-   * PDUs of a room we are not in: the room may be retracting an invite of one of our users (a
-   * leave or ban of the invitee, signed by its sender's server), the one thing we act on there.
+   * PDUs of a room we are not in: the room may be retracting an invite of one of our users, or
+   * rejecting their knock (a leave or ban of the member, signed by its sender's server), the one
+   * thing we act on there.
    */
   async retractedInvites(origin: string, roomId: string, pdus: readonly unknown[]): Promise<void> {
     for (const pdu of pdus) {
@@ -173,6 +175,30 @@ export class FederationInvites {
       }
     }
     return signed;
+  }
+
+  /**
+   * A knock of one of our users that a resident of a room we are not in took (knocks.yaml
+   * send_knock): kept beside the invites (one pending out-of-band membership per user and room)
+   * with the knock_room_state the resident answered, and taken out of band so that the knocker's
+   * /sync shows it (rooms.knock). The resident's invite replaces it; a leave from the room, or the
+   * knocker's own leave through a resident, ends it.
+   */
+  async keepKnock(origin: string, knock: RoomEvent, version: RoomVersion, knockRoomState: unknown): Promise<InputResult> {
+    const userId = knock.stateKey ?? knock.sender;
+    await this.#o.store.put({
+      roomId: knock.roomId,
+      userId,
+      eventId: knock.eventId,
+      roomVersion: version.id,
+      origin,
+      event: knock.pdu,
+      inviteRoomState: wellFormedRoomState(knockRoomState, knock.roomId, version),
+      receivedTs: (this.#o.now ?? Date.now)(),
+    });
+    const taken = await this.#o.roomserver.input({ kind: "out_of_band", pdu: knock.pdu, roomVersion: version.id, origin: this.#o.serverName });
+    if (taken.outcome !== "accepted") await this.#o.store.remove(knock.roomId, userId);
+    return taken;
   }
 
   /**
@@ -254,6 +280,21 @@ export class FederationInvites {
       throw asMatrixError(err);
     }
   }
+}
+
+/**
+ * knocks.yaml knock_room_state: entries "improperly signed or formatted SHOULD be removed" before
+ * clients see them. Rooms whose events name their room by the create event (v12) send whole PDUs
+ * there: those that do not parse as events of the room go. Older versions keep the objects that
+ * came (the stripping for /sync drops malformed ones).
+ */
+function wellFormedRoomState(value: unknown, roomId: string, version: RoomVersion): JsonObject[] {
+  const entries = Array.isArray(value) ? value.filter(isJsonObject) : [];
+  if (!version.roomIdFromCreateEvent) return entries;
+  return entries.filter((entry) => {
+    const parsed = parsePdu(entry, version);
+    return "event" in parsed && parsed.event.roomId === roomId;
+  });
 }
 
 /**

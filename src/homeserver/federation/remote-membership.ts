@@ -5,7 +5,7 @@
 // on top of that state. The state is taken whole; a partial-state join would store the join on
 // the state without members and fetch the members afterwards (resync), behind this same API.
 import type { SigningKey } from "../../core/crypto/ed25519.ts";
-import { stateMapKey, type Pdu, type StateMap } from "../../core/events/room-event.ts";
+import { stateMapKey, type Pdu, type RoomEvent, type StateMap } from "../../core/events/room-event.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.ts";
@@ -36,7 +36,7 @@ export interface RemoteMembershipOptions {
   readonly roomserver: Pick<Roomserver, "input">;
   readonly reader: RoomReader;
   readonly fetcher: EventFetcher;
-  readonly invites: Pick<FederationInvites, "pending" | "forget">;
+  readonly invites: Pick<FederationInvites, "pending" | "forget" | "keepKnock">;
   /** Our own aliases: a join by one of them is not a remote lookup. */
   readonly lookupLocalAlias?: (alias: string) => Promise<{ roomId: string; servers: readonly string[] } | undefined>;
   readonly logger?: Log;
@@ -118,16 +118,28 @@ export class RemoteMembership {
     return { eventId, streamOrdering: taken.outcome === "accepted" ? taken.streamOrdering : undefined };
   }
 
-  /** Knocks on a room (knocks.yaml); answers the room's knock_room_state. */
-  async knock(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject = {}): Promise<{ roomId: string; eventId: string; knockRoomState: JsonObject[] }> {
+  /**
+   * Knocks on a room (knocks.yaml); answers the room's knock_room_state. The knock is kept here
+   * as the user's out-of-band membership of the room, with that state: their /sync shows it.
+   */
+  async knock(
+    userId: string,
+    roomIdOrAlias: string,
+    viaServers: readonly string[],
+    content: JsonObject = {},
+  ): Promise<{ roomId: string; eventId: string; knockRoomState: JsonObject[]; streamOrdering: number | undefined }> {
     const { roomId, servers } = await this.resolveRoom(roomIdOrAlias);
     const candidates = await this.#candidates(userId, roomId, [...viaServers, ...servers]);
-    return await this.#tryEach(candidates, async (server) => {
-      const { pdu, eventId } = await this.#signedFromTemplate("knock", server, roomId, userId, content, SUPPORTED_ROOM_VERSIONS.filter((v) => getRoomVersion(v)?.knocking === true));
-      const answer = await this.#sendHandshake("knock", server, roomId, eventId, pdu);
+    const knocked = await this.#tryEach(candidates, async (server) => {
+      const signed = await this.#signedFromTemplate("knock", server, roomId, userId, content, SUPPORTED_ROOM_VERSIONS.filter((v) => getRoomVersion(v)?.knocking === true));
+      const answer = await this.#sendHandshake("knock", server, roomId, signed.eventId, signed.pdu);
       const state = Array.isArray(answer["knock_room_state"]) ? answer["knock_room_state"].filter(isJsonObject) : [];
-      return { roomId, eventId, knockRoomState: state };
+      return { server, ...signed, state };
     });
+    const { server, event, eventId, version, state } = knocked;
+    const taken = await this.#o.invites.keepKnock(server, event, version, state);
+    if (taken.outcome !== "accepted") this.#o.logger?.warn({ roomId, eventId, outcome: taken.outcome }, "federation: our knock on a remote room was not stored");
+    return { roomId, eventId, knockRoomState: state, streamOrdering: taken.outcome === "accepted" ? taken.streamOrdering : undefined };
   }
 
   async #candidates(userId: string, roomId: string, given: readonly string[]): Promise<string[]> {
@@ -162,7 +174,7 @@ export class RemoteMembership {
     userId: string,
     content: JsonObject,
     versions: readonly string[] | undefined,
-  ): Promise<{ pdu: Pdu; eventId: string; version: RoomVersion }> {
+  ): Promise<{ pdu: Pdu; eventId: string; version: RoomVersion; event: RoomEvent }> {
     const answer = await this.#o.client.get(server, `/_matrix/federation/v1/make_${kind}/${enc(roomId)}/${enc(userId)}`, {
       ...(versions === undefined ? {} : { query: { ver: versions } }),
       lenientNumbers: true,
@@ -191,7 +203,7 @@ export class RemoteMembership {
     const pdu = completeEvent({ ...template, content: merged }, version, this.#o.serverName, this.#o.signingKey, (this.#o.now ?? Date.now)());
     const parsed = parsePdu(pdu, version);
     if (!("event" in parsed)) throw new MatrixError("M_UNKNOWN", `the ${kind} event built from ${server}'s template is invalid: ${parsed.error}`, 502);
-    return { pdu, eventId: parsed.event.eventId, version };
+    return { pdu, eventId: parsed.event.eventId, version, event: parsed.event };
   }
 
   /** send_*: v2, or v1 (answering [200, {...}]) where v2 is unknown. */

@@ -97,7 +97,10 @@ export class MembershipService {
     if (state === undefined || !(await this.#participating(roomId))) {
       const knocker = this.#deps.remote().knocker;
       if (knocker !== undefined && servers.some((s) => s !== this.#deps.serverName)) {
-        return await knocker.knock(userId, roomId, servers.filter((s) => s !== this.#deps.serverName), content);
+        const knocked = await knocker.knock(userId, roomId, servers.filter((s) => s !== this.#deps.serverName), content);
+        // As for remote joins: the next request reads the knock (/sync rooms.knock).
+        if (knocked.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(knocked.streamOrdering);
+        return { roomId: knocked.roomId };
       }
       if (state === undefined) throw new MatrixError("M_NOT_FOUND", "No known servers for this room", 404);
     }

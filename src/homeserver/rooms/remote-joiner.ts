@@ -19,7 +19,7 @@ export interface RemoteJoiner {
 
 /** Knocks on a room this server is not in (make_knock / send_knock). */
 export interface RemoteKnocker {
-  knock(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject): Promise<{ roomId: string }>;
+  knock(userId: string, roomIdOrAlias: string, viaServers: readonly string[], content: JsonObject): Promise<{ roomId: string } & PlacedMembership>;
 }
 
 /**

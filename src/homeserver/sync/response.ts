@@ -239,8 +239,9 @@ export class SyncResponseBuilder {
         // modules/ignore_users.md: "Servers must not send room invites from ignored users to clients."
         if (kind === "invite" && ignored.has(member.event.sender)) return;
         let stripped = carriedStrippedState(member.event);
-        // An invite received over federation to a room not here: the state it came with.
-        if (stripped === undefined && member.outlier && kind === "invite") {
+        // An invite received over federation to a room not here, or our knock on one: the state it
+        // came with (invite_room_state, or the knock_room_state of send_knock).
+        if (stripped === undefined && member.outlier) {
           const received = await this.#deps.receivedInvites?.pending(m.roomId, member.event.stateKey ?? "");
           if (received !== undefined && received.eventId === m.eventId) stripped = received.inviteRoomState.flatMap((e) => strippedOf(e, member.event.stateKey));
         }

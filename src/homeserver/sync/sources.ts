@@ -95,8 +95,9 @@ export interface SyncAccountData {
 }
 
 /**
- * Invites of our users received over federation to rooms this server is not in (federation/invites.ts):
- * the room state the inviting server described the room with (invite_room_state).
+ * Invites of our users received over federation to rooms this server is not in, and their knocks
+ * on such rooms (federation/invites.ts): the room state the inviting server described the room
+ * with (invite_room_state), or the one the knocked-on server answered (knock_room_state).
  */
 export interface SyncReceivedInvites {
   pending(roomId: string, userId: string): Promise<{ readonly eventId: string; readonly inviteRoomState: readonly JsonObject[] } | undefined>;

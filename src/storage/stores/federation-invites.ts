@@ -1,7 +1,9 @@
 // Invites of our users to rooms this server is not in (server-server-api#inviting-to-a-room):
 // the invite event as we signed it and the room state the inviting server described the room
 // with. The latest invite of a user to a room replaces an earlier one; joining, rejecting or a
-// later membership removes it.
+// later membership removes it. A knock of our user on such a room (server-server-api#knocking-upon-a-room)
+// is kept here the same way, with the knock_room_state of send_knock: one pending membership per
+// user and room, which the resident's invite replaces.
 import type { JsonObject } from "../../core/json.ts";
 import type { Database } from "../database.ts";
 
