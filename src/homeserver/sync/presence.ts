@@ -87,6 +87,8 @@ interface UserState {
   record: PresenceRecord;
   syncs: number;
   timer: TimerHandle | undefined;
+  /** When `timer` fires. */
+  timerDue: number;
 }
 
 function offlineRecord(userId: string): PresenceRecord {
@@ -118,7 +120,7 @@ export class PresenceService {
     const initial = this.enabled ? [...(options.initial ?? [])].sort((a, b) => a.streamPosition - b.streamPosition) : [];
     this.#log = new ChangeLog(initial.reduce((max, r) => Math.max(max, r.streamPosition), 0));
     for (const record of initial) {
-      this.#users.set(record.userId, { record, syncs: 0, timer: undefined });
+      this.#users.set(record.userId, { record, syncs: 0, timer: undefined, timerDue: 0 });
       this.#reschedule(record.userId); // a user online at shutdown times out like one whose syncs stopped
     }
   }
@@ -245,7 +247,7 @@ export class PresenceService {
 
   #state(userId: string): UserState {
     let state = this.#users.get(userId);
-    if (state === undefined) this.#users.set(userId, (state = { record: offlineRecord(userId), syncs: 0, timer: undefined }));
+    if (state === undefined) this.#users.set(userId, (state = { record: offlineRecord(userId), syncs: 0, timer: undefined, timerDue: 0 }));
     return state;
   }
 
@@ -296,10 +298,14 @@ export class PresenceService {
 
   #reschedule(userId: string): void {
     const state = this.#state(userId);
+    const due = this.#nextDeadline(state);
+    // A timer due no later is kept: firing early, it finds nothing due and sets the next one. Every
+    // sync and message moves the deadlines later, so this spares a timer reset on each of them.
+    if (state.timer !== undefined && due !== undefined && state.timerDue <= due) return;
     if (state.timer !== undefined) this.#clock.clearTimeout(state.timer);
     state.timer = undefined;
-    const due = this.#nextDeadline(state);
     if (due === undefined) return;
+    state.timerDue = due;
     state.timer = this.#clock.setTimeout(() => {
       state.timer = undefined;
       this.#update(userId, (r) => r);
