@@ -43,6 +43,9 @@ export interface ListenerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
+/** The levels at which an info line is logged. */
+const INFO_OR_LOWER: ReadonlySet<string> = new Set(["info", "debug", "trace"]);
+
 const ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "HEAD"] as const;
 
 interface CompiledEndpoint {
@@ -123,13 +126,16 @@ export function buildHttpApp(deps: HttpDeps, listener: ListenerOptions): Fastify
   });
 
   // One access-log line per request; the URL is logged without its query string, which may hold an
-  // access token (client-server-api#using-access-tokens).
-  app.addHook("onResponse", async (req, reply) => {
-    req.log.info(
-      { method: req.method, path: req.url.split("?", 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      "request",
-    );
-  });
+  // access token (client-server-api#using-access-tokens). No hook (a promise per request) when the
+  // level drops the line (it is set once, at start).
+  if (INFO_OR_LOWER.has(deps.logger.level)) {
+    app.addHook("onResponse", async (req, reply) => {
+      req.log.info(
+        { method: req.method, path: req.url.split("?", 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        "request",
+      );
+    });
+  }
 
   return app;
 }
