@@ -2,7 +2,7 @@ import { isJsonObject } from "../json.ts";
 import type { JsonObject } from "../json.ts";
 import type { RoomVersion } from "../room-versions/room-versions.ts";
 import { computeEventId } from "./event-id.ts";
-import { checkPduFormat } from "./format.ts";
+import { checkPduFormat, type PduFields } from "./format.ts";
 import { checkEventSizeLimits, checkKeySizeLimits } from "./limits.ts";
 import type { Pdu, RoomEvent } from "./room-event.ts";
 import { roomIdFromCreateEvent } from "./room-id.ts";
@@ -32,9 +32,18 @@ export function toRoomEvent(pdu: Pdu, version: RoomVersion): RoomEvent {
   checkKeySizeLimits(pdu);
   const fields = checkPduFormat(pdu, version);
   checkEventSizeLimits(pdu, version);
+  const eventId = computeEventId(pdu, version);
+  return roomEventOf(pdu, version, fields, eventId, fields.roomId ?? roomIdFromCreateEvent(pdu, version));
+}
+
+/**
+ * The version-independent view of a PDU whose format checked as `fields`, given its event ID and
+ * room ID (computed, or known from storage).
+ */
+export function roomEventOf(pdu: Pdu, version: RoomVersion, fields: PduFields, eventId: string, roomId: string): RoomEvent {
   return {
-    eventId: computeEventId(pdu, version),
-    roomId: fields.roomId ?? roomIdFromCreateEvent(pdu, version),
+    eventId,
+    roomId,
     type: fields.type,
     stateKey: fields.stateKey,
     sender: fields.sender,

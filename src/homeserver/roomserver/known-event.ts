@@ -1,7 +1,7 @@
 // An event the room engine has stored (or is storing in the batch at hand), with what the
 // pipeline decided about it, and a process-wide cache of them.
 import { checkPduFormat } from "../../core/events/format.ts";
-import { redactsOf } from "../../core/events/pdu.ts";
+import { roomEventOf } from "../../core/events/pdu.ts";
 import { redactEvent } from "../../core/events/redaction.ts";
 import type { Pdu, RoomEvent } from "../../core/events/room-event.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -30,21 +30,7 @@ export interface KnownEvent {
  */
 export function storedRoomEvent(pdu: Pdu, version: RoomVersion, eventId: string, roomId: string): RoomEvent {
   const fields = checkPduFormat(pdu, version);
-  return {
-    eventId,
-    roomId: fields.roomId ?? roomId,
-    type: fields.type,
-    stateKey: fields.stateKey,
-    sender: fields.sender,
-    content: fields.content,
-    originServerTs: fields.originServerTs,
-    depth: fields.depth,
-    prevEventIds: fields.prevEventIds,
-    authEventIds: fields.authEventIds,
-    redacts: redactsOf(pdu, version),
-    roomVersion: version,
-    pdu,
-  };
+  return roomEventOf(pdu, version, fields, eventId, fields.roomId ?? roomId);
 }
 
 /** The served form of an event: client-server-api#redactions, "returned anytime ... requests it". */

@@ -7,7 +7,7 @@ import { computeEventId } from "../../../core/events/event-id.ts";
 import { EventFormatError } from "../../../core/events/event-format-error.ts";
 import { checkPduFormat } from "../../../core/events/format.ts";
 import { MAX_PDU_BYTES, checkKeySizeLimits } from "../../../core/events/limits.ts";
-import { redactsOf } from "../../../core/events/pdu.ts";
+import { roomEventOf } from "../../../core/events/pdu.ts";
 import type { Pdu, RoomEvent } from "../../../core/events/room-event.ts";
 import { roomIdFromCreateEvent } from "../../../core/events/room-id.ts";
 import type { RoomVersion } from "../../../core/room-versions/room-versions.ts";
@@ -62,21 +62,7 @@ export function parsePdu(pdu: Pdu, version: RoomVersion, encoded?: PduBytes): { 
       eventId = "$" + encodeUnpaddedBase64Url(hash("sha256", bytes.essential(), "buffer"));
       break;
   }
-  const event: RoomEvent = {
-    eventId,
-    roomId: fields.roomId ?? roomIdFromCreateEvent(pdu, version),
-    type: fields.type,
-    stateKey: fields.stateKey,
-    sender: fields.sender,
-    content: fields.content,
-    originServerTs: fields.originServerTs,
-    depth: fields.depth,
-    prevEventIds: fields.prevEventIds,
-    authEventIds: fields.authEventIds,
-    redacts: redactsOf(pdu, version),
-    roomVersion: version,
-    pdu,
-  };
+  const event = roomEventOf(pdu, version, fields, eventId, fields.roomId ?? roomIdFromCreateEvent(pdu, version));
   return { event, bytes };
 }
 
