@@ -5,19 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Agent, fetch } from "undici";
+import { Agent } from "undici";
 import { engines } from "../../storage/engines.ts";
 import { createTestPki, type TestPki } from "./pki.ts";
+import { clientOf, type Client, type Json } from "./client-api.ts";
 import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
-
-type Json = Record<string, unknown>;
-
-interface Client {
-  readonly userId: string;
-  call(method: string, path: string, body?: Json): Promise<Json>;
-  /** Long-polls /sync from the last token until `found` holds on a response; returns that response. */
-  syncUntil(what: string, found: (response: Json) => boolean): Promise<Json>;
-}
 
 const enc = encodeURIComponent;
 
@@ -40,48 +32,13 @@ for (const engine of engines) {
     let bob: Client;
     let roomId: string;
 
-    async function client(server: FederatedServer, localpart: string): Promise<Client> {
-      const registered = await server.services.users.register({ localpart, password: undefined });
-      const token = registered.accessToken;
-      assert.ok(token !== undefined);
-      const call = async (method: string, path: string, body?: Json): Promise<Json> => {
-        const response = await fetch(`https://127.0.0.1:${server.port}${path}`, {
-          method,
-          dispatcher: agent,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const json = (await response.json()) as Json;
-        assert.equal(response.status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
-        return json;
-      };
-      let since: string | undefined;
-      return {
-        userId: registered.userId,
-        call,
-        async syncUntil(what, found) {
-          let seen: Json | undefined;
-          await waitFor(what, async () => {
-            const query = since === undefined ? "" : `?timeout=10000&since=${enc(since)}`;
-            const response = await call("GET", `/_matrix/client/v3/sync${query}`);
-            since = response["next_batch"] as string;
-            if (!found(response)) return false;
-            seen = response;
-            return true;
-          });
-          assert.ok(seen !== undefined);
-          return seen;
-        },
-      };
-    }
-
     before(async () => {
       pki = await createTestPki();
       agent = new Agent({ connect: { ca: pki.caCert } });
       a = await startFederatedServer(engine, pki, "localhost");
       b = await startFederatedServer(engine, pki, "127.0.0.1");
-      alice = await client(a, "alice");
-      bob = await client(b, "bob");
+      alice = await clientOf(a, "alice", agent);
+      bob = await clientOf(b, "bob", agent);
       roomId = await a.createRoom(alice.userId, { preset: "public" });
       await b.services.federationRooms.remote.join(bob.userId, roomId, [a.serverName], {});
       assert.equal(await a.membership(roomId, bob.userId), "join");
@@ -153,8 +110,8 @@ for (const engine of engines) {
     });
 
     it("tells a server that comes into a room the presence of the members it finds there", async () => {
-      const dave = await client(a, "dave");
-      const carol = await client(b, "carol");
+      const dave = await clientOf(a, "dave", agent);
+      const carol = await clientOf(b, "carol", agent);
       const daveRoom = await a.createRoom(dave.userId, { preset: "public" });
       // Nobody on B shares a room with dave yet: B does not hear of this now.
       await dave.call("PUT", `/_matrix/client/v3/presence/${enc(dave.userId)}/status`, { presence: "online", status_msg: "Baking" });

@@ -8,39 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Agent, fetch } from "undici";
+import { Agent } from "undici";
 import { engines } from "../../storage/engines.ts";
 import { createTestPki, type TestPki } from "./pki.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
-
-type Json = Record<string, unknown>;
-
-interface Client {
-  readonly userId: string;
-  /** Any answer, with its status. */
-  request(method: string, path: string, body?: Json): Promise<{ status: number; json: Json }>;
-  /** An answer that must be 200. */
-  call(method: string, path: string, body?: Json): Promise<Json>;
-  /** Long-polls /sync from the last token until `found` holds on a response; returns that response. */
-  syncUntil(what: string, found: (response: Json) => boolean): Promise<Json>;
-}
+import { clientOf, findStripped, section, timelineOf, type Client, type Json } from "./client-api.ts";
+import { startFederatedServer, type FederatedServer } from "./federated-server.ts";
 
 const enc = encodeURIComponent;
 
-function section(response: Json, name: "join" | "invite" | "leave", roomId: string): Json | undefined {
-  return ((response["rooms"] as Json | undefined)?.[name] as Json | undefined)?.[roomId] as Json | undefined;
-}
-
-function timelineOf(room: Json | undefined): Json[] {
-  return ((room?.["timeline"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
-}
-
 function inviteStateOf(response: Json, roomId: string): Json[] {
   return ((section(response, "invite", roomId)?.["invite_state"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
-}
-
-function findStripped(events: Json[], type: string, stateKey = ""): Json | undefined {
-  return events.find((e) => e["type"] === type && e["state_key"] === stateKey);
 }
 
 for (const engine of engines) {
@@ -51,45 +28,6 @@ for (const engine of engines) {
     let agent: Agent;
     let alice: Client;
     let bob: Client;
-
-    async function client(server: FederatedServer, localpart: string): Promise<Client> {
-      const registered = await server.services.users.register({ localpart, password: undefined });
-      const token = registered.accessToken;
-      assert.ok(token !== undefined);
-      const request = async (method: string, path: string, body?: Json): Promise<{ status: number; json: Json }> => {
-        const response = await fetch(`https://127.0.0.1:${server.port}${path}`, {
-          method,
-          dispatcher: agent,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        return { status: response.status, json: (await response.json()) as Json };
-      };
-      const call = async (method: string, path: string, body?: Json): Promise<Json> => {
-        const { status, json } = await request(method, path, body);
-        assert.equal(status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
-        return json;
-      };
-      let since: string | undefined;
-      return {
-        userId: registered.userId,
-        request,
-        call,
-        async syncUntil(what, found) {
-          let seen: Json | undefined;
-          await waitFor(what, async () => {
-            const query = since === undefined ? "" : `?timeout=10000&since=${enc(since)}`;
-            const response = await call("GET", `/_matrix/client/v3/sync${query}`);
-            since = response["next_batch"] as string;
-            if (!found(response)) return false;
-            seen = response;
-            return true;
-          });
-          assert.ok(seen !== undefined);
-          return seen;
-        },
-      };
-    }
 
     async function privateRoom(name: string, roomVersion?: string): Promise<string> {
       const created = await alice.call("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name, ...(roomVersion === undefined ? {} : { room_version: roomVersion }) });
@@ -103,8 +41,8 @@ for (const engine of engines) {
       agent = new Agent({ connect: { ca: pki.caCert } });
       a = await startFederatedServer(engine, pki, "localhost");
       b = await startFederatedServer(engine, pki, "127.0.0.1");
-      alice = await client(a, "alice");
-      bob = await client(b, "bob");
+      alice = await clientOf(a, "alice", agent);
+      bob = await clientOf(b, "bob", agent);
       // Both have synced once: later syncs are incremental.
       await alice.syncUntil("alice's first sync", () => true);
       await bob.syncUntil("bob's first sync", () => true);

@@ -9,37 +9,16 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Agent, fetch } from "undici";
+import { Agent } from "undici";
 import { engines } from "../../storage/engines.ts";
 import { createTestPki, type TestPki } from "./pki.ts";
+import { clientOf, findStripped, section, timelineOf, type Client, type Json } from "./client-api.ts";
 import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
-
-type Json = Record<string, unknown>;
-
-interface Client {
-  readonly userId: string;
-  /** An answer that must be 200. */
-  call(method: string, path: string, body?: Json): Promise<Json>;
-  /** Long-polls /sync from the last token until `found` holds on a response; returns that response. */
-  syncUntil(what: string, found: (response: Json) => boolean): Promise<Json>;
-}
 
 const enc = encodeURIComponent;
 
-function section(response: Json, name: "join" | "invite" | "knock" | "leave", roomId: string): Json | undefined {
-  return ((response["rooms"] as Json | undefined)?.[name] as Json | undefined)?.[roomId] as Json | undefined;
-}
-
-function timelineOf(room: Json | undefined): Json[] {
-  return ((room?.["timeline"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
-}
-
 function knockStateOf(response: Json, roomId: string): Json[] {
   return ((section(response, "knock", roomId)?.["knock_state"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
-}
-
-function findStripped(events: Json[], type: string, stateKey = ""): Json | undefined {
-  return events.find((e) => e["type"] === type && e["state_key"] === stateKey);
 }
 
 for (const engine of engines) {
@@ -50,41 +29,6 @@ for (const engine of engines) {
     let agent: Agent;
     let alice: Client;
     let bob: Client;
-
-    async function client(server: FederatedServer, localpart: string): Promise<Client> {
-      const registered = await server.services.users.register({ localpart, password: undefined });
-      const token = registered.accessToken;
-      assert.ok(token !== undefined);
-      const call = async (method: string, path: string, body?: Json): Promise<Json> => {
-        const response = await fetch(`https://127.0.0.1:${server.port}${path}`, {
-          method,
-          dispatcher: agent,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const json = (await response.json()) as Json;
-        assert.equal(response.status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
-        return json;
-      };
-      let since: string | undefined;
-      return {
-        userId: registered.userId,
-        call,
-        async syncUntil(what, found) {
-          let seen: Json | undefined;
-          await waitFor(what, async () => {
-            const query = since === undefined ? "" : `?timeout=10000&since=${enc(since)}`;
-            const response = await call("GET", `/_matrix/client/v3/sync${query}`);
-            since = response["next_batch"] as string;
-            if (!found(response)) return false;
-            seen = response;
-            return true;
-          });
-          assert.ok(seen !== undefined);
-          return seen;
-        },
-      };
-    }
 
     /** A room of alice's that anyone may knock on (client-server-api#knocking-on-rooms: join rule `knock`). */
     async function knockableRoom(name: string, roomVersion?: string): Promise<string> {
@@ -122,8 +66,8 @@ for (const engine of engines) {
       agent = new Agent({ connect: { ca: pki.caCert } });
       a = await startFederatedServer(engine, pki, "localhost");
       b = await startFederatedServer(engine, pki, "127.0.0.1");
-      alice = await client(a, "alice");
-      bob = await client(b, "bob");
+      alice = await clientOf(a, "alice", agent);
+      bob = await clientOf(b, "bob", agent);
       // Both have synced once: later syncs are incremental.
       await alice.syncUntil("alice's first sync", () => true);
       await bob.syncUntil("bob's first sync", () => true);

@@ -1,0 +1,73 @@
+/**
+ * A user of a federated test server (federated-server.ts) using its client API over TLS, the way a
+ * client would: registered on the server, calling endpoints and long-polling /sync.
+ */
+import assert from "node:assert/strict";
+import { fetch, type Agent } from "undici";
+import { waitFor, type FederatedServer } from "./federated-server.ts";
+
+export type Json = Record<string, unknown>;
+
+export interface Client {
+  readonly userId: string;
+  /** Any answer, with its status. */
+  request(method: string, path: string, body?: Json): Promise<{ status: number; json: Json }>;
+  /** An answer that must be 200. */
+  call(method: string, path: string, body?: Json): Promise<Json>;
+  /** Long-polls /sync from the last token until `found` holds on a response; returns that response. */
+  syncUntil(what: string, found: (response: Json) => boolean): Promise<Json>;
+}
+
+/** Registers `localpart` on `server`; `agent` trusts the servers' test CA. */
+export async function clientOf(server: FederatedServer, localpart: string, agent: Agent): Promise<Client> {
+  const registered = await server.services.users.register({ localpart, password: undefined });
+  const token = registered.accessToken;
+  assert.ok(token !== undefined);
+  const request = async (method: string, path: string, body?: Json): Promise<{ status: number; json: Json }> => {
+    const response = await fetch(`https://127.0.0.1:${server.port}${path}`, {
+      method,
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, json: (await response.json()) as Json };
+  };
+  const call = async (method: string, path: string, body?: Json): Promise<Json> => {
+    const { status, json } = await request(method, path, body);
+    assert.equal(status, 200, `${method} ${path}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  let since: string | undefined;
+  return {
+    userId: registered.userId,
+    request,
+    call,
+    async syncUntil(what, found) {
+      let seen: Json | undefined;
+      await waitFor(what, async () => {
+        const query = since === undefined ? "" : `?timeout=10000&since=${encodeURIComponent(since)}`;
+        const response = await call("GET", `/_matrix/client/v3/sync${query}`);
+        since = response["next_batch"] as string;
+        if (!found(response)) return false;
+        seen = response;
+        return true;
+      });
+      assert.ok(seen !== undefined);
+      return seen;
+    },
+  };
+}
+
+/** A room's entry in one section of a /sync response. */
+export function section(response: Json, name: "join" | "invite" | "knock" | "leave", roomId: string): Json | undefined {
+  return ((response["rooms"] as Json | undefined)?.[name] as Json | undefined)?.[roomId] as Json | undefined;
+}
+
+export function timelineOf(room: Json | undefined): Json[] {
+  return ((room?.["timeline"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
+}
+
+/** The stripped state event of this type and state key. */
+export function findStripped(events: Json[], type: string, stateKey = ""): Json | undefined {
+  return events.find((e) => e["type"] === type && e["state_key"] === stateKey);
+}
