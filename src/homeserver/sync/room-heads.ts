@@ -65,8 +65,10 @@ export class RoomHeads {
     const { roomId, streamOrdering } = output;
     // What only makes readers look (or look again) is noted at once: a room's latest position, and
     // the staleness of cached members and room lists.
-    const known = this.#rooms.get(roomId);
-    if (known !== undefined) this.#rooms.set(roomId, Math.max(known, streamOrdering));
+    // Noted also for a room not read yet: a read of its position from storage may be in flight,
+    // and may have missed this event (it keeps the later of the two). Positions taken since start
+    // are above every stored one, so a position known only from outputs is the room's latest.
+    this.#rooms.set(roomId, Math.max(this.#rooms.get(roomId) ?? 0, streamOrdering));
     const users = membersOf(output);
     for (const userId of users) this.#userChanges.set(userId, Math.max(this.#userChanges.get(userId) ?? 0, streamOrdering));
     if (users.length > 0) this.#memberChanges.set(roomId, Math.max(this.#memberChanges.get(roomId) ?? 0, streamOrdering));

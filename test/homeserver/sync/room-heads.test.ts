@@ -76,6 +76,17 @@ describe("RoomHeads", () => {
     heads.close();
   });
 
+  it("keeps an event that lands while the room's position is being read from storage", async () => {
+    let answer: (position: number) => void = () => undefined;
+    const heads = new RoomHeads(new Notifier(), 10, () => new Promise<number>((resolve) => (answer = resolve)));
+    const reading = heads.roomPosition("!room:hs");
+    heads.receive(output(11, "!room:hs"));
+    answer(10); // read before 11 committed
+    assert.equal(await reading, 11);
+    assert.equal(await heads.roomPosition("!room:hs"), 11);
+    heads.close();
+  });
+
   it("keeps each room's newest position and where memberships changed", async () => {
     const heads = new RoomHeads(new Notifier(), 0, async (roomId) => (roomId === "!old:hs" ? 5 : 0));
     assert.equal(await heads.roomPosition("!old:hs"), 5);
