@@ -149,12 +149,21 @@ describe("graceful shutdown", () => {
     const nonceRes = await fetch(`${hs.baseUrl}/_synapse/admin/v1/register`);
     const { nonce } = (await nonceRes.json()) as { nonce: string };
     const fields = { nonce, username: "carol", password: "pw", admin: false };
-    // Registration hashes the password (tens of milliseconds): close while it is in flight.
+    // Registration hashes the password (tens of milliseconds): close once the handler is in it. (A
+    // fixed delay raced a loaded machine: a connection whose request was not read yet is idle, and reset.)
+    const users = hs.server.services.users;
+    const register = users.register.bind(users);
+    let handlerReached!: () => void;
+    const reached = new Promise<void>((resolve) => (handlerReached = resolve));
+    users.register = (...args) => {
+      handlerReached();
+      return register(...args);
+    };
     const inFlight = fetch(`${hs.baseUrl}/_synapse/admin/v1/register`, {
       method: "POST",
       body: JSON.stringify({ ...fields, mac: sharedSecretRegistrationMac("s3cret", fields) }),
     });
-    await new Promise((r) => setTimeout(r, 5));
+    await reached;
     const stopping = hs.stop();
     const res = await inFlight;
     assert.equal(res.status, 200);
