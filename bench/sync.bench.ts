@@ -10,6 +10,7 @@
 //     members, and an incremental sync with nothing new.
 import { fork, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -128,6 +129,18 @@ if (process.argv[2] === SERVER_FLAG) {
   process.on("SIGTERM", () => process.exit(0));
   process.on("message", (message) => {
     if (message === "rss") process.send?.({ rss: process.memoryUsage().rss });
+    if (message === "cpu") {
+      const { user, system } = process.cpuUsage();
+      // The main thread's share, from Linux's per-thread accounting (in clock ticks of 10 ms).
+      let mainMs = NaN;
+      try {
+        const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        mainMs = (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        // not Linux
+      }
+      process.send?.({ cpuMs: (user + system) / 1000, mainMs });
+    }
   });
   process.send?.({ port });
 }
@@ -140,6 +153,8 @@ interface ServerProcess {
   /** The highest RSS seen since the last reset, sampled every 100 ms. */
   peakRss(): number;
   resetPeak(): void;
+  /** The CPU time (user and system) the server's process has used so far, in ms: all its threads, and its main thread (NaN off Linux). */
+  cpuMs(): Promise<{ all: number; main: number }>;
   stop(): Promise<void>;
 }
 
@@ -165,6 +180,17 @@ async function startServer(kind: "weft" | "baseline", args: readonly string[] = 
     resetPeak: () => {
       peak = 0;
     },
+    cpuMs: () =>
+      new Promise<{ all: number; main: number }>((resolve) => {
+        const onMessage = (m: unknown): void => {
+          const { cpuMs, mainMs } = m as { cpuMs?: number; mainMs?: number };
+          if (cpuMs === undefined) return;
+          child.off("message", onMessage);
+          resolve({ all: cpuMs, main: mainMs ?? NaN });
+        };
+        child.on("message", onMessage);
+        child.send("cpu");
+      }),
     stop: async () => {
       clearInterval(sampler);
       const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -252,16 +278,36 @@ async function runMessages(baseUrl: string, roomId: string, senders: readonly st
   return { messagesPerSecond, deliveryP50Ms: percentile(latencies, 50), deliveryP99Ms: percentile(latencies, 99), missing: poll ? total - delivered.size : 0 };
 }
 
-/** One mode on one server: a fresh server, its users and room, the run, its peak RSS. */
-async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSender: number, poll = true): Promise<RunResult & { peakRssMb: number }> {
+interface MeasuredRun extends RunResult {
+  readonly peakRssMb: number;
+  /** The server's CPU time a message, all its threads (the JIT compiler and GC helpers among them) and its main thread. */
+  readonly cpuMsPerMessage: number;
+  readonly mainCpuMsPerMessage: number;
+}
+
+async function measured(server: ServerProcess, messages: number, run: () => Promise<RunResult>): Promise<MeasuredRun> {
+  const before = await server.cpuMs();
+  const result = await run();
+  const after = await server.cpuMs();
+  return {
+    ...result,
+    peakRssMb: server.peakRss() / 2 ** 20,
+    cpuMsPerMessage: (after.all - before.all) / messages,
+    mainCpuMsPerMessage: (after.main - before.main) / messages,
+  };
+}
+
+/** One mode on one server: a fresh server, its users and room, the run, its peak RSS and CPU time. */
+async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSender: number, poll = true): Promise<MeasuredRun> {
   const dir = await mkdtemp(join(tmpdir(), "weft-bench-sync-"));
   try {
     if (kind === "baseline") {
       const tokens = Array.from({ length: senderCount + 1 }, (_, i) => [randomBytes(24).toString("base64url"), `@u${i}:bench.local`] as const);
       const server = await startServer("baseline", [dir, JSON.stringify(tokens)]);
       try {
-        const result = await runMessages(server.baseUrl, ROOM, tokens.slice(1).map(([t]) => t), tokens[0]?.[0] as string, perSender, "{}", poll);
-        return { ...result, peakRssMb: server.peakRss() / 2 ** 20 };
+        return await measured(server, senderCount * perSender, () =>
+          runMessages(server.baseUrl, ROOM, tokens.slice(1).map(([t]) => t), tokens[0]?.[0] as string, perSender, "{}", poll),
+        );
       } finally {
         await server.stop();
       }
@@ -277,8 +323,9 @@ async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSen
       server.resetPeak();
       // A timeline limit above any burst: every message is in a sync, none in a gap.
       const filter = JSON.stringify({ room: { timeline: { limit: 1000 } } });
-      const result = await runMessages(server.baseUrl, roomId, users.slice(1).map((u) => u.token), owner.token, perSender, filter, poll);
-      return { ...result, peakRssMb: server.peakRss() / 2 ** 20 };
+      return await measured(server, senderCount * perSender, () =>
+        runMessages(server.baseUrl, roomId, users.slice(1).map((u) => u.token), owner.token, perSender, filter, poll),
+      );
     } finally {
       await server.stop();
     }
@@ -308,9 +355,16 @@ async function messagesBench(): Promise<void> {
         `bare ${bare.deliveryP50Ms.toFixed(1)}/${bare.deliveryP99Ms.toFixed(1)} ms (p99 ratio ${(weft.deliveryP99Ms / bare.deliveryP99Ms).toFixed(2)})`,
     );
     console.log(`  peak RSS: weft ${weft.peakRssMb.toFixed(0)} MB, bare ${bare.peakRssMb.toFixed(0)} MB; undelivered: weft ${weft.missing}, bare ${bare.missing}`);
+    console.log(
+      `  server CPU a message (user + system, all threads / main thread): weft ${weft.cpuMsPerMessage.toFixed(2)} / ${weft.mainCpuMsPerMessage.toFixed(2)} ms, ` +
+        `bare ${bare.cpuMsPerMessage.toFixed(2)} / ${bare.mainCpuMsPerMessage.toFixed(2)} ms`,
+    );
     // Where the time goes: the same sends with nobody syncing.
     const sendsOnly = await messagesOn("weft", mode.senders, mode.perSender, false);
-    console.log(`  weft sends alone, nobody syncing: ${sendsOnly.messagesPerSecond.toFixed(0)} msg/s (${(sendsOnly.messagesPerSecond / bare.messagesPerSecond).toFixed(3)} of the baseline)`);
+    console.log(
+      `  weft sends alone, nobody syncing: ${sendsOnly.messagesPerSecond.toFixed(0)} msg/s (${(sendsOnly.messagesPerSecond / bare.messagesPerSecond).toFixed(3)} of the baseline), ` +
+        `server CPU a message ${sendsOnly.cpuMsPerMessage.toFixed(2)} / ${sendsOnly.mainCpuMsPerMessage.toFixed(2)} ms`,
+    );
   }
 }
 
