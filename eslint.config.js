@@ -22,7 +22,7 @@ const io = ["node:fs", "node:fs/*", "node:net", "node:http", "node:https", "node
   "node:child_process", "node:worker_threads", "fs", "net", "http", "https", "dns", "pg", "better-sqlite3", "kysely", "fastify", "undici"];
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "data/**", "coverage/**"] },
+  { ignores: ["node_modules/**", "dist/**", "data/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -33,7 +33,7 @@ export default tseslint.config(
   },
   {
     files: ["**/*.mjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } },
   },
   layer(["src/core/**"], [...upper, ...io], "src/core is pure protocol: it imports nothing but itself (ARCHITECTURE.md)."),
   layer(["src/config/**"], upper.filter((p) => !p.includes("config")),

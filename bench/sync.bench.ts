@@ -4,32 +4,28 @@
 //     p50/p99 and the server's peak RSS, against a bare node:http server in the same run that
 //     checks the access token, stores the message in SQLite with the same settings (WAL,
 //     synchronous=FULL, better-sqlite3), answers an event ID and wakes the same long-poll, doing none
-//     of Matrix's work. Each server runs in its own process; the load comes from keep-alive undici
-//     Pools in this one.
+//     of Matrix's work. Each server runs in its own process by plain Node (sync-servers.mjs: Weft's
+//     compiled build, as `npm start` runs it); the load comes from keep-alive undici Pools in this one.
 // (b) the initial sync of a user in 500 rooms of 50 members and 20 messages each, with lazy-loaded
 //     members, and an incremental sync with nothing new.
 import { fork, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SqliteDatabase } from "../src/storage/sqlite-driver.ts";
 import { Pool } from "undici";
 import type { Requester } from "../src/http/endpoint.ts";
 import { printFigure } from "./lib.ts";
 
-const SERVER_FLAG = "--sync-bench-server";
-const ROOM = "!bench:bench.local";
 const SEQUENTIAL_MESSAGES = 500;
 const CONCURRENT_CLIENTS = 16;
 const MESSAGES_PER_CLIENT = 200;
 const ROOMS = Number(process.env.WEFT_BENCH_SYNC_ROOMS ?? 500);
 const MEMBERS = 50;
 const MESSAGES_PER_ROOM = 20;
+/** The baseline's one room (it has no rooms of its own: it files every message under this ID). */
+const ROOM = "!bench:bench.local";
 
 const YAML = [
   "enable_registration: true",
@@ -39,111 +35,6 @@ const YAML = [
   "rc_joins: {local: {per_second: 1000000, burst_count: 1000000}}",
   "rc_login: {address: {per_second: 1000000, burst_count: 1000000}, account: {per_second: 1000000, burst_count: 1000000}, failed_attempts: {per_second: 1000000, burst_count: 1000000}}",
 ].join("\n");
-
-// ---------------------------------------------------------------------------------------------
-// The servers, each run in a child process (this file, with SERVER_FLAG).
-
-/** The baseline: token check, one INSERT per message, a long-poll woken by inserts. */
-async function serveBaseline(dir: string, tokens: readonly (readonly [string, string])[]): Promise<number> {
-  const db = new SqliteDatabase(join(dir, "baseline.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.exec(
-    "CREATE TABLE events (stream INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, room_id TEXT NOT NULL, " +
-      "sender TEXT NOT NULL, type TEXT NOT NULL, txn_id TEXT NOT NULL, content TEXT NOT NULL, ts INTEGER NOT NULL)",
-  );
-  const insert = db.prepare("INSERT INTO events (event_id, room_id, sender, type, txn_id, content, ts) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  const after = db.prepare("SELECT stream, event_id, sender, type, content, ts FROM events WHERE stream > ? ORDER BY stream LIMIT 1000");
-  const users = new Map(tokens.map(([token, userId]) => [createHash("sha256").update(token).digest("hex"), userId]));
-  let head = 0;
-  let waiters: (() => void)[] = [];
-
-  const json = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-    res.end(text);
-  };
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-      req.on("error", reject);
-    });
-  const syncBody = (since: number): unknown => {
-    const rows = after.all(since) as { stream: number; event_id: string; sender: string; type: string; content: string; ts: number }[];
-    const events = rows.map((r) => ({ event_id: r.event_id, sender: r.sender, type: r.type, content: JSON.parse(r.content) as unknown, origin_server_ts: r.ts }));
-    const next = rows.at(-1)?.stream ?? since;
-    return { next_batch: String(next), rooms: events.length === 0 ? {} : { join: { [ROOM]: { timeline: { events } } } } };
-  };
-
-  const server = createServer((req, res) => {
-    void (async () => {
-      const auth = req.headers.authorization;
-      const userId = auth?.startsWith("Bearer ") === true ? users.get(createHash("sha256").update(auth.slice(7)).digest("hex")) : undefined;
-      if (userId === undefined) return json(res, 401, { errcode: "M_UNKNOWN_TOKEN", error: "Unknown token" });
-      const url = new URL(req.url ?? "/", "http://x");
-      const send = /^\/_matrix\/client\/v3\/rooms\/([^/]+)\/send\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-      if (req.method === "PUT" && send !== null) {
-        const content = JSON.parse(await readBody(req)) as unknown;
-        const eventId = `$${randomBytes(32).toString("base64url")}`;
-        const result = insert.run(eventId, decodeURIComponent(send[1] as string), userId, decodeURIComponent(send[2] as string), send[3] as string, JSON.stringify(content), Date.now());
-        head = Number(result.lastInsertRowid);
-        const woken = waiters;
-        waiters = [];
-        for (const wake of woken) wake();
-        return json(res, 200, { event_id: eventId });
-      }
-      if (req.method === "GET" && url.pathname === "/_matrix/client/v3/sync") {
-        const since = Number(url.searchParams.get("since") ?? "0");
-        const timeout = Number(url.searchParams.get("timeout") ?? "0");
-        if (head <= since && timeout > 0) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, timeout);
-            waiters.push(() => {
-              clearTimeout(timer);
-              resolve();
-            });
-          });
-        }
-        return json(res, 200, syncBody(since));
-      }
-      return json(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
-    })();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
-
-async function serveWeft(): Promise<number> {
-  // Imported here: the baseline's process loads nothing of Weft.
-  const { startBenchHomeserver } = await import("./http-versions.bench.ts");
-  const hs = await startBenchHomeserver(YAML);
-  return Number(new URL(hs.baseUrl).port);
-}
-
-if (process.argv[2] === SERVER_FLAG) {
-  const kind = process.argv[3];
-  const port = kind === "baseline" ? await serveBaseline(process.argv[4] as string, JSON.parse(process.argv[5] as string) as [string, string][]) : await serveWeft();
-  // A normal exit, so that a --cpu-prof profile is written.
-  process.on("SIGTERM", () => process.exit(0));
-  process.on("message", (message) => {
-    if (message === "rss") process.send?.({ rss: process.memoryUsage().rss });
-    if (message === "cpu") {
-      const { user, system } = process.cpuUsage();
-      // The main thread's share, from Linux's per-thread accounting (in clock ticks of 10 ms).
-      let mainMs = NaN;
-      try {
-        const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-        mainMs = (Number(fields[11]) + Number(fields[12])) * 10;
-      } catch {
-        // not Linux
-      }
-      process.send?.({ cpuMs: (user + system) / 1000, mainMs });
-    }
-  });
-  process.send?.({ port });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The load generator.
@@ -158,10 +49,10 @@ interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function startServer(kind: "weft" | "baseline", args: readonly string[] = []): Promise<ServerProcess> {
+async function startServer(kind: "weft" | "baseline", args: readonly string[]): Promise<ServerProcess> {
   const profile = process.env.WEFT_BENCH_PROF === kind ? ["--cpu-prof", `--cpu-prof-dir=${process.env.WEFT_BENCH_PROF_DIR ?? tmpdir()}`] : [];
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [SERVER_FLAG, kind, ...args], {
-    execArgv: ["--import", "tsx", ...profile],
+  const child: ChildProcess = fork(fileURLToPath(new URL("sync-servers.mjs", import.meta.url)), [kind, ...args], {
+    execArgv: profile,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -312,7 +203,7 @@ async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSen
         await server.stop();
       }
     }
-    const server = await startServer("weft");
+    const server = await startServer("weft", [YAML]);
     try {
       const pool = new Pool(server.baseUrl, { connections: 8 });
       const users = await Promise.all(Array.from({ length: senderCount + 1 }, (_, i) => register(pool, `u${i}`)));
