@@ -129,8 +129,19 @@ export class RoomHeads {
       const skip = (): void => {
         if (this.#gapTimer !== undefined) this.#clock.clearTimeout(this.#gapTimer);
         this.#gapTimer = undefined;
-        // Still the same gap: every position up to the output above it is in or given up.
-        if (this.#head + 1 === gapAt && this.#head < below) this.#head = below - 1;
+        if (this.#head + 1 === gapAt) {
+          // Still the same gap. Every position below `below` was taken before the gap was seen, by a
+          // batch that has ended since: those that committed came in meanwhile (told now, in order),
+          // the rest were rolled back (given up). Jumping the head without telling them would leave
+          // them waiting below it for ever, and this gap check spinning on them.
+          while (this.#head < below - 1) {
+            this.#head++;
+            const output = this.#waiting.get(this.#head);
+            if (output === undefined) continue;
+            this.#waiting.delete(this.#head);
+            this.#tell(output);
+          }
+        }
         this.#advance();
       };
       this.#gapTimer = this.#clock.setTimeout(skip, GAP_GRACE_MS);

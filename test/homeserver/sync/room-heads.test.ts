@@ -76,6 +76,25 @@ describe("RoomHeads", () => {
     heads.close();
   });
 
+  it("tells the positions that came in below the gap's output while its batches ended, and goes on", async () => {
+    const clock = new FakeClock();
+    const notifier = new Notifier({ clock });
+    let ended: () => void = () => undefined;
+    const heads = new RoomHeads(notifier, 10, async () => 0, { clock, batchesInFlight: () => new Promise((resolve) => (ended = resolve)) });
+    heads.receive(output(15)); // a gap at 11: 11 to 14 are in flight
+    heads.receive(output(12, "!late:hs")); // 12 commits while the gap waits
+    assert.equal(heads.head, 10);
+    ended(); // 11, 13 and 14 were rolled back
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(heads.head, 15);
+    assert.equal(notifier.hasChangesSince("@u:hs", ["!late:hs"], { ...ZERO_POSITIONS, roomEvents: 11 }), true, "12 is told");
+    // Whatever comes next moves the head on (the old jump left 12 below the head, and the gap check spinning).
+    heads.receive(output(16));
+    assert.equal(heads.head, 16);
+    assert.equal(clock.pending, 0);
+    heads.close();
+  });
+
   it("keeps an event that lands while the room's position is being read from storage", async () => {
     let answer: (position: number) => void = () => undefined;
     const heads = new RoomHeads(new Notifier(), 10, () => new Promise<number>((resolve) => (answer = resolve)));

@@ -124,7 +124,8 @@ for (const engine of engines) {
       assert.equal(typeof second["next_batch"], "string");
     });
 
-    it("never misses or repeats an event across tokens under concurrent sends to several rooms", async () => {
+    // Bounded: a send that never finished would otherwise keep the loop polling forever.
+    it("never misses or repeats an event across tokens under concurrent sends to several rooms", { timeout: 120_000 }, async () => {
       // Rooms commit side by side (on PostgreSQL their positions may commit out of order); a small
       // timeline limit makes gaps, which are paged with /messages.
       const senders = [alice, ...(await Promise.all([1, 2, 3].map((i) => registerUser(hs, `sender${i}`))))];
@@ -146,7 +147,7 @@ for (const engine of engines) {
             for (let i = 0; i < perSender; i++) expected.add(await sendText(hs, s, roomId, `s${n}-r${r}-${i}`));
           }),
         ),
-      ).then(() => (done = true));
+      ).finally(() => (done = true)); // also when a send fails: the loop ends, and `await sending` says why
       const seen: string[] = [];
       let token = start["next_batch"] as string;
       const filter = JSON.stringify({ room: { timeline: { limit: 5 } } });
