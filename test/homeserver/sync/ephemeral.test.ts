@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
 import { startTestHomeserver, type TestHomeserver } from "../harness.ts";
 import { assertError, call, registerUser, type TestUser } from "../api/client/helpers.ts";
-import { SYNC_YAML, createRoom, ephemeralOf, join, joinedRoom, send, sendText, sync, syncUntil, type Json } from "./helpers.ts";
+import { SYNC_YAML, createRoom, ephemeralOf, invite, join, joinedRoom, leave, send, sendText, sync, syncUntil, type Json } from "./helpers.ts";
 
 const enc = encodeURIComponent;
 
@@ -47,6 +47,21 @@ for (const engine of engines) {
         403,
         "M_FORBIDDEN",
       );
+    });
+
+    it("ends the typing of a member who leaves, not only when its timeout runs out", async () => {
+      const carol = await registerUser(hs, "carol-typist");
+      await invite(hs, alice, roomId, carol.userId);
+      await join(hs, carol, roomId);
+      const start = await sync(hs, bob);
+      const path = `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(carol.userId)}`;
+      assert.equal((await call(hs, "PUT", path, { token: carol.accessToken, body: { typing: true, timeout: 120000 } })).status, 200);
+      const typingOf = (r: Json): Json | undefined => ephemeralOf(joinedRoom(r, roomId)).find((e) => e["type"] === "m.typing");
+      const typing = await syncUntil(hs, bob, start["next_batch"] as string, (r) => typingOf(r) !== undefined);
+      assert.deepEqual(typingOf(typing)?.["content"], { user_ids: [carol.userId] });
+      await leave(hs, carol, roomId);
+      const left = await syncUntil(hs, bob, typing["next_batch"] as string, (r) => typingOf(r) !== undefined);
+      assert.deepEqual(typingOf(left)?.["content"], { user_ids: [] });
     });
 
     it("sends read receipts to the room, private ones to their user only, and counts unread messages", async () => {
