@@ -42,6 +42,12 @@ export interface RoomserverOptions {
   readonly eventCacheSize?: number;
   /** How many committed state events are kept in memory, apart from the others (default 50,000). */
   readonly stateEventCacheSize?: number;
+  /**
+   * How many rooms keep their worker (queue and committed state: current state, forward
+   * extremities) in memory; past that, the least recently used idle ones are dropped, and loaded
+   * again from storage when next needed (default 2,000).
+   */
+  readonly roomsInMemory?: number;
 }
 
 /** An event as the engine holds it: the served (redacted when redacted) form and the decisions on it. */
@@ -60,6 +66,7 @@ export class Roomserver {
   readonly #workers = new Map<string, RoomWorker>();
   readonly #listeners = new Set<OutputListener>();
   readonly #maxBatch: number;
+  readonly #roomsInMemory: number;
   readonly #retentionMs: number;
   readonly #backfillPositions: BackfillPositions;
   #closed = false;
@@ -77,6 +84,7 @@ export class Roomserver {
       logger: options.logger,
     };
     this.#maxBatch = options.maxBatch ?? 512;
+    this.#roomsInMemory = Math.max(1, options.roomsInMemory ?? 2_000);
     this.#retentionMs = options.redactionRetentionMs ?? DEFAULT_REDACTION_RETENTION_MS;
     this.#backfillPositions = new BackfillPositions(options.db);
   }
@@ -247,11 +255,26 @@ export class Roomserver {
     await this.idle();
   }
 
+  /** How many rooms have a worker in memory now. */
+  get roomsInMemory(): number {
+    return this.#workers.size;
+  }
+
+  // The room's worker, most recently used last in #workers. A new one may push out the least
+  // recently used idle workers: an idle worker holds nothing but what storage has (nobody keeps a
+  // worker to enqueue into later: #enqueue looks it up each time), so a room never has two at once
+  // that could both write.
   #worker(roomId: string): RoomWorker {
     let worker = this.#workers.get(roomId);
-    if (worker === undefined) {
-      worker = new RoomWorker(roomId, this.#deps, this.#maxBatch, (outputs) => this.#emit(outputs));
-      this.#workers.set(roomId, worker);
+    if (worker === undefined) worker = new RoomWorker(roomId, this.#deps, this.#maxBatch, (outputs) => this.#emit(outputs));
+    else this.#workers.delete(roomId);
+    this.#workers.set(roomId, worker);
+    // Over the bound (busy workers are kept, so it can stay over for a while): drop idle ones, oldest first.
+    if (this.#workers.size > this.#roomsInMemory) {
+      for (const [id, old] of this.#workers) {
+        if (this.#workers.size <= this.#roomsInMemory || old === worker) break;
+        if (!old.busy) this.#workers.delete(id);
+      }
     }
     return worker;
   }
