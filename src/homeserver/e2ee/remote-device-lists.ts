@@ -28,6 +28,8 @@ export interface RemoteDeviceListsDeps {
   /** The user's devices changed: local users sharing a room are told through the device-list stream. */
   readonly keysChanged: (userId: string) => Promise<void>;
   readonly onError?: (error: unknown, what: string) => void;
+  /** The time in ms (tests set it); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /** The keys/query fields answered from the cache. */
@@ -41,6 +43,17 @@ export interface CachedKeys {
 
 /** How long a resync for a local /keys/query may take when the request gives no timeout. */
 const DEFAULT_RESYNC_TIMEOUT_MS = 10_000;
+
+/**
+ * Resyncs that updates from another server may cause, a user: a burst, then one every interval. A
+ * server that keeps sending updates we cannot place (made-up prev_ids) would otherwise have us fetch
+ * the list at each one; past the limit the cached list is dropped instead, so that nothing stale is
+ * served and a local /keys/query (paced by our own clients) asks the server when it is needed.
+ */
+export const UPDATE_RESYNC_BURST = 3;
+export const UPDATE_RESYNC_INTERVAL_MS = 30_000;
+/** Past this many users tracked, the buckets back to full are forgotten. */
+const MAX_TRACKED_BUCKETS = 10_000;
 
 function isStreamId(value: JsonValue | undefined): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
@@ -83,6 +96,8 @@ export class RemoteDeviceLists {
   readonly #d: RemoteDeviceListsDeps;
   /** One user's updates and resyncs at a time. */
   readonly #tails = new Map<string, Promise<unknown>>();
+  /** Update-caused resyncs left to each user (a token bucket), and when it was last filled. */
+  readonly #resyncBudget = new Map<string, { tokens: number; at: number }>();
 
   constructor(deps: RemoteDeviceListsDeps) {
     this.#d = deps;
@@ -117,7 +132,8 @@ export class RemoteDeviceLists {
       const known = cached !== undefined && prevIds.every((p) => p <= cached.streamId);
       const applied = known && update !== undefined && (await this.#d.store.applyRemoteUpdate(userId, cached.streamId, streamId, update));
       try {
-        if (!applied) await this.#resync(userId);
+        if (!applied && this.#takeResync(userId)) await this.#resync(userId);
+        else if (!applied) await this.#d.store.forgetRemote([userId]);
       } catch (error) {
         // A cache we could not bring up to date is dropped: the next /keys/query asks the server.
         await this.#d.store.forgetRemote([userId]);
@@ -228,6 +244,26 @@ export class RemoteDeviceLists {
     const snapshot: RemoteDeviceListSnapshot = { userId, streamId, masterKey: signing.masterKey, selfSigningKey: signing.selfSigningKey, devices };
     await this.#d.store.replaceRemote(snapshot);
     return snapshot;
+  }
+
+  // Whether an update may make us fetch the user's list now (UPDATE_RESYNC_BURST).
+  #takeResync(userId: string): boolean {
+    const now = (this.#d.now ?? Date.now)();
+    const full = (b: { tokens: number; at: number }): boolean => b.tokens + Math.floor((now - b.at) / UPDATE_RESYNC_INTERVAL_MS) >= UPDATE_RESYNC_BURST;
+    if (this.#resyncBudget.size >= MAX_TRACKED_BUCKETS) {
+      for (const [user, b] of this.#resyncBudget) if (full(b)) this.#resyncBudget.delete(user);
+    }
+    const bucket = this.#resyncBudget.get(userId) ?? { tokens: UPDATE_RESYNC_BURST, at: now };
+    const gained = Math.floor((now - bucket.at) / UPDATE_RESYNC_INTERVAL_MS);
+    if (gained > 0) {
+      bucket.tokens = Math.min(UPDATE_RESYNC_BURST, bucket.tokens + gained);
+      bucket.at += gained * UPDATE_RESYNC_INTERVAL_MS;
+    }
+    if (bucket.tokens === UPDATE_RESYNC_BURST) bucket.at = now; // a full bucket saves up no time
+    this.#resyncBudget.set(userId, bucket);
+    if (bucket.tokens === 0) return false;
+    bucket.tokens--;
+    return true;
   }
 
   async #sharesRoomWithLocalUser(userId: string): Promise<boolean> {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { JsonObject } from "../../../src/core/json.ts";
-import { RemoteDeviceLists } from "../../../src/homeserver/e2ee/remote-device-lists.ts";
+import { RemoteDeviceLists, UPDATE_RESYNC_BURST, UPDATE_RESYNC_INTERVAL_MS } from "../../../src/homeserver/e2ee/remote-device-lists.ts";
 import { EduDispatcher } from "../../../src/homeserver/federation/edus.ts";
 import { deviceListEduHandlers } from "../../../src/homeserver/federation/remote-e2ee.ts";
 import { DeviceListFederationStore } from "../../../src/storage/stores/device-list-federation.ts";
@@ -65,6 +65,8 @@ interface Fixture {
   readonly bob: BobServer;
   readonly changed: string[];
   sharing: boolean;
+  /** The cache's clock, in ms. */
+  time: number;
 }
 
 /** A fresh fixture: the suite's tests share a database, so bob's cached list is dropped first. */
@@ -76,7 +78,9 @@ async function fixture(db: Database): Promise<Fixture> {
     bob,
     changed,
     sharing: true,
+    time: 1_800_000_000_000,
     cache: new RemoteDeviceLists({
+      now: () => f.time,
       serverName: HERE,
       store: new DeviceListFederationStore(db),
       fetchUserDevices: async (userId) => {
@@ -130,6 +134,24 @@ forEachEngine("remote device lists", (getDb) => {
     assert.equal(f.bob.fetches, 2);
     assert.deepEqual(await cachedDevices(f), ["B2", "B3", "B4"]);
     assert.deepEqual(f.changed, [BOB, BOB, BOB, BOB]);
+  });
+
+  it("fetches a list a few times at most for updates it cannot place, then drops it until time passes", async () => {
+    const f = await fixture(getDb());
+    f.bob.addDevice("B1");
+    // A server making up prev_ids, each update above the last: every one is a gap.
+    const unplaceable = (n: number): JsonObject => ({ user_id: BOB, device_id: "B1", stream_id: 1000 + n, prev_id: [900_000 + n], keys: f.bob.devices.get("B1") ?? null });
+    for (let n = 0; n < 10; n++) await f.cache.receiveDeviceListUpdate(THERE, unplaceable(n));
+    assert.equal(f.bob.fetches, UPDATE_RESYNC_BURST);
+    assert.equal(f.changed.length, 10, "local users are told each time: their clients ask again");
+    // Dropped, not stale: a local /keys/query asks the server.
+    assert.deepEqual(await cachedDevices(f), ["B1"]);
+    assert.equal(f.bob.fetches, UPDATE_RESYNC_BURST + 1);
+    await f.cache.receiveDeviceListUpdate(THERE, unplaceable(10));
+    assert.equal(f.bob.fetches, UPDATE_RESYNC_BURST + 1, "still no budget");
+    f.time += UPDATE_RESYNC_INTERVAL_MS;
+    await f.cache.receiveDeviceListUpdate(THERE, unplaceable(11));
+    assert.equal(f.bob.fetches, UPDATE_RESYNC_BURST + 2, "one more after the interval");
   });
 
   it("keeps nothing for users who share no room with ours, and forgets them when that ends", async () => {
