@@ -99,6 +99,14 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const users = accounts.users;
   // Profiles of other servers' users are asked of their servers (query.yaml /query/profile), and kept a while.
   accounts.profiles.useRemote(new RemoteProfiles(federation.client, config.serverName));
+  // A remote user's own member event with a name or avatar (a join, or a profile change sent to their
+  // rooms) says their profile may have changed: it is asked again rather than served stale.
+  roomserver.subscribe((output) => {
+    if (output.kind !== "new_room_event" || output.local) return;
+    const { event } = output;
+    if (event.type !== "m.room.member" || event.stateKey !== event.sender || event.content["membership"] !== "join") return;
+    accounts.profiles.remoteProfileChanged(event.sender);
+  });
   const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters });
   const events = await createEventServices({
     db,

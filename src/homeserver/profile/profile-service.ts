@@ -32,6 +32,8 @@ export interface ProfileChangeEvent {
 /** Profiles of other servers' users (RemoteProfiles): throws MatrixError only. */
 export interface RemoteProfileLookup {
   profile(userId: string): Promise<JsonObject>;
+  /** What is kept of the user's profile is out of date: the next lookup asks their server. */
+  forget(userId: string): void;
 }
 
 export type ProfileListener = (change: ProfileChangeEvent) => void | Promise<void>;
@@ -74,6 +76,14 @@ export class ProfileService {
   /** Where other servers' users' profiles come from (federation is built after this service). */
   useRemote(remote: RemoteProfileLookup): void {
     this.#remote = remote;
+  }
+
+  /**
+   * A user of another server changed their name or avatar in a room we are in (their server sends
+   * the new member event to every room they are in): what we kept of their profile is dropped.
+   */
+  remoteProfileChanged(userId: string): void {
+    if (!this.#isLocal(userId)) this.#remote?.forget(userId);
   }
 
   /** GET /profile/{userId}: a user of another server is asked of their server. */

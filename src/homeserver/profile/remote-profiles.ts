@@ -90,6 +90,11 @@ export class RemoteProfiles {
     return await pending;
   }
 
+  /** Drops what is kept of the user's profile (a question in flight still answers its callers). */
+  forget(userId: string): void {
+    this.#cache.delete(userId);
+  }
+
   async #fetch(server: string, userId: string): Promise<JsonObject> {
     let answer: JsonObject;
     let timer: NodeJS.Timeout | undefined;

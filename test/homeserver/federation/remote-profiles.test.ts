@@ -106,6 +106,22 @@ for (const engine of engines) {
       assert.deepEqual((await profile(carol)).json, { displayname: "Caroline" });
     });
 
+    it("asks again at once when the user's member event says their profile changed", async () => {
+      // Kept for an hour: only the member event can make A ask again within the test.
+      a.services.accounts.profiles.useRemote(new RemoteProfiles(a.services.federation.client, a.serverName, { ttlMs: 3_600_000 }));
+      const grace = await b.register("grace");
+      await setOnB(grace, "displayname", "Grace");
+      const alice = a.user("alice");
+      const roomId = await a.createRoom(alice);
+      await b.services.federationRooms.remote.join(grace, roomId, [a.serverName], {});
+      await waitFor("grace's join on A", async () => (await a.membership(roomId, grace)) === "join");
+      assert.deepEqual((await profile(grace, "displayname")).json, { displayname: "Grace" });
+      // B sends grace's new name to her rooms as a member event; A drops what it kept.
+      await setOnB(grace, "displayname", "Grace H.");
+      await waitFor("grace's new name on A", async () => (await a.stateContent(roomId, "m.room.member", grace))?.["displayname"] === "Grace H.");
+      assert.deepEqual((await profile(grace, "displayname")).json, { displayname: "Grace H." });
+    });
+
     it("answers 502 for a server that cannot be reached or does not answer in time", async () => {
       const closed = `@dave:127.0.0.1:${await freePort()}`;
       const unreachable = await profile(closed);

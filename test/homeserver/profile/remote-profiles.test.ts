@@ -60,6 +60,17 @@ describe("RemoteProfiles", () => {
     assert.equal(client.asked.length, 2);
   });
 
+  it("asks again after forget", async () => {
+    let name = "Bob";
+    const client = scripted(() => ({ displayname: name }));
+    const remote = new RemoteProfiles(client, "us.test");
+    assert.deepEqual(await remote.profile("@bob:them.test"), { displayname: "Bob" });
+    name = "Robert";
+    remote.forget("@bob:them.test");
+    assert.deepEqual(await remote.profile("@bob:them.test"), { displayname: "Robert" });
+    assert.equal(client.asked.length, 2);
+  });
+
   it("keeps 404 briefly, passes 403 on, and keeps no failure to reach the server", async () => {
     let now = 0;
     let failure: FederationRequestError = new FederationRequestError("them.test", "http", "no", 404, "M_NOT_FOUND");
