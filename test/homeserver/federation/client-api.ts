@@ -3,8 +3,10 @@
  * client would: registered on the server, calling endpoints and long-polling /sync.
  */
 import assert from "node:assert/strict";
-import { fetch, type Agent } from "undici";
-import { waitFor, type FederatedServer } from "./federated-server.ts";
+import { after, before } from "node:test";
+import { Agent, fetch } from "undici";
+import type { Engine } from "../../../src/storage/engine.ts";
+import { twoServers, waitFor, type FederatedServer } from "./federated-server.ts";
 
 export type Json = Record<string, unknown>;
 
@@ -54,6 +56,54 @@ export async function clientOf(server: FederatedServer, localpart: string, agent
       });
       assert.ok(seen !== undefined);
       return seen;
+    },
+  };
+}
+
+/**
+ * Two servers for a suite (twoServers) with a client on each, alice on A and bob on B, both synced
+ * once so that their later syncs are incremental: set up before the suite's tests, closed after.
+ * Read the fields inside tests or hooks; `agent` trusts the test CA, for more clients.
+ */
+export function twoClients(engine: Engine): {
+  readonly a: FederatedServer;
+  readonly b: FederatedServer;
+  readonly agent: Agent;
+  readonly alice: Client;
+  readonly bob: Client;
+} {
+  const servers = twoServers(engine);
+  let clients: { agent: Agent; alice: Client; bob: Client } | undefined;
+  before(async () => {
+    const agent = new Agent({ connect: { ca: servers.pki.caCert } });
+    const alice = await clientOf(servers.a, "alice", agent);
+    const bob = await clientOf(servers.b, "bob", agent);
+    await alice.syncUntil("alice's first sync", () => true);
+    await bob.syncUntil("bob's first sync", () => true);
+    clients = { agent, alice, bob };
+  });
+  after(async () => {
+    await clients?.agent.close();
+  });
+  const ready = (): { agent: Agent; alice: Client; bob: Client } => {
+    if (clients === undefined) throw new Error("the clients are made in the suite's before hook");
+    return clients;
+  };
+  return {
+    get a() {
+      return servers.a;
+    },
+    get b() {
+      return servers.b;
+    },
+    get agent() {
+      return ready().agent;
+    },
+    get alice() {
+      return ready().alice;
+    },
+    get bob() {
+      return ready().bob;
     },
   };
 }

@@ -4,12 +4,11 @@
  * server), the way a client would.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { Agent } from "undici";
+import { before, describe, it } from "node:test";
+import type { Agent } from "undici";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { clientOf, type Client, type Json } from "./client-api.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { clientOf, twoClients, type Client, type Json } from "./client-api.ts";
+import { waitFor, type FederatedServer } from "./federated-server.ts";
 
 const enc = encodeURIComponent;
 
@@ -24,7 +23,7 @@ function presenceOf(response: Json): Json[] {
 
 for (const engine of engines) {
   describe(`typing, receipts and presence over federation [${engine}]`, () => {
-    let pki: TestPki;
+    const clients = twoClients(engine);
     let a: FederatedServer;
     let b: FederatedServer;
     let agent: Agent;
@@ -33,24 +32,10 @@ for (const engine of engines) {
     let roomId: string;
 
     before(async () => {
-      pki = await createTestPki();
-      agent = new Agent({ connect: { ca: pki.caCert } });
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-      alice = await clientOf(a, "alice", agent);
-      bob = await clientOf(b, "bob", agent);
+      ({ a, b, agent, alice, bob } = clients);
       roomId = await a.createRoom(alice.userId, { preset: "public" });
       await b.services.federationRooms.remote.join(bob.userId, roomId, [a.serverName], {});
       assert.equal(await a.membership(roomId, bob.userId), "join");
-      // Both have synced once: later syncs are incremental.
-      await alice.syncUntil("alice's first sync", () => true);
-      await bob.syncUntil("bob's first sync", () => true);
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await agent?.close();
-      await pki?.cleanup();
     });
 
     const typingIn = (response: Json): string[] | undefined => {

@@ -7,12 +7,10 @@
  * rooms.leave and in alice's room; an invite alice withdraws shows in his rooms.leave too.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { Agent } from "undici";
+import { before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { clientOf, findStripped, section, timelineOf, type Client, type Json } from "./client-api.ts";
-import { startFederatedServer, type FederatedServer } from "./federated-server.ts";
+import { findStripped, section, timelineOf, twoClients, type Client, type Json } from "./client-api.ts";
+import type { FederatedServer } from "./federated-server.ts";
 
 const enc = encodeURIComponent;
 
@@ -22,12 +20,12 @@ function inviteStateOf(response: Json, roomId: string): Json[] {
 
 for (const engine of engines) {
   describe(`invites from another server reach the invitee's /sync [${engine}]`, () => {
-    let pki: TestPki;
+    const clients = twoClients(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-    let agent: Agent;
     let alice: Client;
     let bob: Client;
+    before(() => ({ a, b, alice, bob } = clients));
 
     async function privateRoom(name: string, roomVersion?: string): Promise<string> {
       const created = await alice.call("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name, ...(roomVersion === undefined ? {} : { room_version: roomVersion }) });
@@ -35,24 +33,6 @@ for (const engine of engines) {
     }
 
     const invite = (roomId: string, userId: string) => alice.request("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: userId });
-
-    before(async () => {
-      pki = await createTestPki();
-      agent = new Agent({ connect: { ca: pki.caCert } });
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-      alice = await clientOf(a, "alice", agent);
-      bob = await clientOf(b, "bob", agent);
-      // Both have synced once: later syncs are incremental.
-      await alice.syncUntil("alice's first sync", () => true);
-      await bob.syncUntil("bob's first sync", () => true);
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await agent?.close();
-      await pki?.cleanup();
-    });
 
     it("shows the invite with its stripped state, lets bob join through it, and the room works both ways", async () => {
       const roomId = await privateRoom("Plans");

@@ -8,12 +8,10 @@
  * A), bob rescinds it (make_leave / send_leave through A).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { Agent } from "undici";
+import { before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
-import { createTestPki, type TestPki } from "./pki.ts";
-import { clientOf, findStripped, section, timelineOf, type Client, type Json } from "./client-api.ts";
-import { startFederatedServer, waitFor, type FederatedServer } from "./federated-server.ts";
+import { findStripped, section, timelineOf, twoClients, type Client, type Json } from "./client-api.ts";
+import { waitFor, type FederatedServer } from "./federated-server.ts";
 
 const enc = encodeURIComponent;
 
@@ -23,12 +21,12 @@ function knockStateOf(response: Json, roomId: string): Json[] {
 
 for (const engine of engines) {
   describe(`knocks on another server's rooms reach the knocker's /sync [${engine}]`, () => {
-    let pki: TestPki;
+    const clients = twoClients(engine);
     let a: FederatedServer;
     let b: FederatedServer;
-    let agent: Agent;
     let alice: Client;
     let bob: Client;
+    before(() => ({ a, b, alice, bob } = clients));
 
     /** A room of alice's that anyone may knock on (client-server-api#knocking-on-rooms: join rule `knock`). */
     async function knockableRoom(name: string, roomVersion?: string): Promise<string> {
@@ -60,24 +58,6 @@ for (const engine of engines) {
       for (const event of state) assert.deepEqual(Object.keys(event).sort(), ["content", "sender", "state_key", "type"]);
       for (const other of ["join", "invite", "leave"] as const) assert.equal(section(response, other, roomId), undefined);
     }
-
-    before(async () => {
-      pki = await createTestPki();
-      agent = new Agent({ connect: { ca: pki.caCert } });
-      a = await startFederatedServer(engine, pki, "localhost");
-      b = await startFederatedServer(engine, pki, "127.0.0.1");
-      alice = await clientOf(a, "alice", agent);
-      bob = await clientOf(b, "bob", agent);
-      // Both have synced once: later syncs are incremental.
-      await alice.syncUntil("alice's first sync", () => true);
-      await bob.syncUntil("bob's first sync", () => true);
-    });
-    after(async () => {
-      await a?.destroy();
-      await b?.destroy();
-      await agent?.close();
-      await pki?.cleanup();
-    });
 
     it("shows the knock with its knock_state; alice's invite replaces it, and bob joins through it", async () => {
       const roomId = await knockableRoom("Clubhouse");
