@@ -12,11 +12,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ClientEvent, createClient, MsgType, Preset, SyncState, type MatrixClient } from "matrix-js-sdk";
-import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
+import { createClient, MsgType, Preset, type MatrixClient } from "matrix-js-sdk";
 import { Agent, fetch as undiciFetch } from "undici";
 import { engines } from "../storage/engines.ts";
-import { quiet, waitFor } from "./sdk.ts";
+import { decryptedBodies, quiet, startWithCrypto, waitFor } from "./sdk.ts";
 import { createTestPki, type TestPki } from "../homeserver/federation/pki.ts";
 import { startFederatedServer, type FederatedServer } from "../homeserver/federation/federated-server.ts";
 
@@ -30,34 +29,12 @@ interface Session {
 async function startSession(server: FederatedServer, userId: string, fetchFn: typeof fetch): Promise<Session> {
   const { deviceId, accessToken } = await server.services.accounts.devices.createSession(userId);
   const client = createClient({ baseUrl: `https://127.0.0.1:${server.port}`, userId, deviceId, accessToken, fetchFn, logger: quiet() });
-  await client.initRustCrypto({ useIndexedDB: false });
-  new Tracing(LoggerLevel.Error).turnOff();
-  const prepared = new Promise<void>((resolve) => {
-    const onSync = (state: SyncState): void => {
-      if (state === SyncState.Prepared || state === SyncState.Syncing) {
-        client.off(ClientEvent.Sync, onSync);
-        resolve();
-      }
-    };
-    client.on(ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 20 });
-  await prepared;
+  await startWithCrypto(client);
   return { userId, deviceId, client };
 }
 
-function decryptedBodies(session: Session, roomId: string): string[] {
-  const room = session.client.getRoom(roomId);
-  if (room === null) return [];
-  return room
-    .getLiveTimeline()
-    .getEvents()
-    .filter((e) => e.getType() === "m.room.message" && !e.isDecryptionFailure())
-    .map((e) => e.getContent()["body"] as string);
-}
-
 async function waitForMessage(session: Session, roomId: string, body: string): Promise<void> {
-  await waitFor(`${session.userId} (${session.deviceId}) to decrypt "${body}"`, () => decryptedBodies(session, roomId).includes(body) || undefined);
+  await waitFor(`${session.userId} (${session.deviceId}) to decrypt "${body}"`, () => decryptedBodies(session.client, roomId).includes(body) || undefined);
 }
 
 async function knowsDevice(viewer: Session, userId: string, deviceId: string): Promise<true | undefined> {

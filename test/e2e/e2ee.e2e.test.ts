@@ -15,18 +15,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  ClientEvent,
   createClient,
   MatrixError,
   MsgType,
-  SyncState,
   type AuthDict,
   type UIAuthCallback,
   type MatrixClient,
 } from "matrix-js-sdk";
-import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { engines } from "../storage/engines.ts";
-import { quiet, waitFor } from "./sdk.ts";
+import { decryptedBodies, quiet, startWithCrypto, waitFor } from "./sdk.ts";
 import { ACCOUNTS_YAML, call, registerUser, type TestUser } from "../homeserver/api/client/helpers.ts";
 import { startTestHomeserver, type TestHomeserver } from "../homeserver/harness.ts";
 
@@ -38,19 +35,7 @@ interface Session {
 /** A logged-in client with Rust crypto in memory, syncing. */
 async function startSession(hs: TestHomeserver, user: TestUser): Promise<Session> {
   const client = createClient({ baseUrl: hs.baseUrl, userId: user.userId, deviceId: user.deviceId, accessToken: user.accessToken, logger: quiet() });
-  await client.initRustCrypto({ useIndexedDB: false });
-  new Tracing(LoggerLevel.Error).turnOff(); // initRustCrypto turns it on at the debug level
-  const prepared = new Promise<void>((resolve) => {
-    const onSync = (state: SyncState): void => {
-      if (state === SyncState.Prepared || state === SyncState.Syncing) {
-        client.off(ClientEvent.Sync, onSync);
-        resolve();
-      }
-    };
-    client.on(ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 20 });
-  await prepared;
+  await startWithCrypto(client);
   return { user, client };
 }
 
@@ -63,19 +48,8 @@ async function newDevice(hs: TestHomeserver, user: TestUser): Promise<TestUser> 
   return { ...user, accessToken: reply.body["access_token"] as string, deviceId: reply.body["device_id"] as string };
 }
 
-/** The decrypted body of a message in the room's timeline, once it is there. */
-function decryptedBodies(session: Session, roomId: string): string[] {
-  const room = session.client.getRoom(roomId);
-  if (room === null) return [];
-  return room
-    .getLiveTimeline()
-    .getEvents()
-    .filter((e) => e.getType() === "m.room.message" && !e.isDecryptionFailure())
-    .map((e) => e.getContent()["body"] as string);
-}
-
 async function waitForMessage(session: Session, roomId: string, body: string): Promise<void> {
-  await waitFor(`${session.user.userId} (${session.user.deviceId}) to decrypt "${body}"`, () => decryptedBodies(session, roomId).includes(body) || undefined);
+  await waitFor(`${session.user.userId} (${session.user.deviceId}) to decrypt "${body}"`, () => decryptedBodies(session.client, roomId).includes(body) || undefined);
 }
 
 /** The SDK's UIA callback: the request alone first, the user's password when challenged. */

@@ -1,6 +1,8 @@
-// What every matrix-js-sdk test here needs: the SDK quiet, its long timers unref'd, and a poll.
+// What every matrix-js-sdk test here needs: the SDK quiet, its long timers unref'd, and a poll; and
+// for the end-to-end encryption tests, a client started with Rust crypto and what it decrypted.
 import assert from "node:assert/strict";
-import type { ICreateClientOpts } from "matrix-js-sdk";
+import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
+import { ClientEvent, SyncState, type ICreateClientOpts, type MatrixClient } from "matrix-js-sdk";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 
 // The SDK logs every request and every step; these tests read its state instead.
@@ -31,4 +33,32 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > giveUpAt) assert.fail(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Starts `client` with Rust crypto in memory; resolves once its first sync is in. */
+export async function startWithCrypto(client: MatrixClient): Promise<void> {
+  await client.initRustCrypto({ useIndexedDB: false });
+  new Tracing(LoggerLevel.Error).turnOff(); // initRustCrypto turns it on at the debug level
+  const prepared = new Promise<void>((resolve) => {
+    const onSync = (state: SyncState): void => {
+      if (state === SyncState.Prepared || state === SyncState.Syncing) {
+        client.off(ClientEvent.Sync, onSync);
+        resolve();
+      }
+    };
+    client.on(ClientEvent.Sync, onSync);
+  });
+  await client.startClient({ initialSyncLimit: 20 });
+  await prepared;
+}
+
+/** The bodies of the messages in the room's live timeline that the client could decrypt. */
+export function decryptedBodies(client: MatrixClient, roomId: string): string[] {
+  const room = client.getRoom(roomId);
+  if (room === null) return [];
+  return room
+    .getLiveTimeline()
+    .getEvents()
+    .filter((e) => e.getType() === "m.room.message" && !e.isDecryptionFailure())
+    .map((e) => e.getContent()["body"] as string);
 }
