@@ -108,6 +108,29 @@ export function twoClients(engine: Engine): {
   };
 }
 
+/**
+ * `client` leaves a room where it was invited or had knocked (`was`): the leave shows in rooms.leave
+ * with the client's own leave event, and the room is gone from `was`, also from an initial sync,
+ * which shows it only with include_leave. Returns the sync response with the leave.
+ */
+export async function leaveShown(client: Client, roomId: string, was: "invite" | "knock"): Promise<Json> {
+  await client.call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, {});
+  const left = await client.syncUntil(`the leave of ${roomId} in rooms.leave`, (r) => section(r, "leave", roomId) !== undefined);
+  assert.deepEqual(memberEventIn(left, "leave", roomId, client.userId)?.["content"], { membership: "leave" });
+  assert.equal(section(left, was, roomId), undefined);
+  const initial = await client.call("GET", "/_matrix/client/v3/sync");
+  assert.equal(section(initial, was, roomId), undefined);
+  assert.equal(section(initial, "leave", roomId), undefined);
+  const withLeave = await client.call("GET", `/_matrix/client/v3/sync?filter=${encodeURIComponent(JSON.stringify({ room: { include_leave: true } }))}`);
+  assert.ok(section(withLeave, "leave", roomId) !== undefined);
+  return left;
+}
+
+/** The user's m.room.member event in the timeline of a room's entry in one section of a /sync response. */
+export function memberEventIn(response: Json, name: "join" | "invite" | "knock" | "leave", roomId: string, userId: string): Json | undefined {
+  return timelineOf(section(response, name, roomId)).find((e) => e["type"] === "m.room.member" && e["state_key"] === userId);
+}
+
 /** A room's entry in one section of a /sync response. */
 export function section(response: Json, name: "join" | "invite" | "knock" | "leave", roomId: string): Json | undefined {
   return ((response["rooms"] as Json | undefined)?.[name] as Json | undefined)?.[roomId] as Json | undefined;

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
-import { findStripped, section, timelineOf, twoClients, type Client, type Json } from "./client-api.ts";
+import { findStripped, leaveShown, memberEventIn, section, timelineOf, twoClients, type Client, type Json } from "./client-api.ts";
 import { waitFor, type FederatedServer } from "./federated-server.ts";
 
 const enc = encodeURIComponent;
@@ -91,17 +91,8 @@ for (const engine of engines) {
       await knock(roomId);
       await bob.syncUntil("the knock", (r) => section(r, "knock", roomId) !== undefined);
 
-      await bob.call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {});
-      const left = await bob.syncUntil("the rescinded knock in bob's rooms.leave", (r) => section(r, "leave", roomId) !== undefined);
-      const leave = timelineOf(section(left, "leave", roomId)).find((e) => e["type"] === "m.room.member" && e["state_key"] === bob.userId);
-      assert.deepEqual(leave?.["content"], { membership: "leave" });
-      assert.equal(section(left, "knock", roomId), undefined);
+      await leaveShown(bob, roomId, "knock");
       assert.equal(await a.membership(roomId, bob.userId), "leave");
-
-      const initial = await bob.call("GET", "/_matrix/client/v3/sync");
-      assert.equal(section(initial, "knock", roomId), undefined);
-      const withLeave = await bob.call("GET", `/_matrix/client/v3/sync?filter=${enc(JSON.stringify({ room: { include_leave: true } }))}`);
-      assert.ok(section(withLeave, "leave", roomId) !== undefined);
       assert.equal(await b.services.federationRooms.invites.pending(roomId, bob.userId), undefined);
     });
 
@@ -113,7 +104,7 @@ for (const engine of engines) {
 
       await alice.call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { user_id: bob.userId, reason: "not today" });
       const left = await bob.syncUntil("the refusal in bob's rooms.leave", (r) => section(r, "leave", roomId) !== undefined);
-      const refusal = timelineOf(section(left, "leave", roomId)).find((e) => e["type"] === "m.room.member" && e["state_key"] === bob.userId);
+      const refusal = memberEventIn(left, "leave", roomId, bob.userId);
       assert.deepEqual(refusal?.["content"], { membership: "leave", reason: "not today" });
       assert.equal(refusal?.["sender"], alice.userId);
       assert.equal(section(await bob.call("GET", "/_matrix/client/v3/sync"), "knock", roomId), undefined);
