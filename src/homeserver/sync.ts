@@ -25,7 +25,7 @@ import { ignoredUsersReader, type EventServices } from "./events.ts";
 import type { RoomServices } from "./rooms.ts";
 import type { RoomEventInfo, Roomserver } from "./roomserver/index.ts";
 import { knownFromStored } from "./roomserver/known-event.ts";
-import type { RoomEvent, StateMap } from "../core/events/room-event.ts";
+import type { StateMap } from "../core/events/room-event.ts";
 import { BatchedRoomState, BatchedVisibility, EventLoader } from "./sync/batching.ts";
 import { KeyCountCache } from "./sync/key-counts.ts";
 import { LazyMemberCache } from "./sync/lazy-members.ts";
@@ -101,7 +101,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
   const heads = new RoomHeads(notifier, start, (roomId) => events.timeline.latestPosition(roomId), { batchesInFlight: () => roomserver.batchesInFlight() });
   const unread = new UnreadCounter(timeline);
   let userActive: (userId: string) => void = () => undefined;
-  let stopTypingOnLeave: (event: RoomEvent) => void = () => undefined;
+  const typing = new TypingService({ notifier });
   const unsubscribe = roomserver.subscribe((output) => {
     if (output.kind === "redaction_applied") loader.forget(output.redactedEventId);
     timeline.receive(output);
@@ -113,7 +113,10 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     }
     // Only members type (typing.yaml): whoever leaves, is kicked or banned stops typing there at once,
     // instead of when their timeout runs out (for another server's user, up to 30 s after).
-    if (output.kind === "new_room_event") stopTypingOnLeave(output.event);
+    if (output.kind === "new_room_event") {
+      const { event } = output;
+      if (event.type === "m.room.member" && event.stateKey !== undefined && event.content["membership"] !== "join") typing.setTyping(event.roomId, event.stateKey, false);
+    }
   });
   const ignoredUsers = new IgnoredUsers(ignoredUsersReader(accounts.accountData));
   let accountDataPosition = 0;
@@ -134,12 +137,6 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     isLocal: (userId) => serverNameOf(userId) === config.serverName,
   });
   userActive = (userId) => presence.userActive(userId);
-  const typing = new TypingService({ notifier });
-  stopTypingOnLeave = (event) => {
-    if (event.type === "m.room.member" && event.stateKey !== undefined && event.content["membership"] !== "join") {
-      typing.setTyping(event.roomId, event.stateKey, false);
-    }
-  };
   const receipts = new ReceiptService({
     store: new ReceiptStore(db),
     notifier,
