@@ -13,6 +13,7 @@
 import { MatrixError } from "../../core/errors.ts";
 import { serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.ts";
+import { RateLimiter } from "../../http/rate-limit.ts";
 import type { DeviceListFederationStore, RemoteDevice, RemoteDeviceListSnapshot } from "../../storage/stores/device-list-federation.ts";
 import { checkDeviceKeys, isSignedBy, parseCrossSigningKey } from "./key-objects.ts";
 
@@ -52,8 +53,8 @@ const DEFAULT_RESYNC_TIMEOUT_MS = 10_000;
  */
 export const UPDATE_RESYNC_BURST = 3;
 export const UPDATE_RESYNC_INTERVAL_MS = 30_000;
-/** Past this many users tracked, the buckets back to full are forgotten. */
-const MAX_TRACKED_BUCKETS = 10_000;
+/** How many users' resync budgets are kept (those back to full are forgotten first). */
+const MAX_TRACKED_USERS = 10_000;
 
 function isStreamId(value: JsonValue | undefined): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
@@ -96,11 +97,15 @@ export class RemoteDeviceLists {
   readonly #d: RemoteDeviceListsDeps;
   /** One user's updates and resyncs at a time. */
   readonly #tails = new Map<string, Promise<unknown>>();
-  /** Update-caused resyncs left to each user (a token bucket), and when it was last filled. */
-  readonly #resyncBudget = new Map<string, { tokens: number; at: number }>();
+  /** Update-caused resyncs, by user (UPDATE_RESYNC_BURST). */
+  readonly #updateResyncs: RateLimiter;
 
   constructor(deps: RemoteDeviceListsDeps) {
     this.#d = deps;
+    this.#updateResyncs = new RateLimiter(
+      { perSecond: 1000 / UPDATE_RESYNC_INTERVAL_MS, burstCount: UPDATE_RESYNC_BURST },
+      { now: deps.now ?? Date.now, maxKeys: MAX_TRACKED_USERS },
+    );
   }
 
   /** m.device_list_update from `origin` (the dispatcher checked the user is the origin's). Never throws. */
@@ -132,7 +137,7 @@ export class RemoteDeviceLists {
       const known = cached !== undefined && prevIds.every((p) => p <= cached.streamId);
       const applied = known && update !== undefined && (await this.#d.store.applyRemoteUpdate(userId, cached.streamId, streamId, update));
       try {
-        if (!applied && this.#takeResync(userId)) await this.#resync(userId);
+        if (!applied && this.#updateResyncs.take(userId).allowed) await this.#resync(userId);
         else if (!applied) await this.#d.store.forgetRemote([userId]);
       } catch (error) {
         // A cache we could not bring up to date is dropped: the next /keys/query asks the server.
@@ -244,26 +249,6 @@ export class RemoteDeviceLists {
     const snapshot: RemoteDeviceListSnapshot = { userId, streamId, masterKey: signing.masterKey, selfSigningKey: signing.selfSigningKey, devices };
     await this.#d.store.replaceRemote(snapshot);
     return snapshot;
-  }
-
-  // Whether an update may make us fetch the user's list now (UPDATE_RESYNC_BURST).
-  #takeResync(userId: string): boolean {
-    const now = (this.#d.now ?? Date.now)();
-    const full = (b: { tokens: number; at: number }): boolean => b.tokens + Math.floor((now - b.at) / UPDATE_RESYNC_INTERVAL_MS) >= UPDATE_RESYNC_BURST;
-    if (this.#resyncBudget.size >= MAX_TRACKED_BUCKETS) {
-      for (const [user, b] of this.#resyncBudget) if (full(b)) this.#resyncBudget.delete(user);
-    }
-    const bucket = this.#resyncBudget.get(userId) ?? { tokens: UPDATE_RESYNC_BURST, at: now };
-    const gained = Math.floor((now - bucket.at) / UPDATE_RESYNC_INTERVAL_MS);
-    if (gained > 0) {
-      bucket.tokens = Math.min(UPDATE_RESYNC_BURST, bucket.tokens + gained);
-      bucket.at += gained * UPDATE_RESYNC_INTERVAL_MS;
-    }
-    if (bucket.tokens === UPDATE_RESYNC_BURST) bucket.at = now; // a full bucket saves up no time
-    this.#resyncBudget.set(userId, bucket);
-    if (bucket.tokens === 0) return false;
-    bucket.tokens--;
-    return true;
   }
 
   async #sharesRoomWithLocalUser(userId: string): Promise<boolean> {
