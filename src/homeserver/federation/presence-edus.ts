@@ -17,6 +17,7 @@
 // servers than the origin. With presence disabled this is not connected: nothing sent or taken.
 import { serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 import { systemClock, type Clock, type TimerHandle } from "../sync/clock.ts";
 import { REMOTE_PRESENCE_TIMEOUT_MS, type Presence, type PresenceService, type RemotePresence } from "../sync/presence.ts";
 import { MAX_STATUS_MSG_LENGTH } from "../sync/presence-status.ts";
@@ -198,12 +199,7 @@ export class PresenceEdus {
   }
 
   #hold(userId: string, update: RemotePresence): void {
-    this.#held.delete(userId);
-    this.#held.set(userId, { update, at: this.#clock.now() });
-    if (this.#held.size > MAX_HELD_PUSHES) {
-      const oldest = this.#held.keys().next();
-      if (oldest.done !== true) this.#held.delete(oldest.value);
-    }
+    rememberRecent(this.#held, userId, { update, at: this.#clock.now() }, MAX_HELD_PUSHES);
   }
 
   // One of our users joined the room: the pushes held for its members are theirs to take now.

@@ -5,6 +5,7 @@
 import { MatrixError } from "../../core/errors.ts";
 import { parseServerName } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 import type { QueryParams } from "./client.ts";
 import { asMatrixError, isUnknownEndpoint } from "./invites.ts";
 
@@ -94,10 +95,8 @@ export class RemotePublicRooms {
     if (this.#cache.size >= MAX_CACHED) {
       const now = this.#now();
       for (const [k, v] of this.#cache) if (now - v.at >= CACHE_MS) this.#cache.delete(k);
-      const oldest = this.#cache.keys().next();
-      if (this.#cache.size >= MAX_CACHED && oldest.done !== true) this.#cache.delete(oldest.value);
     }
-    this.#cache.set(key, entry);
+    rememberRecent(this.#cache, key, entry, MAX_CACHED);
   }
 }
 

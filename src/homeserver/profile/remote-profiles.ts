@@ -8,6 +8,7 @@ import { MatrixError } from "../../core/errors.ts";
 import { utf8Length } from "../../core/identifiers/common.ts";
 import { parseUserId, serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 import { FederationRequestError, type QueryParams } from "../federation/client.ts";
 import { MAX_AVATAR_URL_LENGTH, MAX_DISPLAYNAME_LENGTH, MAX_PROFILE_BYTES, MAX_PROFILE_KEY_BYTES, PROFILE_KEY } from "./profile-service.ts";
 
@@ -122,13 +123,7 @@ export class RemoteProfiles {
   }
 
   #remember(userId: string, entry: Entry): void {
-    this.#cache.delete(userId);
-    while (this.#cache.size >= this.#maxEntries) {
-      const oldest = this.#cache.keys().next();
-      if (oldest.done === true) break;
-      this.#cache.delete(oldest.value);
-    }
-    this.#cache.set(userId, entry);
+    rememberRecent(this.#cache, userId, entry, this.#maxEntries);
   }
 }
 

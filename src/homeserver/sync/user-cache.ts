@@ -1,19 +1,12 @@
 // Per-user state sync keeps in memory so that an incremental sync with nothing new reads no
 // storage: the user's rooms (with their membership) and the users they ignore. Each entry knows
 // when it was read and is dropped when a change after that is told.
+import { rememberRecent } from "../../core/recent-map.ts";
 import type { RoomHeads } from "./room-heads.ts";
 import type { MembershipAt, SyncMemberships } from "./sources.ts";
 
 const MAX_USERS = 10_000;
 
-function remember<V>(cache: Map<string, V>, key: string, value: V): void {
-  cache.delete(key);
-  cache.set(key, value);
-  if (cache.size > MAX_USERS) {
-    const oldest = cache.keys().next();
-    if (oldest.done !== true) cache.delete(oldest.value);
-  }
-}
 
 export class UserRooms {
   readonly #memberships: SyncMemberships;
@@ -40,7 +33,7 @@ export class UserRooms {
       rooms = rooms.flatMap((r) => (r.streamOrdering <= at ? [r] : (lastAt.get(r.roomId) ?? [])));
       return rooms; // not cached: it is a view of the past
     }
-    remember(this.#cache, userId, { rooms, asOf: at });
+    rememberRecent(this.#cache, userId, { rooms, asOf: at }, MAX_USERS);
     return rooms;
   }
 }
@@ -68,7 +61,7 @@ export class IgnoredUsers {
     const generation = this.#generation.get(userId) ?? 0;
     const users = await this.#load(userId);
     // A change that landed while reading may not be in what was read: not cached then.
-    if ((this.#generation.get(userId) ?? 0) === generation) remember(this.#cache, userId, users);
+    if ((this.#generation.get(userId) ?? 0) === generation) rememberRecent(this.#cache, userId, users, MAX_USERS);
     return users;
   }
 }
