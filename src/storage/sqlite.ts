@@ -122,10 +122,28 @@ function isInMemory(path: string): boolean {
   return path === "" || path === ":memory:";
 }
 
+/**
+ * PRAGMA journal_mode = WAL, tried again while another process holds the database: the switch can
+ * answer SQLITE_BUSY at once, without waiting on busy_timeout (seen when several processes open one
+ * new database together), so it is retried here until busy_timeout would have run out.
+ */
+function enableWal(db: SqliteHandle): string {
+  const giveUpAt = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      return String(db.pragma("journal_mode = WAL", { simple: true }));
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "SQLITE_BUSY" || Date.now() >= giveUpAt) throw err;
+      // A short synchronous pause: opening the database is synchronous, and this is start-up only.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 export function openSqlite(path: string): SqliteDialects {
   const writer = new SqliteDatabase(path, { timeout: busyTimeoutMs });
   try {
-    const mode = String(writer.pragma("journal_mode = WAL", { simple: true }));
+    const mode = enableWal(writer);
     if (mode !== "wal" && !isInMemory(path)) {
       throw new Error(`SQLite refused WAL mode for ${path} (journal_mode is ${mode})`);
     }
