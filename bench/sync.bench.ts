@@ -52,7 +52,7 @@ interface ServerProcess {
 async function startServer(kind: "weft" | "baseline", args: readonly string[]): Promise<ServerProcess> {
   const profile = process.env.WEFT_BENCH_PROF === kind ? ["--cpu-prof", `--cpu-prof-dir=${process.env.WEFT_BENCH_PROF_DIR ?? tmpdir()}`] : [];
   const child: ChildProcess = fork(fileURLToPath(new URL("sync-servers.mjs", import.meta.url)), [kind, ...args], {
-    execArgv: profile,
+    execArgv: [...profile, ...(kind === "weft" ? (process.env.WEFT_BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean) : [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const port = await new Promise<number>((resolve, reject) => {

@@ -20,6 +20,7 @@
 // connection keeps its recent statements by text, for Kysely and for Database.query alike.
 import { CompiledQuery, SqliteDialect, SqliteDriver } from "kysely";
 import type { DatabaseConnection, Driver, SqliteDatabase as KyselySqliteDatabase } from "kysely";
+import { WalCheckpointer } from "./sqlite-checkpoints.ts";
 import { SqliteDatabase } from "./sqlite-driver.ts";
 import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 
@@ -27,13 +28,12 @@ import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 const busyTimeoutMs = 10_000;
 
 /**
- * The WAL size (in 4 KiB pages, about 40 MiB) past which a commit copies the WAL back into the
- * database file. SQLite's default, 1000, checkpoints every few commits of the room pipeline (whose
- * batches dirty hundreds of index pages each); a larger WAL lets the pages rewritten by successive
- * commits be copied once, about halving the time commits block. Durability is unchanged: a commit
- * is synced in the WAL either way.
+ * The WAL size (in pages) at which a commit checkpoints by itself: SQLite's default. The checkpoint
+ * worker (sqlite-checkpoints.ts) copies the WAL back long before that, so the commit that crosses it
+ * finds little left to copy; it is what bounds the WAL when the worker cannot keep up (a commit
+ * every few milliseconds never leaves it a moment with the WAL wholly copied).
  */
-const walAutocheckpointPages = 10_000;
+const walAutocheckpointPages = 1000;
 
 /** How many prepared statements a connection keeps; past that, the least recently used is dropped. */
 const keptStatements = 512;
@@ -116,6 +116,8 @@ export interface SqliteDialects {
   /** The connections under the dialects with their statements, which Database.query shares. */
   writerStatements: PreparedStatementCache;
   readerStatements: PreparedStatementCache | undefined;
+  /** Undefined for an in-memory database. Told of every write commit; closed before the connections. */
+  checkpointer: WalCheckpointer | undefined;
 }
 
 function isInMemory(path: string): boolean {
@@ -156,7 +158,13 @@ export function openSqlite(path: string): SqliteDialects {
   }
   const writerStatements = new PreparedStatementCache(writer);
   if (isInMemory(path)) {
-    return { writer: new WeftSqliteDialect(writerStatements, "begin immediate"), reader: undefined, writerStatements, readerStatements: undefined };
+    return {
+      writer: new WeftSqliteDialect(writerStatements, "begin immediate"),
+      reader: undefined,
+      writerStatements,
+      readerStatements: undefined,
+      checkpointer: undefined,
+    };
   }
   const reader = new SqliteDatabase(path, { timeout: busyTimeoutMs, fileMustExist: true });
   reader.pragma("foreign_keys = ON");
@@ -168,5 +176,6 @@ export function openSqlite(path: string): SqliteDialects {
     reader: new WeftSqliteDialect(readerStatements, "begin"),
     writerStatements,
     readerStatements,
+    checkpointer: new WalCheckpointer(path, busyTimeoutMs),
   };
 }
