@@ -69,6 +69,13 @@ export interface Database {
   /** Runs fn in a read-only transaction named `name`. */
   read<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
   /**
+   * Runs one read-only statement on its own, as db.query's SQL, named `name`: the statement alone
+   * sees one committed snapshot, with no transaction around it. For the hottest one-statement reads
+   * (every message sent asks one), where a read transaction's begin, commit and connection hand-over
+   * cost more than the query.
+   */
+  readOnce<R>(name: string, sql: string, params: readonly SqlValue[]): Promise<R[]>;
+  /**
    * Runs one SQL statement in `trx` (a transaction of this database, while its fn runs) and returns
    * its rows: those of a SELECT or a RETURNING, none otherwise. For hot paths only, where building
    * the query costs more than running it; the SQL must mean the same on both engines. Placeholders
@@ -105,6 +112,11 @@ class PreparedStatements {
     if (statement.reader) return statement.all(params) as R[];
     statement.run(params);
     return [];
+  }
+
+  /** Is the connection inside a transaction (one whose fn is awaiting)? */
+  get inTransaction(): boolean {
+    return this.#statements.handle.inTransaction;
   }
 
   runEach<R>(text: string, paramLists: ReadonlyArray<readonly SqlValue[]>): R[] {
@@ -203,6 +215,31 @@ class KyselyDatabase implements Database {
 
   read<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
     return this.#track(name, "read", () => this.#attempt(name, "read", fn, 1));
+  }
+
+  async readOnce<R>(name: string, text: string, params: readonly SqlValue[]): Promise<R[]> {
+    const reader = this.#prepared?.read;
+    // SQLite: straight on the reader, unless a read transaction is open there (its snapshot may be
+    // older than the last commit) or, in memory, a write (whose changes are not committed yet).
+    if (reader !== undefined && !reader.inTransaction) {
+      if (this.#closed) throw new StorageError(name, "read after the database was closed");
+      try {
+        return reader.run<R>(text, params);
+      } catch (err) {
+        if (isDriverError(err)) throw new StorageError(name, err.message, { cause: err });
+        throw err;
+      }
+    }
+    if (reader !== undefined) return await this.read(name, (trx) => this.query<R>(trx, text, params));
+    // PostgreSQL: one statement on a pool connection is a transaction of its own.
+    return await this.#track(name, "read", async () => {
+      try {
+        return (await this.#reader.executeQuery<R>(CompiledQuery.raw(numberedPlaceholders(text), [...params]))).rows as R[];
+      } catch (err) {
+        if (isDriverError(err)) throw new StorageError(name, err.message, { cause: err });
+        throw err;
+      }
+    });
   }
 
   async query<R>(trx: Trx, text: string, params: readonly SqlValue[]): Promise<R[]> {

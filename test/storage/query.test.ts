@@ -88,4 +88,31 @@ forEachEngine("Database.query", (getDb, engine) => {
       await other.cleanup();
     }
   });
+
+  it("reads one statement with readOnce: the last commit, also when a read transaction with an older snapshot was open", async () => {
+    const db = getDb();
+    const find = (userId: string) => db.readOnce<{ user_id: string }>("test_read_once", "select user_id from users where user_id = ?", [userId]);
+    assert.deepEqual(await find("@once1:example.org"), []);
+    await db.write("test_once_insert", (trx) => db.query(trx, "insert into users (user_id, password_hash, created_ts) values (?, null, 1)", ["@once1:example.org"]));
+    assert.deepEqual(await find("@once1:example.org"), [{ user_id: "@once1:example.org" }]);
+    // A read transaction takes its snapshot, then waits; a commit lands meanwhile.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let snapshotTaken = (): void => undefined;
+    const taken = new Promise<void>((resolve) => (snapshotTaken = resolve));
+    const reading = db.read("test_once_old_snapshot", async (trx) => {
+      const rows = await db.query(trx, "select user_id from users where user_id = ?", ["@once2:example.org"]);
+      snapshotTaken();
+      await held;
+      return rows;
+    });
+    await taken;
+    await db.write("test_once_insert_2", (trx) => db.query(trx, "insert into users (user_id, password_hash, created_ts) values (?, null, 1)", ["@once2:example.org"]));
+    // On SQLite it waits for the reader connection (the old snapshot's), then reads the commit.
+    const found = find("@once2:example.org");
+    release();
+    assert.deepEqual(await reading, []);
+    assert.deepEqual(await found, [{ user_id: "@once2:example.org" }]);
+    await assert.rejects(db.readOnce("test_once_bad", "select nothing from nowhere", []), (err: unknown) => err instanceof StorageError && err.transaction === "test_once_bad");
+  });
 });

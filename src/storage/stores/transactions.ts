@@ -45,14 +45,11 @@ export class TransactionStore {
 
   /** The event a request with this key created, if one did. */
   async eventFor(key: TransactionKey): Promise<string | undefined> {
-    // Every send asks this: plain SQL, prepared once (Database.query).
-    const rows = await this.#db.read("get_event_transaction", (trx) =>
-      this.#db.query<{ event_id: string }>(trx, "select event_id from event_transactions where user_id = ? and device_id = ? and scope = ? and txn_id = ?", [
-        key.userId,
-        key.deviceId,
-        key.scope,
-        key.txnId,
-      ]),
+    // Every send asks this: one statement, prepared once, without a transaction (Database.readOnce).
+    const rows = await this.#db.readOnce<{ event_id: string }>(
+      "get_event_transaction",
+      "select event_id from event_transactions where user_id = ? and device_id = ? and scope = ? and txn_id = ?",
+      [key.userId, key.deviceId, key.scope, key.txnId],
     );
     return rows[0]?.event_id;
   }
