@@ -69,7 +69,7 @@ export interface Database {
   /** Runs fn in a read-only transaction named `name`. */
   read<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
   /**
-   * Runs one read-only statement on its own, as db.query's SQL, named `name`: the statement alone
+   * Runs one SELECT on its own, as db.query's SQL, named `name`: the statement alone
    * sees one committed snapshot, with no transaction around it. For the hottest one-statement reads
    * (every message sent asks one), where a read transaction's begin, commit and connection hand-over
    * cost more than the query.
@@ -218,19 +218,23 @@ class KyselyDatabase implements Database {
   }
 
   async readOnce<R>(name: string, text: string, params: readonly SqlValue[]): Promise<R[]> {
-    const reader = this.#prepared?.read;
-    // SQLite: straight on the reader, unless a read transaction is open there (its snapshot may be
-    // older than the last commit) or, in memory, a write (whose changes are not committed yet).
-    if (reader !== undefined && !reader.inTransaction) {
+    // It runs outside any read-only transaction, on SQLite maybe on the writer: a SELECT only.
+    if (!/^\s*select\b/i.test(text)) throw new StorageError(name, "readOnce runs one SELECT");
+    const prepared = this.#prepared;
+    if (prepared !== undefined) {
       if (this.#closed) throw new StorageError(name, "read after the database was closed");
+      // SQLite: on a connection not inside a transaction, so the statement sees the last commit:
+      // the writer's when it is idle (its page cache holds what the last commits wrote, which the
+      // reader's loses at every commit), else the reader's. When both are busy, a read transaction.
+      const connection = !prepared.write.inTransaction ? prepared.write : !prepared.read.inTransaction ? prepared.read : undefined;
+      if (connection === undefined) return await this.read(name, (trx) => this.query<R>(trx, text, params));
       try {
-        return reader.run<R>(text, params);
+        return connection.run<R>(text, params);
       } catch (err) {
         if (isDriverError(err)) throw new StorageError(name, err.message, { cause: err });
         throw err;
       }
     }
-    if (reader !== undefined) return await this.read(name, (trx) => this.query<R>(trx, text, params));
     // PostgreSQL: one statement on a pool connection is a transaction of its own.
     return await this.#track(name, "read", async () => {
       try {

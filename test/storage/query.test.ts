@@ -115,4 +115,32 @@ forEachEngine("Database.query", (getDb, engine) => {
     assert.deepEqual(await found, [{ user_id: "@once2:example.org" }]);
     await assert.rejects(db.readOnce("test_once_bad", "select nothing from nowhere", []), (err: unknown) => err instanceof StorageError && err.transaction === "test_once_bad");
   });
+
+  it("never shows readOnce what a write still open has written", async () => {
+    const db = getDb();
+    let commitWrite = (): void => undefined;
+    const writeMayCommit = new Promise<void>((resolve) => (commitWrite = resolve));
+    let written = (): void => undefined;
+    const rowWritten = new Promise<void>((resolve) => (written = resolve));
+    const writing = db.write("test_once_open_write", async (trx) => {
+      await db.query(trx, "insert into users (user_id, password_hash, created_ts) values (?, null, 1)", ["@once3:example.org"]);
+      written();
+      await writeMayCommit;
+    });
+    await rowWritten;
+    // Also with the reader held by a read transaction: readOnce then waits for a read of its own.
+    let endRead = (): void => undefined;
+    const readMayEnd = new Promise<void>((resolve) => (endRead = resolve));
+    const reading = db.read("test_once_held_read", async () => {
+      await readMayEnd;
+    });
+    const whileOpen = db.readOnce<{ user_id: string }>("test_once_uncommitted", "select user_id from users where user_id = ?", ["@once3:example.org"]);
+    endRead();
+    await reading;
+    assert.deepEqual(await whileOpen, []);
+    commitWrite();
+    await writing;
+    assert.deepEqual(await db.readOnce("test_once_committed", "select user_id from users where user_id = ?", ["@once3:example.org"]), [{ user_id: "@once3:example.org" }]);
+    await assert.rejects(db.readOnce("test_once_write", "delete from users where user_id = ?", ["@once3:example.org"]), StorageError);
+  });
 });
