@@ -27,6 +27,7 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-reporter=spec", `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
-  { cwd: root, stdio: "inherit" },
+  // The servers the tests start check that storage transactions do not nest (storage/database.ts).
+  { cwd: root, stdio: "inherit", env: { ...process.env, WEFT_CHECK_TRANSACTION_NESTING: "1" } },
 );
 process.exit(result.status ?? 1);

@@ -50,6 +50,13 @@ export interface OpenOptions {
   logger?: StorageLogger;
   /** PostgreSQL: how many times a write runs at most when it keeps losing conflicts. Default 10. */
   maxWriteAttempts?: number;
+  /**
+   * Refuse a transaction started inside another's fn (on SQLite a write inside a write waits for
+   * itself for ever). Knowing which fn is running takes an AsyncLocalStorage, which costs every
+   * promise of the process an async hook, so it is a development check: on when
+   * WEFT_CHECK_TRANSACTION_NESTING=1 (the test runner sets it) unless given here.
+   */
+  checkNesting?: boolean;
   /** The migrations to apply; all of Weft's by default. Tests pass fewer to simulate old code. */
   migrations?: readonly Migration[];
 }
@@ -173,7 +180,8 @@ class KyselyDatabase implements Database {
   readonly #logger: StorageLogger | undefined;
   readonly #maxWriteAttempts: number;
   readonly #queue = new WriteQueue();
-  readonly #inTransaction = new AsyncLocalStorage<{ name: string; open: boolean }>();
+  /** The transaction whose fn is running, when nesting is checked (OpenOptions.checkNesting). */
+  readonly #inTransaction: AsyncLocalStorage<{ name: string; open: boolean }> | undefined;
   readonly #running = new Set<Promise<unknown>>();
   /** SQLite: prepared statements of the writer connection and of the reader (the same one in memory). */
   readonly #prepared: { readonly write: PreparedStatements; readonly read: PreparedStatements } | undefined;
@@ -196,6 +204,7 @@ class KyselyDatabase implements Database {
     this.#logger = options.logger;
     this.#maxWriteAttempts = Math.max(1, options.maxWriteAttempts ?? 10);
     this.#checkpointer = checkpointer;
+    this.#inTransaction = (options.checkNesting ?? process.env["WEFT_CHECK_TRANSACTION_NESTING"] === "1") ? new AsyncLocalStorage() : undefined;
     if (statements !== undefined) {
       const write = new PreparedStatements(statements.writer);
       this.#prepared = { write, read: statements.reader === undefined ? write : new PreparedStatements(statements.reader) };
@@ -287,7 +296,7 @@ class KyselyDatabase implements Database {
 
   #track<T>(name: string, mode: Mode, run: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new StorageError(name, `${mode} after the database was closed`));
-    const outer = this.#inTransaction.getStore();
+    const outer = this.#inTransaction?.getStore();
     if (outer?.open) {
       return Promise.reject(
         new StorageError(name, `${mode} started inside transaction "${outer.name}": transactions do not nest, pass its trx down`),
@@ -331,7 +340,7 @@ class KyselyDatabase implements Database {
       const prepared = this.#prepared?.[mode];
       const result = await builder.execute((trx) => {
         this.#open.set(trx, { context, prepared });
-        return this.#inTransaction.run(context, () => fn(trx));
+        return this.#inTransaction === undefined ? fn(trx) : this.#inTransaction.run(context, () => fn(trx));
       });
       if (mode === "write") this.#checkpointer?.committed();
       this.#logger?.debug(

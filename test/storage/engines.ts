@@ -82,7 +82,8 @@ export async function openTestDatabase(engine: Engine, options?: OpenOptions): P
   const storage = await createTestStorage(engine);
   let db: Database;
   try {
-    db = await openDatabase(storage.config, options);
+    // Storage tests always check that transactions do not nest (a development check, off by default).
+    db = await openDatabase(storage.config, { checkNesting: true, ...options });
   } catch (err) {
     await storage.drop();
     throw err;
