@@ -338,7 +338,11 @@ async function roomsBench(): Promise<void> {
   }
 }
 
-/** WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a); WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof, into WEFT_BENCH_PROF_DIR or the temporary folder). */
+/**
+ * WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a);
+ * WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof, into WEFT_BENCH_PROF_DIR or the
+ * temporary folder); WEFT_BENCH_NODE_FLAGS="..." runs Weft's server with those Node flags (to try V8 settings).
+ */
 export async function syncBench(): Promise<void> {
   const part = process.env.WEFT_BENCH_SYNC_PART;
   if (part !== "b") await messagesBench();

@@ -10,6 +10,9 @@
 // a transaction open. Write transactions start with BEGIN IMMEDIATE, taking the write lock at once,
 // so a second process (an admin command) waits on busy_timeout instead of failing half-way.
 //
+// Checkpoints (copying the WAL back into the database file) run on a worker thread of their own,
+// off the event loop (sqlite-checkpoints.ts).
+//
 // The better-sqlite3 build (12 or 13, by Node line) comes from sqlite-driver.ts.
 //
 // Prepared statements: Kysely prepares a statement for every query it runs, and preparing costs
