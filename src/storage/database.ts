@@ -38,7 +38,6 @@ import { openPostgres } from "./postgres.ts";
 import type { Schema } from "./schema.ts";
 import { openSqlite } from "./sqlite.ts";
 import type { PreparedStatementCache } from "./sqlite.ts";
-import type { WalCheckpointer } from "./sqlite-checkpoints.ts";
 import { SqliteDatabase } from "./sqlite-driver.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -186,8 +185,6 @@ class KyselyDatabase implements Database {
   /** SQLite: prepared statements of the writer connection and of the reader (the same one in memory). */
   readonly #prepared: { readonly write: PreparedStatements; readonly read: PreparedStatements } | undefined;
   readonly #open = new WeakMap<Trx, OpenTransaction>();
-  /** SQLite on a file: the WAL checkpoint worker, told of each write commit. */
-  readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
 
   constructor(
@@ -196,14 +193,12 @@ class KyselyDatabase implements Database {
     reader: Kysely<Schema>,
     options: OpenOptions,
     statements?: { writer: PreparedStatementCache; reader: PreparedStatementCache | undefined },
-    checkpointer?: WalCheckpointer,
   ) {
     this.engine = engine;
     this.#writer = writer;
     this.#reader = reader;
     this.#logger = options.logger;
     this.#maxWriteAttempts = Math.max(1, options.maxWriteAttempts ?? 10);
-    this.#checkpointer = checkpointer;
     this.#inTransaction = (options.checkNesting ?? process.env["WEFT_CHECK_TRANSACTION_NESTING"] === "1") ? new AsyncLocalStorage() : undefined;
     if (statements !== undefined) {
       const write = new PreparedStatements(statements.writer);
@@ -288,8 +283,6 @@ class KyselyDatabase implements Database {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#running]);
-    // Its connection first: the writer's close is then the last, which checkpoints and removes the WAL.
-    await this.#checkpointer?.close();
     await this.#writer.destroy();
     if (this.#reader !== this.#writer) await this.#reader.destroy();
   }
@@ -342,7 +335,6 @@ class KyselyDatabase implements Database {
         this.#open.set(trx, { context, prepared });
         return this.#inTransaction === undefined ? fn(trx) : this.#inTransaction.run(context, () => fn(trx));
       });
-      if (mode === "write") this.#checkpointer?.committed();
       this.#logger?.debug(
         { transaction: name, mode, attempt, ms: Math.round(performance.now() - started) },
         "storage: transaction committed",
@@ -370,14 +362,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     const dialects = openSqlite(config.path);
     const writer = new Kysely<Schema>({ dialect: dialects.writer });
     const reader = dialects.reader === undefined ? writer : new Kysely<Schema>({ dialect: dialects.reader });
-    db = new KyselyDatabase(
-      "sqlite",
-      writer,
-      reader,
-      options,
-      { writer: dialects.writerStatements, reader: dialects.readerStatements },
-      dialects.checkpointer,
-    );
+    db = new KyselyDatabase("sqlite", writer, reader, options, { writer: dialects.writerStatements, reader: dialects.readerStatements });
   } else {
     const kysely = new Kysely<Schema>({ dialect: openPostgres(config, options.logger) });
     db = new KyselyDatabase("postgres", kysely, kysely, options);

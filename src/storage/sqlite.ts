@@ -10,9 +10,6 @@
 // a transaction open. Write transactions start with BEGIN IMMEDIATE, taking the write lock at once,
 // so a second process (an admin command) waits on busy_timeout instead of failing half-way.
 //
-// Checkpoints (copying the WAL back into the database file) run on a worker thread of their own,
-// off the event loop (sqlite-checkpoints.ts).
-//
 // The better-sqlite3 build (12 or 13, by Node line) comes from sqlite-driver.ts.
 //
 // Prepared statements: Kysely prepares a statement for every query it runs, and preparing costs
@@ -23,7 +20,6 @@
 // connection keeps its recent statements by text, for Kysely and for Database.query alike.
 import { CompiledQuery, SqliteDialect, SqliteDriver } from "kysely";
 import type { DatabaseConnection, Driver, SqliteDatabase as KyselySqliteDatabase } from "kysely";
-import { WalCheckpointer } from "./sqlite-checkpoints.ts";
 import { SqliteDatabase } from "./sqlite-driver.ts";
 import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 
@@ -31,10 +27,15 @@ import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 const busyTimeoutMs = 10_000;
 
 /**
- * The WAL size (in pages) at which a commit checkpoints by itself: SQLite's default. The checkpoint
- * worker (sqlite-checkpoints.ts) copies the WAL back long before that, so the commit that crosses it
- * finds little left to copy; it is what bounds the WAL when the worker cannot keep up (a commit
- * every few milliseconds never leaves it a moment with the WAL wholly copied).
+ * The WAL size (in 4 KiB pages) at which a commit copies the WAL back into the database file:
+ * SQLite's default. After that checkpoint the next commit starts the WAL over from its beginning,
+ * rewriting blocks the file already has. A larger WAL (we had 10,000 pages) means commits that
+ * append new blocks to a growing file, and syncing those costs the filesystem a journal commit of
+ * the new size and blocks each time: a message's commit of 16 pages took 0.7-1.0 ms in a growing
+ * WAL against 0.4-0.6 in a reused one (sync benchmark, busy machine), and the room pipeline gained
+ * nothing from the larger WAL (50,000 events: 4,824/s at 1,000 pages, 4,700/s at 10,000). A
+ * checkpointing thread was tried too: its syncs of the database file delayed the WAL's, and the
+ * send-to-sync p99 got worse.
  */
 const walAutocheckpointPages = 1000;
 
@@ -119,8 +120,6 @@ export interface SqliteDialects {
   /** The connections under the dialects with their statements, which Database.query shares. */
   writerStatements: PreparedStatementCache;
   readerStatements: PreparedStatementCache | undefined;
-  /** Undefined for an in-memory database. Told of every write commit; closed before the connections. */
-  checkpointer: WalCheckpointer | undefined;
 }
 
 function isInMemory(path: string): boolean {
@@ -161,13 +160,7 @@ export function openSqlite(path: string): SqliteDialects {
   }
   const writerStatements = new PreparedStatementCache(writer);
   if (isInMemory(path)) {
-    return {
-      writer: new WeftSqliteDialect(writerStatements, "begin immediate"),
-      reader: undefined,
-      writerStatements,
-      readerStatements: undefined,
-      checkpointer: undefined,
-    };
+    return { writer: new WeftSqliteDialect(writerStatements, "begin immediate"), reader: undefined, writerStatements, readerStatements: undefined };
   }
   const reader = new SqliteDatabase(path, { timeout: busyTimeoutMs, fileMustExist: true });
   reader.pragma("foreign_keys = ON");
@@ -179,6 +172,5 @@ export function openSqlite(path: string): SqliteDialects {
     reader: new WeftSqliteDialect(readerStatements, "begin"),
     writerStatements,
     readerStatements,
-    checkpointer: new WalCheckpointer(path, busyTimeoutMs),
   };
 }
