@@ -6,6 +6,15 @@ import { parseRoomAlias } from "./room-alias.ts";
 import { parseEventId } from "./event-id.ts";
 import { splitSigilIdentifier } from "./common.ts";
 import type { ServerName } from "./server-name.ts";
+import { rememberRecent } from "../recent-map.ts";
+
+/**
+ * Answers already worked out, by identifier: the same user and room IDs are asked about at every
+ * event (is the sender local? whose room is it?), and checking an identifier's whole grammar costs
+ * a hundred times a lookup. Bounded, least recently worked out first out: IDs come from the network.
+ */
+const known = new Map<string, ServerName | null>();
+const KNOWN_MAX = 20_000;
 
 /**
  * The server name of a user ID (historical grammar), a room ID of v1-v11, a room alias or an
@@ -13,6 +22,14 @@ import type { ServerName } from "./server-name.ts";
  * invalid identifier or one without a server part (v12 room IDs, v3+ event IDs).
  */
 export function serverNameOf(id: string): ServerName | undefined {
+  const found = known.get(id);
+  if (found !== undefined) return found ?? undefined;
+  const answer = workOut(id);
+  rememberRecent(known, id, answer ?? null, KNOWN_MAX);
+  return answer;
+}
+
+function workOut(id: string): ServerName | undefined {
   const sigil = id.charAt(0);
   let valid: boolean;
   switch (sigil) {

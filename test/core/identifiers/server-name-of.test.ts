@@ -54,4 +54,13 @@ describe("serverNameOf", () => {
       }),
     );
   });
+
+  it("answers an identifier asked again as the first time, valid or not, also after more than it remembers", () => {
+    const ids = Array.from({ length: 25_000 }, (_, i) => (i % 3 === 0 ? `@user${i}:server${i % 7}.example` : i % 3 === 1 ? `!room${i}:[::1]:${i % 65535}` : `@bad${i}:no spaces allowed`));
+    const first = ids.map((id) => serverNameOf(id));
+    for (let i = ids.length - 1; i >= 0; i -= 7) assert.equal(serverNameOf(ids[i] as string), first[i], ids[i]);
+    assert.equal(first[0], "server0.example");
+    assert.equal(first[1], "[::1]:1");
+    assert.equal(first[2], undefined);
+  });
 });
