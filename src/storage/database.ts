@@ -18,11 +18,14 @@
 // schema.ts (flags as 0/1, JSON as text), errors.ts (driver error codes), and db.engine.
 //
 // Transactions do not nest: calling db.read or db.write inside fn would deadlock the SQLite
-// writer (or take a second pool connection), so it throws; pass the trx down instead.
+// writer (or take a second pool connection); pass the trx down instead. The check that refuses it
+// is on in development (OpenOptions.checkNesting).
 //
 // db.query(trx, sql, params) is the escape hatch for a store's hot path (the room event pipeline
 // writes hundreds of rows a batch): plain SQL written once for both engines with `?` placeholders,
 // kept prepared on each SQLite connection (sqlite.ts) instead of built by Kysely every time.
+// db.readOnce(name, sql, params) runs one such SELECT with no transaction around it, for the
+// hottest single reads.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
