@@ -6,6 +6,9 @@ import { SchemaTooNewError, StorageError } from "../../src/storage/errors.ts";
 import { migrations } from "../../src/storage/migrations/index.ts";
 import { addAutoIncrementId, addFlagColumn } from "../../src/storage/migrations/migration.ts";
 import type { Migration } from "../../src/storage/migrations/migration.ts";
+import { TransactionStore } from "../../src/storage/stores/transactions.ts";
+import type { TransactionKey } from "../../src/storage/stores/transactions.ts";
+import { sql } from "kysely";
 import { startChild } from "./child.ts";
 import { createTestStorage, engines } from "./engines.ts";
 import type { TestStorage } from "./engines.ts";
@@ -84,6 +87,41 @@ for (const engine of engines) {
             ),
             StorageError,
           );
+        } finally {
+          await db.close();
+        }
+      }));
+
+    it("012 keeps every transaction ID while leaving unredacted events out of the redaction index", () =>
+      withStorage(engine, async ({ config }) => {
+        const before = await openDatabase(config, { migrations: migrations.filter((m) => m.version < 12) });
+        const keys = [1, 2, 3].map((i) => ({ userId: `@m${i}:example.org`, deviceId: `D${i}`, scope: JSON.stringify(["send", "!r:example.org", "m.room.message"]), txnId: `t${i}` }));
+        await before.write("test_old_transactions", (trx) =>
+          before.queryEach(
+            trx,
+            "insert into event_transactions (user_id, device_id, scope, txn_id, event_id, created_ts) values (?, ?, ?, ?, ?, ?)",
+            keys.map((k, i) => [k.userId, k.deviceId, k.scope, k.txnId, `$e${i}`, 1000 + i]),
+          ),
+        );
+        await before.close();
+
+        const db = await openDatabase(config);
+        try {
+          assert.equal(db.schemaVersion, latest);
+          const store = new TransactionStore(db);
+          assert.deepEqual(await Promise.all(keys.map((k) => store.eventFor(k))), ["$e0", "$e1", "$e2"]);
+          assert.deepEqual([...(await store.transactionIdsFor(["$e1"], "@m2:example.org", "D2"))], [["$e1", "t2"]]);
+          await store.record(keys[0] as TransactionKey, "$other", 5);
+          assert.equal(await store.eventFor(keys[0] as TransactionKey), "$e0");
+          assert.equal(await store.purgeBefore(1002), 2);
+          const definitions = await db.read("test_schema", async (trx) =>
+            engine === "sqlite"
+              ? (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where name in ('event_transactions', 'events_redacted_ts_idx')`.execute(trx)).rows
+              : (await sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where indexname = 'events_redacted_ts_idx' and schemaname = current_schema()`.execute(trx)).rows,
+          );
+          const definition = (name: string): string => definitions.find((d) => d.name === name)?.sql.toLowerCase() ?? "";
+          assert.match(definition("events_redacted_ts_idx"), /where .*redacted_ts.* is not null/);
+          if (engine === "sqlite") assert.match(definition("event_transactions"), /without rowid/);
         } finally {
           await db.close();
         }

@@ -11,5 +11,6 @@ import { e2ee } from "./008-e2ee.ts";
 import { federation } from "./009-federation.ts";
 import { e2eeFederation } from "./010-e2ee-federation.ts";
 import { openidTokens } from "./011-openid-tokens.ts";
+import { fewerEventPages } from "./012-fewer-event-pages.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages];
