@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, randomInt, sign, verify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { decodeBase64, encodeUnpaddedBase64 } from "./base64.ts";
+import { rememberRecent } from "../recent-map.ts";
 
 // Ed25519 signing keys, as Matrix names them (appendices#signing-details: the key ID is
 // "ed25519:<version>"), built on Node's own crypto.
@@ -142,17 +143,8 @@ const publicKeyCache = new Map<string, KeyObject>();
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString("latin1");
-  let keyObject = publicKeyCache.get(id);
-  if (keyObject !== undefined) {
-    publicKeyCache.delete(id); // re-inserted below as the most recent
-  } else {
-    keyObject = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
-    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) {
-      const oldest = publicKeyCache.keys().next();
-      if (oldest.done !== true) publicKeyCache.delete(oldest.value);
-    }
-  }
-  publicKeyCache.set(id, keyObject);
+  const keyObject = publicKeyCache.get(id) ?? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
+  rememberRecent(publicKeyCache, id, keyObject, PUBLIC_KEY_CACHE_SIZE);
   return keyObject;
 }
 

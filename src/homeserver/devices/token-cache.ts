@@ -6,6 +6,7 @@
 // each invalidation bumps an epoch, and an entry is only stored if the epoch did not move while it
 // was being read.
 import type { Requester } from "../../http/endpoint.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 export interface CachedToken {
   readonly requester: Requester;
@@ -45,13 +46,7 @@ export class AccessTokenCache {
   /** Stores an entry read from the database, unless something was revoked since `epoch`. */
   set(hash: string, entry: CachedToken, epoch: number): void {
     if (epoch !== this.#epoch) return;
-    this.#entries.delete(hash);
-    this.#entries.set(hash, entry);
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#entries.delete(oldest.value);
-    }
+    rememberRecent(this.#entries, hash, entry, this.#maxEntries);
   }
 
   /** Drops every entry matching `revoked` (and anything being read right now). */

@@ -4,6 +4,7 @@ import { splitServerName, type ServerName } from "../../core/identifiers/index.t
 import { orderSrvRecords, type DnsResolver, type SrvRecord } from "./dns.ts";
 import type { TransportTarget } from "./transport.ts";
 import type { WellKnownResult } from "./well-known.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /** The default federation port (server-server-api#resolving-server-names, steps 1, 3.5 and 6). */
 export const DEFAULT_FEDERATION_PORT = 8448;
@@ -112,11 +113,6 @@ export class ServerDiscovery {
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key);
-    if (map.size >= MAX_CACHED) {
-      const oldest = map.keys().next();
-      if (oldest.done !== true) map.delete(oldest.value);
-    }
-    map.set(key, value);
+    rememberRecent(map, key, value, MAX_CACHED);
   }
 }

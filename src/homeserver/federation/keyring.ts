@@ -7,6 +7,7 @@ import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { StoredServerKey } from "../../storage/stores/server-keys.ts";
 import { checkServerKeysResponse, isSignedByNotary, type ServerKeysResponse } from "./key-response.ts";
 import type { ServerKeyPublisher } from "./server-keys.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /**
  * "Servers MUST use the lesser of valid_until_ts and 7 days into the future when determining if a
@@ -266,11 +267,6 @@ export class Keyring {
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-    map.delete(key);
-    if (map.size >= max) {
-      const oldest = map.keys().next();
-      if (oldest.done !== true) map.delete(oldest.value);
-    }
-    map.set(key, value);
+    rememberRecent(map, key, value, max);
   }
 }

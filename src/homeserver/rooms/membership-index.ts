@@ -19,6 +19,7 @@ import type { JsonObject } from "../../core/json.ts";
 import { isJsonObject } from "../../core/json.ts";
 import type { MembershipRow, MembershipStore, MembershipWrite } from "../../storage/stores/memberships.ts";
 import type { OutputListener, RoomserverOutput } from "../roomserver/index.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /** client-server-api#mroommember: the values of `membership`. */
 export type Membership = "join" | "invite" | "leave" | "ban" | "knock";
@@ -170,11 +171,7 @@ export class MembershipIndex {
     const generation = this.#generation.get(roomId) ?? 0;
     const members = (await this.#store.members(roomId, "join")).map((r) => r.userId);
     if ((this.#generation.get(roomId) ?? 0) === generation) {
-      this.#joinedCache.set(roomId, members);
-      if (this.#joinedCache.size > this.#cacheSize) {
-        const oldest = this.#joinedCache.keys().next();
-        if (oldest.done !== true) this.#joinedCache.delete(oldest.value);
-      }
+      rememberRecent(this.#joinedCache, roomId, members, this.#cacheSize);
     }
     return [...members];
   }

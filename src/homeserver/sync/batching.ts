@@ -6,6 +6,7 @@
 import type { StateMap } from "../../core/events/room-event.ts";
 import type { RoomEventInfo } from "../roomserver/index.ts";
 import type { SyncRoomState, SyncVisibility } from "./sources.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /** Gathers the keys asked for during one turn of the event loop and loads them together. */
 export class Batcher<K, V> {
@@ -89,11 +90,7 @@ export class EventLoader {
   }
 
   #keep(id: string, info: RoomEventInfo): void {
-    this.#kept.set(id, info);
-    if (this.#kept.size > KEPT_EVENTS) {
-      const oldest = this.#kept.keys().next();
-      if (oldest.done !== true) this.#kept.delete(oldest.value);
-    }
+    rememberRecent(this.#kept, id, info, KEPT_EVENTS);
   }
 }
 

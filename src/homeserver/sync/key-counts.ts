@@ -6,6 +6,7 @@
 // someone claimed a key to start a session) reads them afresh.
 import { systemClock, type Clock } from "./clock.ts";
 import type { SyncOneTimeKeys } from "./sources.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 export const KEY_COUNT_TTL_MS = 1_000;
 const MAX_DEVICES = 20_000;
@@ -32,12 +33,7 @@ export class KeyCountCache {
     if (!fresh && cached !== undefined && now - cached.at < KEY_COUNT_TTL_MS) return cached.value;
     const [counts, fallback] = await Promise.all([this.#source.counts(userId, deviceId), this.#source.unusedFallbackKeyTypes(userId, deviceId)]);
     const value = { counts, fallback };
-    this.#cache.delete(key);
-    this.#cache.set(key, { at: now, value });
-    if (this.#cache.size > MAX_DEVICES) {
-      const oldest = this.#cache.keys().next();
-      if (oldest.done !== true) this.#cache.delete(oldest.value);
-    }
+    rememberRecent(this.#cache, key, { at: now, value }, MAX_DEVICES);
     return value;
   }
 }

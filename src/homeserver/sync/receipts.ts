@@ -6,6 +6,7 @@ import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { ReceiptStore, StoredReceipt } from "../../storage/stores/receipts.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Notifier } from "./notifier.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 export const READ = "m.read";
 export const READ_PRIVATE = "m.read.private";
@@ -199,11 +200,7 @@ export class ReceiptService {
     for (const r of await this.#store.ofUser(userId)) addReadUpTo(out, r.roomId, r.threadId, r.eventStreamOrdering);
     // A receipt written while reading may be missing from what was read: not kept then.
     if (generation === this.#generation) {
-      this.#readUpTo.set(userId, out);
-      if (this.#readUpTo.size > MAX_CACHED_USERS) {
-        const oldest = this.#readUpTo.keys().next();
-        if (oldest.done !== true) this.#readUpTo.delete(oldest.value);
-      }
+      rememberRecent(this.#readUpTo, userId, out, MAX_CACHED_USERS);
     }
     return out;
   }

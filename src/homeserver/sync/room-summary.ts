@@ -3,6 +3,7 @@
 // membership changes.
 import type { RoomHeads } from "./room-heads.ts";
 import type { SyncMemberships } from "./sources.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /** sync.yaml m.heroes: "the first 5 members of the room". */
 const HEROES = 5;
@@ -62,11 +63,7 @@ export class RoomSummaries {
       }
     }
     const members: Members = { active, former, joined, invited, asOf: at };
-    this.#cache.set(roomId, members);
-    if (this.#cache.size > MAX_ROOMS) {
-      const oldest = this.#cache.keys().next();
-      if (oldest.done !== true) this.#cache.delete(oldest.value);
-    }
+    rememberRecent(this.#cache, roomId, members, MAX_ROOMS);
     return members;
   }
 }

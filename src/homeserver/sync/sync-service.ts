@@ -15,6 +15,7 @@ import type { SyncResponseBuilder } from "./response.ts";
 import type { SyncMemberships, SyncToDevice } from "./sources.ts";
 import { STREAMS, encodeSyncToken, parseSyncToken, type StreamName, type StreamPositions } from "./token.ts";
 import type { UserRooms } from "./user-cache.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /** The query parameters of GET /sync, parsed. */
 export interface SyncParams {
@@ -116,11 +117,7 @@ export class SyncService {
       json = await this.#deps.storedFilter(requester, param);
     }
     const filter = parseFilter(json);
-    this.#filters.set(key, filter);
-    if (this.#filters.size > MAX_CACHED_FILTERS) {
-      const oldest = this.#filters.keys().next();
-      if (oldest.done !== true) this.#filters.delete(oldest.value);
-    }
+    rememberRecent(this.#filters, key, filter, MAX_CACHED_FILTERS);
     return filter;
   }
 }

@@ -11,6 +11,7 @@ import { isJsonObject } from "../../core/json.ts";
 import type { RoomEventInfo, RoomserverOutput } from "../roomserver/index.ts";
 import { MAIN_THREAD, threadOf, type ReadUpTo } from "./receipts.ts";
 import type { SyncTimeline } from "./sources.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 
 /** How many events back a room is read at most: counts beyond it are not made. */
 const MAX_SCAN = 1_000;
@@ -151,12 +152,7 @@ export class UnreadCounter {
       tally.add(threaded ? e.thread : undefined, e.mentions.includes(userId));
     }
     const counts = tally.result();
-    this.#memos.delete(memoKey);
-    this.#memos.set(memoKey, { after, readKey, ignored, threaded, generation: log.generation, to, counts });
-    if (this.#memos.size > MAX_MEMOS) {
-      const oldest = this.#memos.keys().next();
-      if (oldest.done !== true) this.#memos.delete(oldest.value);
-    }
+    rememberRecent(this.#memos, memoKey, { after, readKey, ignored, threaded, generation: log.generation, to, counts }, MAX_MEMOS);
     return counts;
   }
 
@@ -183,11 +179,7 @@ export class UnreadCounter {
         }
         const log: RoomLog = { from, entries: older, capped, generation: 0 };
         for (const e of arrived) insert(log.entries, e);
-        this.#rooms.set(roomId, log);
-        if (this.#rooms.size > MAX_ROOMS) {
-          const oldest = this.#rooms.keys().next();
-          if (oldest.done !== true) this.#rooms.delete(oldest.value);
-        }
+        rememberRecent(this.#rooms, roomId, log, MAX_ROOMS);
       });
       this.#loading.set(roomId, { done: done.catch(() => undefined), arrived });
       try {
