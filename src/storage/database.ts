@@ -165,6 +165,11 @@ function isDriverError(err: unknown): err is Error {
   return err instanceof SqliteDatabase.SqliteError || err instanceof pg.DatabaseError;
 }
 
+/** What to rethrow for an error of transaction `name`: the database's own as a StorageError naming it, anything else as is. */
+function storageErrorOf(name: string, err: unknown): unknown {
+  return isDriverError(err) ? new StorageError(name, err.message, { cause: err }) : err;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -238,8 +243,7 @@ class KyselyDatabase implements Database {
       try {
         return connection.run<R>(text, params);
       } catch (err) {
-        if (isDriverError(err)) throw new StorageError(name, err.message, { cause: err });
-        throw err;
+        throw storageErrorOf(name, err);
       }
     }
     // PostgreSQL: one statement on a pool connection is a transaction of its own.
@@ -247,8 +251,7 @@ class KyselyDatabase implements Database {
       try {
         return (await this.#reader.executeQuery<R>(CompiledQuery.raw(numberedPlaceholders(text), [...params]))).rows as R[];
       } catch (err) {
-        if (isDriverError(err)) throw new StorageError(name, err.message, { cause: err });
-        throw err;
+        throw storageErrorOf(name, err);
       }
     });
   }
@@ -345,8 +348,7 @@ class KyselyDatabase implements Database {
       return result;
     } catch (err) {
       this.#logger?.debug({ transaction: name, mode, attempt, err }, "storage: transaction rolled back");
-      if (isDriverError(err)) throw new StorageError(name, err.message, { cause: err });
-      throw err;
+      throw storageErrorOf(name, err);
     } finally {
       context.open = false;
     }

@@ -111,7 +111,7 @@ export class Keyring {
     await this.fetch(serverName, keyId, minimumValidUntilTs);
     const fetched = await this.cached(serverName, keyId);
     if (fetched !== undefined && fetched.usableUntil >= minimumValidUntilTs) return fetched.publicKey;
-    this.remember(this.misses, missKey, this.now(), MAX_MISSES);
+    rememberRecent(this.misses, missKey, this.now(), MAX_MISSES);
     return undefined;
   }
 
@@ -149,7 +149,7 @@ export class Keyring {
     const publicKey = row === undefined ? undefined : decodeBase64(row.verifyKey);
     if (row === undefined || publicKey === undefined) return undefined;
     const key: CachedKey = { publicKey, usableUntil: usableUntil(row), expired: row.expiredTs !== null };
-    this.remember(this.memory, memoryKey, key, MAX_MEMORY_KEYS);
+    rememberRecent(this.memory, memoryKey, key, MAX_MEMORY_KEYS);
     return key;
   }
 
@@ -219,7 +219,7 @@ export class Keyring {
     if (running === undefined) {
       running = this.fetchDirect(serverName)
         .catch((err: unknown) => {
-          this.remember(this.misses, `${serverName}\n`, this.now(), MAX_MISSES);
+          rememberRecent(this.misses, `${serverName}\n`, this.now(), MAX_MISSES);
           this.options.logger?.warn({ err, serverName }, "keyring: fetching the server's keys failed");
         })
         .finally(() => this.directFetches.delete(serverName));
@@ -264,9 +264,5 @@ export class Keyring {
       this.memory.delete(`${row.serverName}\n${row.keyId}`);
       this.misses.delete(`${row.serverName}\n${row.keyId}`);
     }
-  }
-
-  private remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-    rememberRecent(map, key, value, max);
   }
 }
