@@ -5,7 +5,8 @@
 //     checks the access token, stores the message in SQLite with the same settings (WAL,
 //     synchronous=FULL, better-sqlite3), answers an event ID and wakes the same long-poll, doing none
 //     of Matrix's work. Each server runs in its own process by plain Node (sync-servers.mjs: Weft's
-//     compiled build, as `npm start` runs it); the load comes from keep-alive undici Pools in this one.
+//     compiled build, as `npm start` runs it); the load comes from keep-alive undici Pools in this one,
+//     warmed up on a throwaway bare server first, so that both servers face the same generator.
 // (b) the initial sync of a user in 500 rooms of 50 members and 20 messages each, with lazy-loaded
 //     members, and an incremental sync with nothing new.
 import { fork, type ChildProcess } from "node:child_process";
@@ -232,6 +233,11 @@ async function messagesBench(): Promise<void> {
   ];
   for (const mode of modes) {
     if (process.env.WEFT_BENCH_SYNC_MODE !== undefined && !mode.name.includes(process.env.WEFT_BENCH_SYNC_MODE)) continue;
+    // The load generator runs in this process, and its own code warms up as it works: measured first
+    // and cold, Weft had a slower generator than the baseline after it (about 10% of the sequential
+    // rate on a 2-core machine). So the generator first sends the whole mode to a throwaway bare server;
+    // both measured servers are fresh processes, cold as the issue describes.
+    await messagesOn("baseline", mode.senders, mode.perSender);
     const weft = await messagesOn("weft", mode.senders, mode.perSender);
     const bare = await messagesOn("baseline", mode.senders, mode.perSender);
     printFigure({
