@@ -4,6 +4,7 @@
 // step, so a step that fails (or throws) leaves the batch as it was.
 import type { AuthResult } from "../../core/auth/index.ts";
 import { MatrixError } from "../../core/errors.ts";
+import { EventFormatError } from "../../core/events/event-format-error.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import { isJsonObject } from "../../core/json.ts";
@@ -43,8 +44,8 @@ export interface WorkItem {
 const CREATE_KEY = stateMapKey("m.room.create", "");
 const NONE_WAITING: WaitingRedactions = { applying: [], settled: [] };
 
-function refused(reason: string, eventId?: string): PendingResult {
-  const result: InputResult = { outcome: "refused", eventId, reason };
+function refused(reason: string, eventId?: string, formatError?: EventFormatError): PendingResult {
+  const result: InputResult = formatError === undefined ? { outcome: "refused", eventId, reason } : { outcome: "refused", eventId, reason, formatError };
   return () => result;
 }
 
@@ -153,6 +154,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
       if (typeof built === "string") return refused(built);
       ({ pdu, bytes: builtBytes } = built);
     } catch (err) {
+      if (err instanceof EventFormatError) return refused(`invalid event (${err.reason}): ${err.message}`, undefined, err);
       if (err instanceof MatrixError) return refused(err.message);
       throw err;
     }
@@ -161,7 +163,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
 
   // 1. "Is a valid event, otherwise it is dropped."
   const valid = prepared ?? checkValidEvent(pdu, version, batch.room.roomId, builtBytes);
-  if ("reason" in valid) return refused(valid.reason, valid.eventId);
+  if ("reason" in valid) return refused(valid.reason, valid.eventId, valid.formatError);
   let event = valid.event;
   const bytes = valid.bytes;
   const eventId = event.eventId;

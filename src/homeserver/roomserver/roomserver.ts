@@ -313,6 +313,10 @@ function info(known: KnownEvent): RoomEventInfo {
 
 function acceptedOrThrow(result: InputResult): { eventId: string; streamOrdering: number | undefined } {
   if (result.outcome === "accepted") return { eventId: result.eventId, streamOrdering: result.streamOrdering };
+  // A malformed event built from a client's request is the request's fault (M_TOO_LARGE, M_BAD_JSON,
+  // as EventFormatError says); anything else is a refusal by the room (room_send.yaml's 403).
+  const format = result.outcome === "refused" ? result.formatError : undefined;
+  if (format !== undefined) throw new MatrixError(format.errcode, `the event was refused: ${result.reason}`, format.status);
   throw new MatrixError("M_FORBIDDEN", `the event was ${result.outcome.replace("_", " ")}: ${result.reason}`, 403);
 }
 

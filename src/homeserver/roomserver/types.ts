@@ -1,4 +1,5 @@
 // The input and output of the one event pipeline (ARCHITECTURE.md "One event pipeline").
+import type { EventFormatError } from "../../core/events/event-format-error.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import type { TransactionKey } from "../../storage/stores/transactions.ts";
@@ -67,6 +68,11 @@ export type InputResult =
       readonly outcome: "refused";
       readonly eventId: string | undefined;
       readonly reason: string;
+      /**
+       * For an event malformed as built from a client's request (too large, not canonical JSON, too
+       * deeply nested): the error the client is answered with (M_TOO_LARGE, M_BAD_JSON).
+       */
+      readonly formatError?: EventFormatError;
     };
 
 /** A local event to build: createLocalEvent fills in prev_events, auth_events, depth, hashes and signatures. */

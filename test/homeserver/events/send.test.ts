@@ -102,6 +102,18 @@ for (const engine of engines) {
       assertError(await call(hs, "PUT", roomPath(roomId, "/send/m.room.message/x5"), { body: {} }), 401, "M_MISSING_TOKEN");
     });
 
+    // The event the request would make is malformed: the request's fault, not a refusal by the room.
+    it("answers an event over 65536 bytes with 413 M_TOO_LARGE and one that is not canonical JSON with 400 M_BAD_JSON", async () => {
+      const big = { msgtype: "m.text", body: "x".repeat(70_000) };
+      assertError(await call(hs, "PUT", roomPath(roomId, "/send/m.room.message/big1"), { token: alice.accessToken, body: big }), 413, "M_TOO_LARGE");
+      // Room version 12 takes integers only (strict canonical JSON): a float, or one past 2^53.
+      assertError(await call(hs, "PUT", roomPath(roomId, "/send/m.room.message/float1"), { token: alice.accessToken, rawBody: '{"msgtype":"m.text","body":"x","n":1.5}' }), 400, "M_BAD_JSON");
+      assertError(await call(hs, "PUT", roomPath(roomId, "/state/org.example.big"), { token: alice.accessToken, rawBody: '{"n":1e30}' }), 400, "M_BAD_JSON");
+      // The room is as it was: the next message goes through.
+      const ok = await call(hs, "PUT", roomPath(roomId, "/send/m.room.message/after1"), { token: alice.accessToken, body: text("after") });
+      assert.equal(ok.status, 200);
+    });
+
     it("sets state, with the empty state key with or without the trailing slash", async () => {
       const put = await call(hs, "PUT", roomPath(roomId, "/state/m.room.topic"), { token: alice.accessToken, body: { topic: "one" } });
       assert.equal(put.status, 200, JSON.stringify(put.body));

@@ -35,7 +35,7 @@ export function nextDepth(prevDepths: readonly number[]): number {
 
 export type ValidEventResult =
   | { readonly event: RoomEvent; readonly bytes: PduBytes }
-  | { readonly reason: string; readonly eventId?: string };
+  | { readonly reason: string; readonly eventId?: string; readonly formatError?: EventFormatError };
 
 /**
  * toRoomEvent (core/events/pdu.ts), the same checks in the same order with the same errors, but
@@ -76,7 +76,7 @@ export function checkValidEvent(pdu: Pdu, version: RoomVersion, roomId: string, 
   try {
     ({ event, bytes } = parsePdu(pdu, version, encoded));
   } catch (err) {
-    if (err instanceof EventFormatError) return { reason: `invalid event (${err.reason}): ${err.message}` };
+    if (err instanceof EventFormatError) return { reason: `invalid event (${err.reason}): ${err.message}`, formatError: err };
     throw err;
   }
   const eventId = event.eventId;
