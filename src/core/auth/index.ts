@@ -6,6 +6,7 @@ export { checkEventAuth } from "./check-event-auth.ts";
 export { authEventsSelection, checkAuthEventsList } from "./auth-events.ts";
 export type { AuthEventsSelectionInput } from "./auth-events.ts";
 export { isPowerEvent } from "./power-event.ts";
+export { checkPowerLevelsContent } from "./power-levels-change.ts";
 export { currentJoinRule, effectiveMembership, joinAuthorisingServer } from "./membership.ts";
 export {
   actionLevel,

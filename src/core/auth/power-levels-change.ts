@@ -15,10 +15,8 @@ import type { AuthResult, AuthStateLookup } from "./types.ts";
 export function checkPowerLevelsEvent(event: RoomEvent, authState: AuthStateLookup): AuthResult {
   const version = event.roomVersion;
   const content = event.content;
-  for (const check of [checkNamedLevelValues, checkEventsAndNotificationsValues, checkUsersValues]) {
-    const result = check(content, version);
-    if (!result.allowed) return result;
-  }
+  const shape = checkPowerLevelsContent(content, version);
+  if (!shape.allowed) return shape;
   if (version.privilegedCreators) {
     const result = checkNoCreatorsInUsers(content, authState, version);
     if (!result.allowed) return result;
@@ -32,6 +30,18 @@ export function checkPowerLevelsEvent(event: RoomEvent, authState: AuthStateLook
     if (!result.allowed) return result;
   }
   // v8-auth-rules.md rule 9.8: "Otherwise, allow."
+  return ALLOWED;
+}
+
+/**
+ * The rules on the shape of an m.room.power_levels content alone (its levels are power levels, its
+ * `users` keys user IDs): what a client's new content can be checked against before it is sent.
+ */
+export function checkPowerLevelsContent(content: JsonObject, version: RoomVersion): AuthResult {
+  for (const check of [checkNamedLevelValues, checkEventsAndNotificationsValues, checkUsersValues]) {
+    const result = check(content, version);
+    if (!result.allowed) return result;
+  }
   return ALLOWED;
 }
 

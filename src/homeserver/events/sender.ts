@@ -3,7 +3,7 @@
 // service adds what the client-server API asks on top: idempotent transaction IDs, the rules of
 // relationship types (duplicate annotations, threads off relations), `redacts` where the room
 // version wants it, and the validation of state contents other areas own.
-import { actionLevel, powerLevelOf } from "../../core/auth/index.ts";
+import { actionLevel, checkPowerLevelsContent, powerLevelOf } from "../../core/auth/index.ts";
 import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
 import { MatrixError } from "../../core/errors.ts";
 import type { JsonObject } from "../../core/json.ts";
@@ -61,7 +61,13 @@ export class EventSender {
 
   /** PUT /rooms/{roomId}/state/{eventType}/{stateKey}. */
   async sendState(requester: Requester, roomId: string, eventType: string, stateKey: string, content: JsonObject): Promise<string> {
-    await this.#roomVersion(roomId);
+    const version = await this.#roomVersion(roomId);
+    // Levels that are not power levels make a malformed request (400), as Synapse answers, rather
+    // than an event the auth rules reject (rooms/v10.md rule 9.1-9.3 and their older forms).
+    if (eventType === "m.room.power_levels" && stateKey === "") {
+      const shape = checkPowerLevelsContent(content, version);
+      if (!shape.allowed) throw new MatrixError("M_BAD_JSON", `Invalid power levels: ${shape.reason}`, 400);
+    }
     if (eventType === "m.room.canonical_alias" && stateKey === "" && this.#deps.validateCanonicalAlias !== undefined) {
       const current = await this.#currentStateEvent(roomId, eventType, stateKey);
       await this.#deps.validateCanonicalAlias(roomId, newAliases(content, current?.event.content));

@@ -109,6 +109,10 @@ for (const engine of engines) {
       // Room version 12 takes integers only (strict canonical JSON): a float, or one past 2^53.
       assertError(await call(hs, "PUT", roomPath(roomId, "/send/m.room.message/float1"), { token: alice.accessToken, rawBody: '{"msgtype":"m.text","body":"x","n":1.5}' }), 400, "M_BAD_JSON");
       assertError(await call(hs, "PUT", roomPath(roomId, "/state/org.example.big"), { token: alice.accessToken, rawBody: '{"n":1e30}' }), 400, "M_BAD_JSON");
+      // Power levels that are not power levels: malformed, whoever sends them (rooms/v10.md rule 9).
+      for (const levels of [{ users: { [bob.userId]: "high" } }, { users: { "not-a-user": 50 } }, { ban: "50" }, { events: { "m.room.name": true } }]) {
+        assertError(await call(hs, "PUT", roomPath(roomId, "/state/m.room.power_levels"), { token: alice.accessToken, body: levels }), 400, "M_BAD_JSON");
+      }
       // The room is as it was: the next message goes through.
       const ok = await call(hs, "PUT", roomPath(roomId, "/send/m.room.message/after1"), { token: alice.accessToken, body: text("after") });
       assert.equal(ok.status, 200);
