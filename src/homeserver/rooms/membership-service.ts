@@ -149,11 +149,17 @@ export class MembershipService {
       return (own === "invite" || own === "knock") && !(await this.#participating(roomId));
     };
     const leaver = this.#deps.remote().leaver;
+    // The leaver also tries the server that sent the invite (a room ID of version 12 names none).
+    const server = serverNameOf(roomId);
+    // A room unknown here, named by no other server, and no invite or knock of the user's to it: no
+    // server to ask, nothing to leave.
+    const noOneToAsk = server === undefined || server === this.#deps.serverName;
+    if (state === undefined && noOneToAsk && (await this.#deps.membershipIndex.membershipOf(userId, roomId)) === undefined) {
+      throw new MatrixError("M_NOT_FOUND", "Unknown room", 404);
+    }
     if (state === undefined || (leaver !== undefined && (await pending()))) {
-      // The leaver also tries the server that sent the invite (a room ID of version 12 names none).
-      const server = serverNameOf(roomId);
       if (leaver === undefined) throw new MatrixError("M_NOT_FOUND", "Unknown room", 404);
-      const placed = await leaver.leave(userId, roomId, server === undefined || server === this.#deps.serverName ? [] : [server], content);
+      const placed = await leaver.leave(userId, roomId, noOneToAsk ? [] : [server], content);
       if (placed?.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(placed.streamOrdering);
       return;
     }

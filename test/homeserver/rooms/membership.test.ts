@@ -127,7 +127,9 @@ for (const engine of engines) {
       assert.ok(!(await joinedRooms(hs, bob)).includes(roomId));
       assert.equal((await post(hs, bob, `/rooms/${enc(roomId)}/leave`)).status, 200);
       assertError(await post(hs, carol, `/rooms/${enc(roomId)}/leave`), 403, "M_FORBIDDEN");
-      assertError(await post(hs, carol, `/rooms/${enc("!unknown:test.local")}/leave`), 404, "M_NOT_FOUND");
+      const unknown = await post(hs, carol, `/rooms/${enc("!unknown:test.local")}/leave`);
+      assertError(unknown, 404, "M_NOT_FOUND");
+      assert.equal(unknown.body["error"], "Unknown room");
     });
 
     it("kicks, bans and unbans with the power to, and not without", async () => {
