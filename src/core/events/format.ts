@@ -2,6 +2,7 @@ import { parseEventId } from "../identifiers/event-id.ts";
 import { parseRoomId } from "../identifiers/room-id.ts";
 import { parseUserId } from "../identifiers/user-id.ts";
 import { isJsonObject } from "../json.ts";
+import { packedMap } from "../packed-map.ts";
 import type { JsonObject, JsonValue } from "../json.ts";
 import type { RoomVersion } from "../room-versions/room-versions.ts";
 import { EventFormatError } from "./event-format-error.ts";
@@ -115,7 +116,7 @@ export function referencedEventIds(pdu: JsonObject, key: "prev_events" | "auth_e
   if (list.length > max) {
     throw new EventFormatError("too_many_references", `${key} may hold at most ${max} events`, key);
   }
-  return list.map((entry, i) => {
+  return packedMap(list, (entry, i) => {
     const at = `${key}[${i}]`;
     if (version.eventIdFormat !== "v1") return checkReferencedEventId(entry, at, version);
     if (!Array.isArray(entry) || entry.length !== 2) throw badReference(at, "must be an [event ID, hashes] pair");

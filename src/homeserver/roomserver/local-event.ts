@@ -13,6 +13,7 @@ import { MAX_EVENT_JSON_NESTING, isNestingWithin } from "../../core/events/event
 import { MAX_PREV_EVENTS } from "../../core/events/format.ts";
 import { computeReferenceHash } from "../../core/events/hashes.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
+import { packedMap } from "../../core/packed-map.ts";
 import type { Pdu, RoomEvent } from "../../core/events/room-event.ts";
 import { hashAndSignEvent } from "../../core/events/sign.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
@@ -34,10 +35,8 @@ export function randomOpaqueId(): string {
 
 /** The prev_events of a new event: the deepest forward extremities, at most 20. */
 export function choosePrevEvents(extremities: ReadonlyMap<string, number>): string[] {
-  return [...extremities]
-    .sort(([a, da], [b, db]) => db - da || (a < b ? -1 : a > b ? 1 : 0))
-    .slice(0, MAX_PREV_EVENTS)
-    .map(([id]) => id);
+  const deepest = [...extremities].sort(([a, da], [b, db]) => db - da || (a < b ? -1 : a > b ? 1 : 0)).slice(0, MAX_PREV_EVENTS);
+  return packedMap(deepest, ([id]) => id);
 }
 
 /** v1-v2 cite events as [event ID, {sha256: reference hash}] (pdu_v1.yaml); later versions by ID. */
@@ -81,9 +80,9 @@ export function buildLocalEvent(parts: LocalEventParts, signer: Signer): { pdu: 
     sender: request.sender,
     content: request.content,
     origin_server_ts: request.originServerTs ?? parts.now,
-    depth: nextDepth(parts.prevEvents.map((e) => e.depth)),
-    prev_events: parts.prevEvents.map(reference),
-    auth_events: authIds.map((id) => {
+    depth: nextDepth(packedMap(parts.prevEvents, (e) => e.depth)),
+    prev_events: packedMap(parts.prevEvents, reference),
+    auth_events: packedMap(authIds, (id) => {
       const event = parts.stateEvents.get(id);
       if (event === undefined) throw new Error(`auth event ${id} was not loaded`);
       return reference(event);

@@ -197,7 +197,10 @@ function extremityChanges(
   before: ReadonlyMap<string, number>,
   after: ReadonlyMap<string, number>,
 ): { added: string[]; removed: string[] } | undefined {
-  const added = [...after.keys()].filter((id) => !before.has(id));
-  const removed = [...before.keys()].filter((id) => !after.has(id));
+  // Pushed, not filtered: packed arrays for #persist (see core/packed-map.ts).
+  const added: string[] = [];
+  const removed: string[] = [];
+  for (const id of after.keys()) if (!before.has(id)) added.push(id);
+  for (const id of before.keys()) if (!after.has(id)) removed.push(id);
   return added.length === 0 && removed.length === 0 ? undefined : { added, removed };
 }

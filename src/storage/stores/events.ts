@@ -19,6 +19,7 @@
 // lists cut to a few fixed sizes (room-state.ts); the other reads use Kysely.
 import { sql } from "kysely";
 import type { JsonObject } from "../../core/json.ts";
+import { packedMap } from "../../core/packed-map.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import { redactEvent } from "../../core/events/redaction.ts";
 import type { Database, SqlValue, Trx } from "../database.ts";
@@ -422,7 +423,7 @@ export class EventStore {
     if (write.forwardExtremities !== undefined) {
       const { added, removed } = write.forwardExtremities;
       const nids = await resolve([...added, ...removed]);
-      const removedNids = removed.map((id) => nids.get(id) as number);
+      const removedNids = packedMap(removed, (id) => nids.get(id) as number);
       if (removedNids.length > 0) {
         await queryIn(db, trx, "delete from forward_extremities where room_nid = ? and event_nid in", removedNids, "", [roomNid]);
       }
@@ -431,7 +432,7 @@ export class EventStore {
         trx,
         "insert into forward_extremities (room_nid, event_nid)",
         2,
-        added.map((id) => [roomNid, nids.get(id) as number]),
+        packedMap(added, (id) => [roomNid, nids.get(id) as number]),
         " on conflict (room_nid, event_nid) do nothing",
       );
     }
@@ -444,7 +445,7 @@ export class EventStore {
         trx,
         "insert into pending_redactions (redaction_nid, room_nid, redacts)",
         3,
-        write.pendingRedactions.map((r) => [nids.get(r.redactionId) as number, roomNid, r.redacts]),
+        packedMap(write.pendingRedactions, (r) => [nids.get(r.redactionId) as number, roomNid, r.redacts]),
         " on conflict (redaction_nid) do nothing",
       );
     }

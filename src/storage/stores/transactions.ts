@@ -1,6 +1,7 @@
 // The transaction IDs of requests that created events (client-server-api#transaction-identifiers):
 // a retransmission finds the event its first attempt made, also after a restart, and the sending
 // device is told the transaction ID of its own events (client_event.yaml `transaction_id`).
+import { packedMap } from "../../core/packed-map.ts";
 import type { Database, Trx } from "../database.ts";
 import { chunks, insertRows } from "./room-state.ts";
 
@@ -31,7 +32,7 @@ export async function insertEventTransactions(db: Database, trx: Trx, transactio
     trx,
     "insert into event_transactions (user_id, device_id, scope, txn_id, event_id, created_ts)",
     6,
-    transactions.map(({ key, eventId }) => [key.userId, key.deviceId, key.scope, key.txnId, eventId, now]),
+    packedMap(transactions, ({ key, eventId }) => [key.userId, key.deviceId, key.scope, key.txnId, eventId, now]),
     " on conflict (user_id, device_id, scope, txn_id) do nothing",
   );
 }

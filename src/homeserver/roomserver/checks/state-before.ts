@@ -4,6 +4,7 @@
 import { authEventsSelection, checkEventAuth } from "../../../core/auth/index.ts";
 import type { AuthResult, AuthStateLookup } from "../../../core/auth/index.ts";
 import { stateMapKey } from "../../../core/events/room-event.ts";
+import { packedMap } from "../../../core/packed-map.ts";
 import type { RoomEvent, StateMap } from "../../../core/events/room-event.ts";
 import type { RoomVersion } from "../../../core/room-versions/room-versions.ts";
 import { resolveState } from "../../../core/state-res/index.ts";
@@ -13,7 +14,7 @@ import type { KnownEvent } from "../known-event.ts";
 
 /** The state keys the authorization rules may consult for an event: its auth events selection and the create event. */
 export function authStateKeys(event: RoomEvent): string[] {
-  const keys = authEventsSelection(event, event.roomVersion).map(([type, stateKey]) => stateMapKey(type, stateKey));
+  const keys = packedMap(authEventsSelection(event, event.roomVersion), ([type, stateKey]) => stateMapKey(type, stateKey));
   keys.push(stateMapKey("m.room.create", ""));
   return keys;
 }
