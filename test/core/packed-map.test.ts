@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { packedMap } from "../../src/core/packed-map.ts";
+import { packedFilter, packedFlatMap, packedMap } from "../../src/core/packed-map.ts";
 
 describe("packedMap", () => {
   it("gives what Array.prototype.map gives, index included, and never a hole", () => {
@@ -19,5 +19,18 @@ describe("packedMap", () => {
     const list = Object.freeze(["a", "b"]);
     assert.deepEqual(packedMap(list, (s) => s.toUpperCase()), ["A", "B"]);
     assert.deepEqual(list, ["a", "b"]);
+  });
+});
+
+describe("packedFilter and packedFlatMap", () => {
+  it("give what filter and flatMap give", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer(), { maxLength: 5 }), { maxLength: 20 }), (lists) => {
+        const keep = (list: readonly number[]): boolean => list.length % 2 === 0;
+        assert.deepEqual(packedFilter(lists, keep), lists.filter(keep));
+        assert.deepEqual(packedFlatMap(lists, (list) => list), lists.flat());
+        assert.deepEqual(packedFlatMap(lists, (list) => list.map((n) => n * 2)), lists.flatMap((list) => list.map((n) => n * 2)));
+      }),
+    );
   });
 });

@@ -4,6 +4,7 @@
 // goes through here.
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
+import { packedFilter, packedMap } from "../../core/packed-map.ts";
 import type { TransactionStore } from "../../storage/stores/transactions.ts";
 import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 import type { EventVisibility } from "./access.ts";
@@ -66,7 +67,7 @@ export class EventSerializer {
     const now = this.#deps.now();
     const [transactionIds, redactions, replaced, memberships, aggregations] = await Promise.all([
       userId !== undefined && deviceId !== undefined
-        ? this.#deps.transactions.transactionIdsFor(events.filter((e) => e.event.sender === userId).map((e) => e.event.eventId), userId, deviceId)
+        ? this.#deps.transactions.transactionIdsFor(packedMap(packedFilter(events, (e) => e.event.sender === userId), (e) => e.event.eventId), userId, deviceId)
         : new Map<string, string>(),
       this.#redactions(events, now, options),
       this.#replacedState(events, userId),

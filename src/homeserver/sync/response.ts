@@ -5,6 +5,7 @@
 import { matchesEventFilter, matchesRoomFilter, excludesEverything, applyEventFields } from "../../core/filters/index.ts";
 import type { Filter } from "../../core/filters/index.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
+import { packedMap } from "../../core/packed-map.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { RoomEventInfo } from "../roomserver/index.ts";
 import type { IgnoredUsers, UserRooms } from "./user-cache.ts";
@@ -107,7 +108,7 @@ export class SyncResponseBuilder {
     }
 
     const joined = rooms.filter((r) => r.membership === "join");
-    const joinedIds = joined.map((r) => r.roomId);
+    const joinedIds = packedMap(joined, (r) => r.roomId);
     const accountDataP = this.#accountData(ctx);
     const receiptsP =
       since === undefined || to.receipts > since.receipts

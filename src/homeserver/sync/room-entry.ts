@@ -14,6 +14,7 @@
 import { applyEventFields, matchesEventFilter } from "../../core/filters/index.ts";
 import { stateMapKey, type StateMap } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
+import { packedFilter, packedFlatMap, packedMap } from "../../core/packed-map.ts";
 import { toClientEvent } from "../events/client-event.ts";
 import type { RoomEventInfo } from "../roomserver/index.ts";
 import type { SyncBuilderDeps, SyncContext } from "./response.ts";
@@ -100,14 +101,14 @@ export class RoomEntryBuilder {
     const stateLists = drafts.map(stateOf);
     const timelineOptions = { userId: ctx.userId, deviceId: ctx.deviceId, format, withoutRoomId: true };
     const [withBundles, withoutBundles, stateJson] = await Promise.all([
-      d.serializer.serialize(drafts.filter(bundled).flatMap((draft) => draft.timeline.events), { ...timelineOptions, bundleAggregations: true }),
-      d.serializer.serialize(drafts.filter((draft) => !bundled(draft)).flatMap((draft) => draft.timeline.events), timelineOptions),
-      this.#serializeState(ctx, stateLists.flat()),
+      d.serializer.serialize(packedFlatMap(packedFilter(drafts, bundled), (draft) => draft.timeline.events), { ...timelineOptions, bundleAggregations: true }),
+      d.serializer.serialize(packedFlatMap(packedFilter(drafts, (draft) => !bundled(draft)), (draft) => draft.timeline.events), timelineOptions),
+      this.#serializeState(ctx, packedFlatMap(stateLists, (list) => list)),
     ]);
     const project = (event: JsonObject): JsonObject => (ctx.filter.eventFields === undefined ? event : applyEventFields(event, ctx.filter.eventFields));
 
     // Unread counts for the joined rooms, from the user's receipts.
-    const joinedIds = drafts.filter((draft) => draft.plan.section === "join").map((draft) => draft.plan.roomId);
+    const joinedIds = packedMap(packedFilter(drafts, (draft) => draft.plan.section === "join"), (draft) => draft.plan.roomId);
     const readUpTo = joinedIds.length === 0 ? new Map<string, ReadUpTo>() : await d.receipts.readUpTo(ctx.userId);
     const threaded = ctx.filter.room.timeline.unreadThreadNotifications;
     const counts = await mapLimit(drafts, ROOMS_AT_ONCE, async (draft) =>
@@ -220,9 +221,9 @@ export class RoomEntryBuilder {
   // ones go through the serializer for their redacted_because.
   async #serializeState(ctx: SyncContext, events: readonly RoomEventInfo[]): Promise<JsonObject[]> {
     const now = this.#deps.now();
-    const redacted = events.filter((e) => e.redactedBy !== undefined);
+    const redacted = packedFilter(events, (e) => e.redactedBy !== undefined);
     const served = await this.#deps.serializer.serialize(redacted, { userId: ctx.userId, format: ctx.filter.eventFormat, withoutRoomId: true });
-    const byId = new Map(redacted.map((e, i) => [e.event.eventId, served[i] as JsonObject]));
+    const byId = new Map(packedMap(redacted, (e, i) => [e.event.eventId, served[i] as JsonObject]));
     return events.map((e) => byId.get(e.event.eventId) ?? toClientEvent(e, { now, format: ctx.filter.eventFormat, withoutRoomId: true }));
   }
 

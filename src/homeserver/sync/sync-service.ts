@@ -6,6 +6,7 @@
 import { MatrixError } from "../../core/errors.ts";
 import { DEFAULT_FILTER, parseFilter, type Filter } from "../../core/filters/index.ts";
 import type { JsonObject } from "../../core/json.ts";
+import { packedFilter, packedMap } from "../../core/packed-map.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import { validateFilter } from "../filters/filter-service.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -76,7 +77,7 @@ export class SyncService {
       for (;;) {
         if (longPoll && waitFrom !== undefined) {
           await d.memberships.waitUntil(to.roomEvents);
-          const rooms = (await d.userRooms.roomsAt(userId, to.roomEvents)).filter((r) => r.membership === "join").map((r) => r.roomId);
+          const rooms = packedMap(packedFilter(await d.userRooms.roomsAt(userId, to.roomEvents), (r) => r.membership === "join"), (r) => r.roomId);
           if (!d.notifier.hasChangesSince(userId, rooms, waitFrom)) {
             const remaining = deadline - this.#clock.now();
             if (remaining <= 0 || signal?.aborted === true) return { next_batch: encodeSyncToken(maxOf(to, since)) };
