@@ -13,10 +13,10 @@ import { MAX_EVENT_JSON_NESTING, isNestingWithin } from "../../core/events/event
 import { MAX_PREV_EVENTS } from "../../core/events/format.ts";
 import { computeReferenceHash } from "../../core/events/hashes.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
-import { packedMap } from "../../core/packed-map.ts";
 import type { Pdu, RoomEvent } from "../../core/events/room-event.ts";
 import { hashAndSignEvent } from "../../core/events/sign.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
+import { packedMap } from "../../core/packed-map.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { StateSnapshot } from "../../storage/stores/state-snapshot.ts";
 import { PduBytes } from "./checks/pdu-bytes.ts";

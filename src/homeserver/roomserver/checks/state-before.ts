@@ -4,8 +4,8 @@
 import { authEventsSelection, checkEventAuth } from "../../../core/auth/index.ts";
 import type { AuthResult, AuthStateLookup } from "../../../core/auth/index.ts";
 import { stateMapKey } from "../../../core/events/room-event.ts";
-import { packedMap } from "../../../core/packed-map.ts";
 import type { RoomEvent, StateMap } from "../../../core/events/room-event.ts";
+import { packedMap } from "../../../core/packed-map.ts";
 import type { RoomVersion } from "../../../core/room-versions/room-versions.ts";
 import { resolveState } from "../../../core/state-res/index.ts";
 import type { StateResolutionSource } from "../../../core/state-res/index.ts";
