@@ -1,6 +1,7 @@
 // POST /createRoom (client-server-api "Creation", create_room.yaml): the room's initial events in
 // the order the spec gives, the presets, and the room directory. Errors in the request itself are
 // found before the room exists; an initial state the rules refuse answers M_INVALID_ROOM_STATE.
+import { checkPowerLevelsContent } from "../../core/auth/index.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, parseUserId } from "../../core/identifiers/index.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
@@ -79,6 +80,15 @@ export class RoomCreationService {
     if (alias !== undefined && !(await this.#deps.aliases.isFree(alias))) throw new MatrixError("M_ROOM_IN_USE", `Room alias ${alias} already exists`, 400);
     const initialState = (body.initial_state ?? []).map((e) => ({ type: e.type, stateKey: e.state_key ?? "", content: e.content }));
     const creationContent = this.#creationContent(body, version, preset, invitees);
+    // The power levels are known before the room is: levels that are not power levels are refused
+    // now, not after the create and join events are stored (which would leave a half-made room).
+    const initialLevels = initialState.find((e) => e.type === "m.room.power_levels" && e.stateKey === "");
+    const levels: JsonObject = {
+      ...(initialLevels?.content ?? defaultPowerLevels(creator, version, preset, invitees)),
+      ...(body.power_level_content_override ?? {}),
+    };
+    const shape = checkPowerLevelsContent(levels, version);
+    if (!shape.allowed) throw new MatrixError("M_INVALID_ROOM_STATE", `The initial power levels are not valid: ${shape.reason}`, 400);
 
     // 1. m.room.create.
     const { roomId } = await this.#deps.roomserver.createRoom({ roomVersion: version.id, creator, content: creationContent });
@@ -99,9 +109,7 @@ export class RoomCreationService {
     await this.#deps.membership.sendMember(roomId, creator, creator, { membership: "join", ...(await this.#profileFields(creator)) });
 
     // 3. m.room.power_levels: initial_state's or the default, with the override on top.
-    const initialLevels = initialState.find((e) => e.type === "m.room.power_levels" && e.stateKey === "");
-    const levels: JsonObject = initialLevels?.content ?? defaultPowerLevels(creator, version, preset, invitees);
-    await send({ type: "m.room.power_levels", stateKey: "", content: { ...levels, ...(body.power_level_content_override ?? {}) } });
+    await send({ type: "m.room.power_levels", stateKey: "", content: levels });
 
     // 4. m.room.canonical_alias for room_alias_name.
     if (alias !== undefined) {

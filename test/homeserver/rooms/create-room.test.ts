@@ -152,5 +152,18 @@ for (const engine of engines) {
       );
       assertError(await post(hs, undefined, "/createRoom", {}), 401, "M_MISSING_TOKEN");
     });
+
+    it("refuses power levels that are not power levels before making the room", async () => {
+      const before = await joinedRooms(hs, alice);
+      for (const body of [
+        { power_level_content_override: { users: { [alice.userId]: "high" } } },
+        { power_level_content_override: { ban: 1.5 } },
+        { initial_state: [{ type: "m.room.power_levels", state_key: "", content: { users: { "not-a-user": 100 } } }] },
+      ]) {
+        assertError(await post(hs, alice, "/createRoom", body), 400, "M_INVALID_ROOM_STATE");
+      }
+      // No half-made room was left behind.
+      assert.deepEqual((await joinedRooms(hs, alice)).sort(), before.sort());
+    });
   });
 }
