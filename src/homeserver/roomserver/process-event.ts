@@ -18,7 +18,7 @@ import { checkNoPrevEventsCycle } from "./checks/prev-events.ts";
 import { checkSignatures } from "./checks/signatures.ts";
 import { checkSoftFailure } from "./checks/soft-failure.ts";
 import { authStateIdsAt, authStateKeys, checkAgainstState, resolveStates, sameState } from "./checks/state-before.ts";
-import { checkValidEvent } from "./checks/valid-event.ts";
+import { checkValidEvent, invalidEvent } from "./checks/valid-event.ts";
 import type { PduBytes } from "./checks/pdu-bytes.ts";
 import type { KnownEvent } from "./known-event.ts";
 import { redactedRoomEvent } from "./known-event.ts";
@@ -154,7 +154,10 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
       if (typeof built === "string") return refused(built);
       ({ pdu, bytes: builtBytes } = built);
     } catch (err) {
-      if (err instanceof EventFormatError) return refused(`invalid event (${err.reason}): ${err.message}`, undefined, err);
+      if (err instanceof EventFormatError) {
+        const invalid = invalidEvent(err);
+        return refused(invalid.reason, undefined, invalid.formatError);
+      }
       if (err instanceof MatrixError) return refused(err.message);
       throw err;
     }

@@ -66,6 +66,11 @@ export function parsePdu(pdu: Pdu, version: RoomVersion, encoded?: PduBytes): { 
   return { event, bytes };
 }
 
+/** Why an event that failed the format checks is dropped, and that failure for the client API. */
+export function invalidEvent(err: EventFormatError): { readonly reason: string; readonly formatError: EventFormatError } {
+  return { reason: `invalid event (${err.reason}): ${err.message}`, formatError: err };
+}
+
 /**
  * Parses and validates a PDU for its room version; the reason says why it is dropped. `encoded`:
  * the PDU's encodings when they were made already.
@@ -76,7 +81,7 @@ export function checkValidEvent(pdu: Pdu, version: RoomVersion, roomId: string, 
   try {
     ({ event, bytes } = parsePdu(pdu, version, encoded));
   } catch (err) {
-    if (err instanceof EventFormatError) return { reason: `invalid event (${err.reason}): ${err.message}`, formatError: err };
+    if (err instanceof EventFormatError) return invalidEvent(err);
     throw err;
   }
   const eventId = event.eventId;
