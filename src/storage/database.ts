@@ -40,6 +40,7 @@ import { migrate } from "./migrations/runner.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Schema } from "./schema.ts";
 import { openSqlite } from "./sqlite.ts";
+import type { FileSync, WalSync } from "./wal-sync.ts";
 import type { PreparedStatementCache } from "./sqlite.ts";
 import { SqliteDatabase } from "./sqlite-driver.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -61,6 +62,17 @@ export interface OpenOptions {
   checkNesting?: boolean;
   /** The migrations to apply; all of Weft's by default. Tests pass fewer to simulate old code. */
   migrations?: readonly Migration[];
+  /** SQLite: how the WAL is synced after each write (fdatasync); tests pass one that records its calls. */
+  fileSync?: FileSync;
+}
+
+export interface WriteOptions {
+  /**
+   * More writes are expected at once (a busy room): on SQLite, the commit's WAL sync runs off the
+   * main thread, shared with the commits around it, so the event loop takes in the next requests
+   * meanwhile (wal-sync.ts). The write is durable when the promise resolves either way.
+   */
+  readonly syncInBackground?: boolean;
 }
 
 /** The handle a transaction's fn gets: Kysely, bound to the transaction's connection. */
@@ -73,8 +85,11 @@ export interface Database {
   readonly engine: Engine;
   /** The schema version the database is at, after the migrations at open. */
   readonly schemaVersion: number;
-  /** Runs fn in a write transaction named `name` (snake_case, e.g. "create_user"). */
-  write<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn in a write transaction named `name` (snake_case, e.g. "create_user"); it resolves once
+   * the transaction is committed and durable.
+   */
+  write<T>(name: string, fn: (trx: Trx) => Promise<T>, options?: WriteOptions): Promise<T>;
   /** Runs fn in a read-only transaction named `name`. */
   read<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
   /**
@@ -170,6 +185,11 @@ function storageErrorOf(name: string, err: unknown): unknown {
   return isDriverError(err) ? new StorageError(name, err.message, { cause: err }) : err;
 }
 
+/** A commit whose WAL could not be synced: it is in the database, but might not survive a power loss. */
+function unsyncedError(name: string, err: unknown): StorageError {
+  return new StorageError(name, `committed, but syncing the WAL failed: ${(err as Error).message}`, { cause: err });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -193,6 +213,8 @@ class KyselyDatabase implements Database {
   /** SQLite: prepared statements of the writer connection and of the reader (the same one in memory). */
   readonly #prepared: { readonly write: PreparedStatements; readonly read: PreparedStatements } | undefined;
   readonly #open = new WeakMap<Trx, OpenTransaction>();
+  /** SQLite on a file: syncs the WAL after each write's commit (the writer runs synchronous=NORMAL). */
+  readonly #walSync: WalSync | undefined;
   #closed = false;
 
   constructor(
@@ -201,12 +223,14 @@ class KyselyDatabase implements Database {
     reader: Kysely<Schema>,
     options: OpenOptions,
     statements?: { writer: PreparedStatementCache; reader: PreparedStatementCache | undefined },
+    walSync?: WalSync,
   ) {
     this.engine = engine;
     this.#writer = writer;
     this.#reader = reader;
     this.#logger = options.logger;
     this.#maxWriteAttempts = Math.max(1, options.maxWriteAttempts ?? 10);
+    this.#walSync = walSync;
     this.#inTransaction = (options.checkNesting ?? process.env["WEFT_CHECK_TRANSACTION_NESTING"] === "1") ? new AsyncLocalStorage() : undefined;
     if (statements !== undefined) {
       const write = new PreparedStatements(statements.writer);
@@ -219,9 +243,33 @@ class KyselyDatabase implements Database {
     return this.#writer;
   }
 
-  write<T>(name: string, fn: (trx: Trx) => Promise<T>): Promise<T> {
+  /** For openDatabase only: makes what the migrations wrote durable. */
+  syncMigrations(): void {
+    this.#walSync?.now();
+  }
+
+  write<T>(name: string, fn: (trx: Trx) => Promise<T>, options?: WriteOptions): Promise<T> {
+    if (this.engine !== "sqlite") return this.#track(name, "write", () => this.#withRetries(name, fn));
+    const wal = this.#walSync;
+    if (wal === undefined) return this.#track(name, "write", () => this.#queue.run(() => this.#attempt(name, "write", fn, 1)));
+    if (options?.syncInBackground === true) {
+      return this.#track(name, "write", async () => {
+        // The next writer may start while this commit's sync runs.
+        const result = await this.#queue.run(() => this.#attempt(name, "write", fn, 1));
+        await wal.soon().catch((err: unknown) => Promise.reject(unsyncedError(name, err)));
+        return result;
+      });
+    }
     return this.#track(name, "write", () =>
-      this.engine === "sqlite" ? this.#queue.run(() => this.#attempt(name, "write", fn, 1)) : this.#withRetries(name, fn),
+      this.#queue.run(async () => {
+        const result = await this.#attempt(name, "write", fn, 1);
+        try {
+          wal.now();
+        } catch (err) {
+          throw unsyncedError(name, err);
+        }
+        return result;
+      }),
     );
   }
 
@@ -291,6 +339,7 @@ class KyselyDatabase implements Database {
     await Promise.allSettled([...this.#running]);
     await this.#writer.destroy();
     if (this.#reader !== this.#writer) await this.#reader.destroy();
+    this.#walSync?.close();
   }
 
   #track<T>(name: string, mode: Mode, run: () => Promise<T>): Promise<T> {
@@ -364,10 +413,10 @@ async function checkSchemaExists(db: Kysely<Schema>, schema: string): Promise<vo
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
   let db: KyselyDatabase;
   if (config.engine === "sqlite") {
-    const dialects = openSqlite(config.path);
+    const dialects = openSqlite(config.path, options.fileSync);
     const writer = new Kysely<Schema>({ dialect: dialects.writer });
     const reader = dialects.reader === undefined ? writer : new Kysely<Schema>({ dialect: dialects.reader });
-    db = new KyselyDatabase("sqlite", writer, reader, options, { writer: dialects.writerStatements, reader: dialects.readerStatements });
+    db = new KyselyDatabase("sqlite", writer, reader, options, { writer: dialects.writerStatements, reader: dialects.readerStatements }, dialects.walSync);
   } else {
     const kysely = new Kysely<Schema>({ dialect: openPostgres(config, options.logger) });
     db = new KyselyDatabase("postgres", kysely, kysely, options);
@@ -381,6 +430,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
       migrations: options.migrations ?? allMigrations,
       logger: options.logger,
     });
+    db.syncMigrations();
   } catch (err) {
     await db.close();
     throw err;

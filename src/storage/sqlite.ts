@@ -1,10 +1,12 @@
 // The SQLite engine: better-sqlite3 under Kysely, one writer connection and one reader.
 //
-// Durability: WAL with synchronous=FULL. In WAL mode, NORMAL already survives a crash of the
-// process (a committed transaction is in the WAL file, in the OS cache), but not a power loss or
-// OS crash; FULL syncs the WAL at every commit, so an acknowledged write survives those too.
-// Weft acknowledges writes to clients and other servers (which then hold an event we sent), so
-// losing acknowledged writes is worse than the cost of one fsync per write transaction.
+// Durability: WAL, and every write transaction's frames synced before it is acknowledged. In WAL
+// mode, synchronous=NORMAL already survives a crash of the process (a committed transaction is in
+// the WAL file, in the OS cache), but not a power loss or OS crash. Weft acknowledges writes to
+// clients and other servers (which then hold an event we sent), so losing acknowledged writes is
+// worse than the cost of one fsync per write transaction. The writer runs NORMAL and Database.write
+// syncs the WAL after COMMIT (wal-sync.ts): on the main thread as FULL would, or, for a busy room,
+// on the thread pool while the event loop goes on.
 //
 // Concurrency: WAL lets the reader connection read a committed snapshot while the writer holds
 // a transaction open. Write transactions start with BEGIN IMMEDIATE, taking the write lock at once,
@@ -21,6 +23,8 @@
 import { CompiledQuery, SqliteDialect, SqliteDriver } from "kysely";
 import type { DatabaseConnection, Driver, SqliteDatabase as KyselySqliteDatabase } from "kysely";
 import { SqliteDatabase } from "./sqlite-driver.ts";
+import { WalSync } from "./wal-sync.ts";
+import type { FileSync } from "./wal-sync.ts";
 import type { SqliteHandle, SqliteStatement } from "./sqlite-driver.ts";
 
 /** How long a connection waits for another process's lock before failing with SQLITE_BUSY. */
@@ -120,6 +124,8 @@ export interface SqliteDialects {
   /** The connections under the dialects with their statements, which Database.query shares. */
   writerStatements: PreparedStatementCache;
   readerStatements: PreparedStatementCache | undefined;
+  /** Undefined for an in-memory database, which has no WAL and nothing to make durable. */
+  walSync: WalSync | undefined;
 }
 
 function isInMemory(path: string): boolean {
@@ -144,14 +150,15 @@ function enableWal(db: SqliteHandle): string {
   }
 }
 
-export function openSqlite(path: string): SqliteDialects {
+export function openSqlite(path: string, fileSync?: FileSync): SqliteDialects {
   const writer = new SqliteDatabase(path, { timeout: busyTimeoutMs });
   try {
     const mode = enableWal(writer);
     if (mode !== "wal" && !isInMemory(path)) {
       throw new Error(`SQLite refused WAL mode for ${path} (journal_mode is ${mode})`);
     }
-    writer.pragma("synchronous = FULL");
+    // Database.write syncs the WAL (wal-sync.ts).
+    writer.pragma("synchronous = NORMAL");
     writer.pragma("foreign_keys = ON");
     writer.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
   } catch (err) {
@@ -160,7 +167,7 @@ export function openSqlite(path: string): SqliteDialects {
   }
   const writerStatements = new PreparedStatementCache(writer);
   if (isInMemory(path)) {
-    return { writer: new WeftSqliteDialect(writerStatements, "begin immediate"), reader: undefined, writerStatements, readerStatements: undefined };
+    return { writer: new WeftSqliteDialect(writerStatements, "begin immediate"), reader: undefined, writerStatements, readerStatements: undefined, walSync: undefined };
   }
   const reader = new SqliteDatabase(path, { timeout: busyTimeoutMs, fileMustExist: true });
   reader.pragma("foreign_keys = ON");
@@ -172,5 +179,6 @@ export function openSqlite(path: string): SqliteDialects {
     reader: new WeftSqliteDialect(readerStatements, "begin"),
     writerStatements,
     readerStatements,
+    walSync: new WalSync(path, fileSync),
   };
 }

@@ -75,9 +75,9 @@ export class RoomWorker {
     try {
       for (;;) {
         // A turn of the event loop first, so that the requests that arrived meanwhile reach the
-        // queue and share this batch's commit. SQLite commits (and fsyncs) synchronously, holding
-        // the loop: without the turn, every input of a busy room would find the queue empty and
-        // pay a commit of its own.
+        // queue and share this batch's commit. SQLite commits synchronously, holding the loop (and
+        // syncs a lone input's commit the same way): without the turn, every input of a busy room
+        // would find the queue empty and pay a commit of its own.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#queue.length === 0) break;
         const batch = this.#queue.splice(0, this.#maxBatch);
@@ -138,6 +138,8 @@ export class RoomWorker {
         settledRedactions: batch.settledRedactions,
         transactions: batch.transactions,
         now: this.#deps.now(),
+        // Several senders at once: their next requests come in while this batch's commit syncs.
+        syncInBackground: queued.length > 1 || this.#queue.length > 0,
       });
       positions = written.streamOrderings;
     } catch (err) {

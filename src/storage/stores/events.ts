@@ -104,6 +104,8 @@ export interface RoomWrite {
   /** The transaction IDs of the local events sent with one (client-server-api#transaction-identifiers). */
   readonly transactions?: readonly EventTransaction[];
   readonly now: number;
+  /** The room is busy (more inputs at once): the commit is synced off the main thread (Database.write). */
+  readonly syncInBackground?: boolean;
 }
 
 export interface RoomWriteResult {
@@ -314,7 +316,7 @@ export class EventStore {
       const eventNids = new Map<string, number>();
       const result = await this.#persist(trx, write, stateWrites, eventNids);
       return { result, stateWrites, eventNids };
-    });
+    }, { syncInBackground: write.syncInBackground === true });
     // Committed: now the nids and groups may be cached.
     this.state.committed(stateWrites);
     for (const [id, nid] of eventNids) this.#nids.events.add(id, nid);
