@@ -101,7 +101,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     directory,
     profiles: accounts.profiles,
   });
-  const upgrades = new RoomUpgradeService({ roomserver, states, membership, aliases, directory, onError });
+  const upgrades = new RoomUpgradeService({ roomserver, states, membershipIndex, aliases, directory, onError });
   accounts.profiles.onChange((change) => membership.propagateProfile(change.userId, change.key, change.profile));
 
   await membershipIndex.start();

@@ -116,21 +116,7 @@ export class AliasService {
    * well-formed (M_INVALID_PARAM) and pointing at this room (M_BAD_ALIAS).
    */
   async validateCanonicalAlias(roomId: string, content: JsonObject): Promise<void> {
-    const aliases: string[] = [];
-    const alias = content["alias"];
-    if (alias !== undefined && alias !== null) {
-      if (typeof alias !== "string" || parseRoomAlias(alias) === undefined) throw new MatrixError("M_INVALID_PARAM", "alias is not a valid room alias", 400);
-      aliases.push(alias);
-    }
-    const alt = content["alt_aliases"];
-    if (alt !== undefined) {
-      if (!Array.isArray(alt)) throw new MatrixError("M_INVALID_PARAM", "alt_aliases must be a list of room aliases", 400);
-      for (const a of alt) {
-        if (typeof a !== "string" || parseRoomAlias(a) === undefined) throw new MatrixError("M_INVALID_PARAM", "alt_aliases holds an invalid room alias", 400);
-        aliases.push(a);
-      }
-    }
-    for (const a of new Set(aliases)) {
+    for (const a of new Set(canonicalAliasesOf(content))) {
       let target: string | undefined;
       try {
         target = (await this.resolve(a)).roomId;
@@ -163,4 +149,23 @@ export class AliasService {
       if (!(err instanceof MatrixError)) throw err;
     }
   }
+}
+
+/** The aliases an m.room.canonical_alias content names (`alias` and `alt_aliases`), refused with M_INVALID_PARAM unless each is a room alias. */
+export function canonicalAliasesOf(content: JsonObject): string[] {
+  const aliases: string[] = [];
+  const alias = content["alias"];
+  if (alias !== undefined && alias !== null) {
+    if (typeof alias !== "string" || parseRoomAlias(alias) === undefined) throw new MatrixError("M_INVALID_PARAM", "alias is not a valid room alias", 400);
+    aliases.push(alias);
+  }
+  const alt = content["alt_aliases"];
+  if (alt !== undefined) {
+    if (!Array.isArray(alt)) throw new MatrixError("M_INVALID_PARAM", "alt_aliases must be a list of room aliases", 400);
+    for (const a of alt) {
+      if (typeof a !== "string" || parseRoomAlias(a) === undefined) throw new MatrixError("M_INVALID_PARAM", "alt_aliases holds an invalid room alias", 400);
+      aliases.push(a);
+    }
+  }
+  return aliases;
 }

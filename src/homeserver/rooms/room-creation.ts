@@ -1,14 +1,15 @@
 // POST /createRoom (client-server-api "Creation", create_room.yaml): the room's initial events in
 // the order the spec gives, the presets, and the room directory. Errors in the request itself are
-// found before the room exists; an initial state the rules refuse answers M_INVALID_ROOM_STATE.
-import { checkPowerLevelsContent } from "../../core/auth/index.ts";
+// found before the room exists; an initial state the rules refuse answers M_INVALID_ROOM_STATE, and
+// leaves no room behind (its events are stored all together or not at all).
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, parseUserId } from "../../core/identifiers/index.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Requester } from "../../http/endpoint.ts";
-import type { Roomserver } from "../roomserver/index.ts";
+import type { InitialEvent, Roomserver } from "../roomserver/index.ts";
+import { canonicalAliasesOf } from "./aliases.ts";
 import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
@@ -80,42 +81,22 @@ export class RoomCreationService {
     if (alias !== undefined && !(await this.#deps.aliases.isFree(alias))) throw new MatrixError("M_ROOM_IN_USE", `Room alias ${alias} already exists`, 400);
     const initialState = (body.initial_state ?? []).map((e) => ({ type: e.type, stateKey: e.state_key ?? "", content: e.content }));
     const creationContent = this.#creationContent(body, version, preset, invitees);
-    // The power levels are known before the room is: levels that are not power levels are refused
-    // now, not after the create and join events are stored (which would leave a half-made room).
     const initialLevels = initialState.find((e) => e.type === "m.room.power_levels" && e.stateKey === "");
     const levels: JsonObject = {
       ...(initialLevels?.content ?? defaultPowerLevels(creator, version, preset, invitees)),
       ...(body.power_level_content_override ?? {}),
     };
-    const shape = checkPowerLevelsContent(levels, version);
-    if (!shape.allowed) throw new MatrixError("M_INVALID_ROOM_STATE", `The initial power levels are not valid: ${shape.reason}`, 400);
 
-    // 1. m.room.create.
-    const { roomId } = await this.#deps.roomserver.createRoom({ roomVersion: version.id, creator, content: creationContent });
-    let last: number | undefined;
-    const send = async (e: StateEvent): Promise<void> => {
-      try {
-        const sent = await this.#deps.roomserver.createLocalEvent({ roomId, type: e.type, stateKey: e.stateKey, sender: creator, content: e.content });
-        last = sent.streamOrdering ?? last;
-      } catch (err) {
-        if (err instanceof MatrixError && err.errcode === "M_FORBIDDEN") {
-          throw new MatrixError("M_INVALID_ROOM_STATE", `The initial state is not valid: ${err.message}`, 400);
-        }
-        throw err;
-      }
-    };
-
+    // The events after m.room.create, in the spec's order, stored with it in one go: an initial
+    // state the rules refuse leaves no half-made room.
     // 2. The creator joins, with their profile.
-    await this.#deps.membership.sendMember(roomId, creator, creator, { membership: "join", ...(await this.#profileFields(creator)) });
+    const events: InitialEvent[] = [{ type: "m.room.member", stateKey: creator, content: { membership: "join", ...(await this.#profileFields(creator)) } }];
 
     // 3. m.room.power_levels: initial_state's or the default, with the override on top.
-    await send({ type: "m.room.power_levels", stateKey: "", content: levels });
+    events.push({ type: "m.room.power_levels", stateKey: "", content: levels });
 
     // 4. m.room.canonical_alias for room_alias_name.
-    if (alias !== undefined) {
-      await this.#deps.aliases.createForNewRoom(alias, roomId, creator);
-      await send({ type: "m.room.canonical_alias", stateKey: "", content: { alias } });
-    }
+    if (alias !== undefined) events.push({ type: "m.room.canonical_alias", stateKey: "", content: { alias } });
 
     // 5. The preset's events, unless initial_state sets them (it "takes precedence").
     const given = new Set(initialState.map((e) => key(e.type, e.stateKey)));
@@ -126,22 +107,43 @@ export class RoomCreationService {
       { type: "m.room.guest_access", stateKey: "", content: { guest_access: p.guestAccess } },
     ];
     for (const e of presetEvents) {
-      if (!given.has(key(e.type, e.stateKey))) await send(e);
+      if (!given.has(key(e.type, e.stateKey))) events.push(e);
     }
 
     // 6. initial_state, in order (name and topic are overwritten by 7, so left to it).
     for (const e of initialState) {
       if (e === initialLevels) continue;
       if ((e.type === "m.room.name" && body.name !== undefined) || (e.type === "m.room.topic" && body.topic !== undefined)) continue;
-      if (e.type === "m.room.canonical_alias") await this.#deps.aliases.validateCanonicalAlias(roomId, e.content);
-      await send(e);
+      if (e.type === "m.room.canonical_alias" && e.stateKey === "") {
+        // Of all aliases, only room_alias_name's can point to a room that does not exist yet (M_BAD_ALIAS, as for a state event).
+        for (const named of canonicalAliasesOf(e.content)) {
+          if (named !== alias) throw new MatrixError("M_BAD_ALIAS", `The alias ${named} does not point to this room`, 400);
+        }
+      }
+      events.push(e);
     }
 
     // 7. name and topic (a text/plain topic, also as the m.topic content block of v1.15).
-    if (body.name !== undefined) await send({ type: "m.room.name", stateKey: "", content: { name: body.name } });
+    if (body.name !== undefined) events.push({ type: "m.room.name", stateKey: "", content: { name: body.name } });
     if (body.topic !== undefined) {
-      await send({ type: "m.room.topic", stateKey: "", content: { topic: body.topic, "m.topic": { "m.text": [{ body: body.topic }] } } });
+      events.push({ type: "m.room.topic", stateKey: "", content: { topic: body.topic, "m.topic": { "m.text": [{ body: body.topic }] } } });
     }
+
+    // 1-7: m.room.create and the events above.
+    let created: { roomId: string; streamOrdering: number | undefined };
+    try {
+      created = await this.#deps.roomserver.createRoom({ roomVersion: version.id, creator, content: creationContent }, events);
+    } catch (err) {
+      if (err instanceof MatrixError && err.errcode === "M_FORBIDDEN") {
+        throw new MatrixError("M_INVALID_ROOM_STATE", `The initial state is not valid: ${err.message}`, 400);
+      }
+      throw err;
+    }
+    const { roomId } = created;
+    // The alias was free when checked above; only a creation racing for it can have taken it since.
+    if (alias !== undefined) await this.#deps.aliases.createForNewRoom(alias, roomId, creator);
+    // Read-your-writes: what the room's state says is in the index before the invites and the answer.
+    if (created.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(created.streamOrdering);
 
     // 8. The invites.
     for (const invitee of invitees) {
@@ -149,8 +151,6 @@ export class RoomCreationService {
     }
 
     if (body.visibility === "public") await this.#deps.directory.publish(roomId, true);
-    // Read-your-writes: what the room's state says is in the index before the answer.
-    if (last !== undefined) await this.#deps.membershipIndex.waitUntil(last);
     return { roomId };
   }
 

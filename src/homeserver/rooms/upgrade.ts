@@ -1,7 +1,7 @@
 // POST /rooms/{roomId}/upgrade (modules/room_upgrades.md "Server behaviour", room_upgrades.yaml):
 // a replacement room whose m.room.create names its predecessor, the transferable state copied,
 // the local aliases moved, an m.room.tombstone in the old room and its power levels restricted.
-import { parsePowerLevelValue, roomCreators } from "../../core/auth/index.ts";
+import { parsePowerLevelValue } from "../../core/auth/index.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomId, parseUserId } from "../../core/identifiers/index.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
@@ -9,10 +9,10 @@ import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Requester } from "../../http/endpoint.ts";
-import type { Roomserver } from "../roomserver/index.ts";
+import type { InitialEvent, Roomserver } from "../roomserver/index.ts";
 import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
-import type { MembershipService } from "./membership-service.ts";
+import type { MembershipIndex } from "./membership-index.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
 
 /** room_upgrades.md step 3: the state events the spec recommends transferring (power levels apart). */
@@ -32,7 +32,7 @@ const LEVEL_KEYS = ["users_default", "events_default", "state_default", "ban", "
 export interface RoomUpgradeDeps {
   readonly roomserver: Roomserver;
   readonly states: RoomStateReader;
-  readonly membership: MembershipService;
+  readonly membershipIndex: MembershipIndex;
   readonly aliases: AliasService;
   readonly directory: RoomDirectoryService;
   readonly onError?: (error: unknown, what: string) => void;
@@ -63,16 +63,15 @@ export class RoomUpgradeService {
     const type = (await old.content("m.room.create"))?.["type"];
     if (type !== undefined) createContent["type"] = type;
     if (version.privilegedCreators && additionalCreators.length > 0) createContent["additional_creators"] = [...new Set(additionalCreators)];
-    const { roomId: newRoomId } = await this.#deps.roomserver.createRoom({ roomVersion: version.id, creator: userId, content: createContent });
-    const createEvent = (await this.#deps.roomserver.getEvent((await this.#deps.roomserver.currentState(newRoomId))?.get("m.room.create\u0000") ?? ""))?.event;
-    const creators = createEvent === undefined ? new Set([userId]) : roomCreators(createEvent, version);
-    await this.#deps.membership.sendMember(newRoomId, userId, userId, { membership: "join", ...pick(await old.content("m.room.member", userId), ["displayname", "avatar_url"]) });
+    const creators = new Set([userId, ...(version.privilegedCreators ? additionalCreators : [])]);
+    // The upgrader joins, with the profile they have in the old room.
+    const initial: InitialEvent[] = [
+      { type: "m.room.member", stateKey: userId, content: { membership: "join", ...pick(await old.content("m.room.member", userId), ["displayname", "avatar_url"]) } },
+    ];
 
     // Step 3: power levels first (the upgrader raised for the copy if need be), then the rest.
     const oldLevels = (await old.content("m.room.power_levels")) ?? {};
     let levels = powerLevelsFor(oldLevels, old.version, version, creators);
-    const send = (type: string, content: JsonObject): Promise<unknown> =>
-      this.#deps.roomserver.createLocalEvent({ roomId: newRoomId, type, stateKey: "", sender: userId, content });
     const needed = neededLevel(levels);
     // The upgrader keeps their level (a creator of a v12 room, above every level, gets what the state needs).
     const ownOld = await old.powerLevelOf(userId);
@@ -80,12 +79,18 @@ export class RoomUpgradeService {
     if (!version.privilegedCreators && userLevel(levels, userId) !== own) levels = withUserLevel(levels, userId, own);
     // The first power levels of a room are not checked against earlier ones: the upgrader may be raised for the copy.
     const raised = !version.privilegedCreators && own < needed;
-    await send("m.room.power_levels", raised ? withUserLevel(levels, userId, needed) : levels);
+    initial.push({ type: "m.room.power_levels", stateKey: "", content: raised ? withUserLevel(levels, userId, needed) : levels });
     for (const type of TRANSFERABLE_STATE) {
       const content = await old.content(type);
-      if (content !== undefined && Object.keys(content).length > 0) await send(type, content);
+      if (content !== undefined && Object.keys(content).length > 0) initial.push({ type, stateKey: "", content });
     }
-    if (raised) await send("m.room.power_levels", levels);
+    if (raised) initial.push({ type: "m.room.power_levels", stateKey: "", content: levels });
+    // Steps 2-3 in one go: the replacement room is stored whole or not at all.
+    const { roomId: newRoomId, streamOrdering } = await this.#deps.roomserver.createRoom({ roomVersion: version.id, creator: userId, content: createContent }, initial);
+    // Read-your-writes: the upgrader is in the new room for the requests that follow.
+    if (streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(streamOrdering);
+    const send = (type: string, content: JsonObject): Promise<unknown> =>
+      this.#deps.roomserver.createLocalEvent({ roomId: newRoomId, type, stateKey: "", sender: userId, content });
 
     // Step 4: the local aliases move, and the canonical alias with them.
     await this.#deps.aliases.moveAliases(roomId, newRoomId);

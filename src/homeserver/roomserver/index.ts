@@ -6,6 +6,7 @@ export { MemoryKeyRing } from "./keyring.ts";
 export type { KeyRing } from "./keyring.ts";
 export type {
   CreateRoomRequest,
+  InitialEvent,
   InputKind,
   InputResult,
   LocalEventRequest,

@@ -12,6 +12,11 @@ import type { InputResult, RoomserverOutput } from "./types.ts";
 
 export interface QueuedItem {
   readonly item: WorkItem;
+  /**
+   * Inputs queued together under one group are one batch of their own, stored all together or not
+   * at all: one refused (or a duplicate of a stored event) refuses them all, with its result.
+   */
+  readonly group?: object;
   /** Steps 1-2 started when it was queued (received events of a room already loaded). */
   prepared?: PreparedInput;
   readonly resolve: (result: InputResult) => void;
@@ -80,7 +85,7 @@ export class RoomWorker {
         // would find the queue empty and pay a commit of its own.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#queue.length === 0) break;
-        const batch = this.#queue.splice(0, this.#maxBatch);
+        const batch = this.#queue.splice(0, batchLength(this.#queue, this.#maxBatch));
         const processing = this.#processBatch(batch);
         this.#batch = processing.catch(() => undefined);
         try {
@@ -111,13 +116,25 @@ export class RoomWorker {
       for (const q of queued) q.reject(err);
       return;
     }
+    const grouped = queued[0]?.group !== undefined;
     for (const q of queued) {
       try {
         settled.push({ queued: q, result: await processEvent(batch, q.item, validated.get(q.item)) });
       } catch (err) {
         // A bug or a failed read: this input fails, the batch (untouched by it) goes on.
         this.#deps.logger?.error({ err, roomId: this.roomId }, "roomserver: input failed");
+        if (grouped) {
+          for (const other of queued) other.reject(err);
+          return;
+        }
         q.reject(err);
+      }
+    }
+    if (grouped) {
+      const refusal = groupRefusal(settled.map((s) => s.result(new Map())));
+      if (refusal !== undefined) {
+        for (const q of queued) q.resolve(refusal);
+        return;
       }
     }
     if (!batch.hasWrites) {
@@ -146,7 +163,7 @@ export class RoomWorker {
       // What is committed is unsure (a lost connection after COMMIT): reload the room next time.
       this.#room = undefined;
       this.#deps.store.state.clearCache();
-      if (settled.length > 1) {
+      if (settled.length > 1 && !grouped) {
         this.#deps.logger?.warn({ err, roomId: this.roomId, events: queued.length }, "roomserver: batch failed, retrying its inputs one by one");
         for (const { queued: q } of settled) await this.#processBatch([q]);
       } else {
@@ -193,6 +210,28 @@ export class RoomWorker {
     const extremities = new Map(ids.map((id) => [id, known.get(id)?.event.depth ?? 0]));
     return { roomId: this.roomId, stored: true, version, extremities, currentState, pendingRedactions: await deps.store.pendingRedactions(this.roomId) };
   }
+}
+
+/** How many inputs at the head of the queue go in the next batch: a group whole and alone, else up to the next group. */
+function batchLength(queue: readonly QueuedItem[], maxBatch: number): number {
+  const group = queue[0]?.group;
+  let n = 1;
+  if (group !== undefined) {
+    while (n < queue.length && queue[n]?.group === group) n++;
+    return n;
+  }
+  while (n < queue.length && n < maxBatch && queue[n]?.group === undefined) n++;
+  return n;
+}
+
+/** Why a group is refused, as the result of each of its inputs: the first refusal, or a stored event met again. */
+function groupRefusal(results: readonly InputResult[]): InputResult | undefined {
+  for (const result of results) {
+    if (result.outcome === "refused") return result;
+    if (result.outcome !== "accepted") return { outcome: "refused", eventId: result.eventId, reason: `the event would be ${result.outcome.replace("_", " ")}: ${result.reason}` };
+    if (result.duplicate) return { outcome: "refused", eventId: result.eventId, reason: "the event is stored already" };
+  }
+  return undefined;
 }
 
 function extremityChanges(

@@ -22,7 +22,7 @@ import type { KnownEvent } from "./known-event.ts";
 import { buildCreateEvent } from "./local-event.ts";
 import type { WorkItem } from "./process-event.ts";
 import { RoomWorker } from "./room-worker.ts";
-import type { CreateRoomRequest, InputResult, LocalEventRequest, OutputListener, RoomInput, RoomserverOutput } from "./types.ts";
+import type { CreateRoomRequest, InitialEvent, InputResult, LocalEventRequest, OutputListener, RoomInput, RoomserverOutput } from "./types.ts";
 
 /** client-server-api#redactions lets the server delete redacted content; we keep it this long first. */
 export const DEFAULT_REDACTION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -131,29 +131,38 @@ export class Roomserver {
     return acceptedOrThrow(result);
   }
 
-  /** Creates a room: builds and persists its m.room.create event. The rest of its state is the caller's to send. */
-  async createRoom(request: CreateRoomRequest): Promise<{ roomId: string; eventId: string }> {
+  /**
+   * Creates a room: builds its m.room.create event and, after it, the creator's initial events in
+   * order, and stores them all together or none of them: an initial event the rules refuse (or a
+   * malformed one) throws as createLocalEvent would, and leaves no half-made room behind.
+   */
+  async createRoom(request: CreateRoomRequest, initial: readonly InitialEvent[] = []): Promise<{ roomId: string; eventId: string; streamOrdering: number | undefined }> {
     const version = getRoomVersion(request.roomVersion);
     if (version === undefined) throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", `room version ${request.roomVersion} is not supported`, 400);
-    // From v12 the room ID is the create event's reference hash (rooms/v12.md), so two identical
-    // create events would be one room: each creation here takes a timestamp of its own, and one
-    // that meets a stored create event anyway (a clock set back) tries the next millisecond.
     for (;;) {
       const ts = request.originServerTs ?? this.#createTs();
       const pdu = buildCreateEvent({ ...request, originServerTs: ts }, version, this.#deps.signer, ts);
       const roomId = roomIdFromCreateEvent(pdu, version);
-      const result = await this.#enqueue(roomId, {
+      // From v12 the room ID is the create event's reference hash (rooms/v12.md), so two identical
+      // create events would be one room: each creation here takes a timestamp of its own, and one
+      // that meets a stored room anyway (a clock set back) tries the next millisecond.
+      if (request.originServerTs === undefined && request.roomId === undefined && (await this.#worker(roomId).room()).stored) continue;
+      const local = (e: InitialEvent): WorkItem => ({
         kind: "new",
-        pdu,
-        local: undefined,
+        pdu: undefined,
+        local: { roomId, type: e.type, stateKey: e.stateKey, sender: request.creator, content: e.content },
         trusted: true,
-        roomVersion: version.id,
+        roomVersion: undefined,
         stateBefore: undefined,
         origin: undefined,
       });
-      if (result.outcome === "accepted" && result.duplicate && request.originServerTs === undefined) continue;
-      const { eventId } = acceptedOrThrow(result);
-      return { roomId, eventId };
+      const create: WorkItem = { kind: "new", pdu, local: undefined, trusted: true, roomVersion: version.id, stateBefore: undefined, origin: undefined };
+      const results = await this.#enqueueGroup(roomId, [create, ...initial.map(local)]);
+      // A refused group gives each of its inputs the one refusal.
+      const { eventId } = acceptedOrThrow(results[0] as InputResult);
+      let streamOrdering: number | undefined;
+      for (const result of results) streamOrdering = acceptedOrThrow(result).streamOrdering ?? streamOrdering;
+      return { roomId, eventId, streamOrdering };
     }
   }
 
@@ -284,6 +293,15 @@ export class Roomserver {
     return new Promise<InputResult>((resolve, reject) => {
       this.#worker(roomId).enqueue({ item, resolve, reject });
     });
+  }
+
+  /** Queues inputs as one group (RoomWorker): one batch, stored all together or not at all. */
+  #enqueueGroup(roomId: string, items: readonly WorkItem[]): Promise<InputResult[]> {
+    if (this.#closed) return Promise.reject(new Error("the roomserver is closed"));
+    const worker = this.#worker(roomId);
+    const group = {};
+    // Queued in one synchronous run, so that nothing comes between them.
+    return Promise.all(items.map((item) => new Promise<InputResult>((resolve, reject) => worker.enqueue({ item, group, resolve, reject }))));
   }
 
   #emit(outputs: readonly RoomserverOutput[]): void {

@@ -92,6 +92,13 @@ export interface LocalEventRequest {
   readonly transaction?: TransactionKey;
 }
 
+/** One of a new room's initial events after m.room.create, sent by its creator (Roomserver.createRoom). */
+export interface InitialEvent {
+  readonly type: string;
+  readonly stateKey?: string;
+  readonly content: JsonObject;
+}
+
 export interface CreateRoomRequest {
   readonly roomVersion: string;
   readonly creator: string;

@@ -153,17 +153,39 @@ for (const engine of engines) {
       assertError(await post(hs, undefined, "/createRoom", {}), 401, "M_MISSING_TOKEN");
     });
 
-    it("refuses power levels that are not power levels before making the room", async () => {
+    it("leaves no half-made room behind when an initial event is refused", async () => {
       const before = await joinedRooms(hs, alice);
-      for (const body of [
-        { power_level_content_override: { users: { [alice.userId]: "high" } } },
-        { power_level_content_override: { ban: 1.5 } },
-        { initial_state: [{ type: "m.room.power_levels", state_key: "", content: { users: { "not-a-user": 100 } } }] },
-      ]) {
-        assertError(await post(hs, alice, "/createRoom", body), 400, "M_INVALID_ROOM_STATE");
+      const refused: Array<[Record<string, unknown>, number, string]> = [
+        // Power levels that are not power levels.
+        [{ power_level_content_override: { users: { [alice.userId]: "high" } } }, 400, "M_INVALID_ROOM_STATE"],
+        // Not canonical JSON (a float): the body is malformed.
+        [{ power_level_content_override: { ban: 1.5 } }, 400, "M_BAD_JSON"],
+        [{ initial_state: [{ type: "m.room.power_levels", state_key: "", content: { users: { "not-a-user": 100 } } }] }, 400, "M_INVALID_ROOM_STATE"],
+        // The creator without the power to send the events after the power levels.
+        [{ room_version: "10", power_level_content_override: { users: {}, state_default: 100 }, name: "x" }, 400, "M_INVALID_ROOM_STATE"],
+        [{ room_version: "11", power_level_content_override: { events: { "m.room.join_rules": 200 } } }, 400, "M_INVALID_ROOM_STATE"],
+        // An initial event over the 65,536 bytes of a PDU (client-server-api#size-limits).
+        [{ room_alias_name: "half-made", initial_state: [{ type: "m.room.topic", state_key: "", content: { topic: "x".repeat(70_000) } }] }, 413, "M_TOO_LARGE"],
+        // A canonical alias naming an alias that does not point to the new room.
+        [{ room_alias_name: "half-made", initial_state: [{ type: "m.room.canonical_alias", state_key: "", content: { alias: "#elsewhere:example.org" } }] }, 400, "M_BAD_ALIAS"],
+      ];
+      for (const [body, status, errcode] of refused) {
+        assertError(await post(hs, alice, "/createRoom", body), status, errcode);
       }
-      // No half-made room was left behind.
       assert.deepEqual((await joinedRooms(hs, alice)).sort(), before.sort());
+      // The alias of a refused creation stays free.
+      const roomId = await createRoom(hs, alice, { room_alias_name: "half-made" });
+      const resolved = await call(hs, "GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(`#half-made:${hs.config.serverName}`)}`);
+      assert.equal(resolved.body["room_id"], roomId);
+    });
+
+    it("takes an initial canonical alias naming room_alias_name's alias", async () => {
+      const alias = `#named-twice:${hs.config.serverName}`;
+      const roomId = await createRoom(hs, alice, {
+        room_alias_name: "named-twice",
+        initial_state: [{ type: "m.room.canonical_alias", state_key: "", content: { alias, alt_aliases: [alias] } }],
+      });
+      assert.deepEqual(await stateContent(hs, roomId, "m.room.canonical_alias"), { alias, alt_aliases: [alias] });
     });
   });
 }
