@@ -73,7 +73,15 @@ export interface SyncContext {
   readonly to: StreamPositions;
   /** The `full_state` parameter. */
   readonly fullState: boolean;
+  /** `use_state_after`: rooms carry `state_after` (under this name) rather than `state`. */
+  readonly stateAfter?: StateAfterKey | undefined;
 }
+
+/**
+ * The name of `state_after` in a response: the spec's (v1.16), or MSC4222's unstable one, which
+ * matrix-js-sdk asks for with `org.matrix.msc4222.use_state_after`.
+ */
+export type StateAfterKey = "state_after" | "org.matrix.msc4222.state_after";
 
 export interface BuiltSync {
   readonly response: JsonObject;

@@ -7,6 +7,10 @@
 // at the start of the returned timeline", so empty unless the timeline is limited. Events in the
 // timeline are never repeated in the state.
 //
+// With `use_state_after` (sync.yaml, v1.16) the state goes in `state_after` instead: the state at
+// the END of the timeline (whole, or its changes since the token), from which alone the client
+// updates its state; the timeline's state events count only through it, so it repeats them.
+//
 // Lazy-loading members (client-server-api#lazy-loading-room-members, sync.yaml): only the member
 // events of the timeline's senders and of the heroes, the user's own when the whole state is sent,
 // and always those of the gap of a limited sync; members the device was sent already are left out
@@ -132,7 +136,8 @@ export class RoomEntryBuilder {
       const accountData = (extras.roomAccountData.get(plan.roomId) ?? []).map((item) => ({ type: item.type, content: item.content }));
       const json: JsonObject = {
         timeline: { events: timeline, limited: draft.timeline.limited, prev_batch: draft.prevBatch },
-        state: { events: state },
+        // sync.yaml: `state` MUST be omitted when `use_state_after` asked for `state_after`, which is then required.
+        [ctx.stateAfter ?? "state"]: { events: state },
         account_data: { events: accountData },
       };
       if (plan.section === "leave") {
@@ -178,26 +183,31 @@ export class RoomEntryBuilder {
     // out-of-band membership shown there (an invite received before the room was here) has no
     // state: the first event placed in the room tells it.
     const placed = timeline.events.find((e) => !e.outlier);
-    const startState = async (): Promise<StateMap> => {
-      if (placed !== undefined) return (await d.roomState.stateAt(placed.event.eventId, "before")) ?? new Map();
-      if (timeline.newest !== undefined) return (await d.roomState.stateAt(timeline.newest.eventId, "after")) ?? new Map();
-      const [last] = await d.timeline.entriesBetween(plan.roomId, 0, plan.upTo, 1, "b");
+    // The state after the last event at or before a position of the room stream.
+    const stateAtPosition = async (position: number | undefined): Promise<StateMap> => {
+      const [last] = await d.timeline.entriesBetween(plan.roomId, 0, position, 1, "b");
       return last === undefined ? new Map() : ((await d.roomState.stateAt(last.eventId, "after")) ?? new Map());
     };
+    const endState = async (): Promise<StateMap> =>
+      timeline.newest !== undefined ? ((await d.roomState.stateAt(timeline.newest.eventId, "after")) ?? new Map()) : await stateAtPosition(plan.upTo);
+    const startState = async (): Promise<StateMap> =>
+      placed !== undefined ? ((await d.roomState.stateAt(placed.event.eventId, "before")) ?? new Map()) : await endState();
+    const changedSince = (now: StateMap, before: StateMap): Map<string, string> => new Map([...now].filter(([key, id]) => before.get(key) !== id));
 
+    // `start` is where the state goes up to: the timeline's start, or its end for `state_after`.
+    const stateAfter = ctx.stateAfter !== undefined;
     let mode: "full" | "delta" | "none";
     let start: StateMap | undefined;
     let state: Map<string, string>;
     if (plan.fullState) {
       mode = "full";
-      start = await startState();
+      start = stateAfter ? await endState() : await startState();
       state = new Map(start);
-    } else if (timeline.limited) {
+    } else if (timeline.limited || (stateAfter && timeline.stateInRange)) {
+      // Without `state_after`, a complete timeline carries its state changes itself.
       mode = "delta";
-      start = await startState();
-      const [atSince] = await d.timeline.entriesBetween(plan.roomId, 0, plan.since, 1, "b");
-      const before = atSince === undefined ? new Map<string, string>() : ((await d.roomState.stateAt(atSince.eventId, "after")) ?? new Map<string, string>());
-      state = new Map([...start].filter(([key, id]) => before.get(key) !== id));
+      start = stateAfter ? await endState() : await startState();
+      state = changedSince(start, await stateAtPosition(plan.since));
     } else {
       mode = "none";
       state = new Map();
@@ -209,10 +219,16 @@ export class RoomEntryBuilder {
     const summary =
       plan.section === "join" && (mode === "full" || membersChanged) ? await d.summaries.summary(plan.roomId, ctx.userId, ctx.to.roomEvents) : undefined;
 
-    if (filter.room.state.lazyLoadMembers) state = await this.#lazyLoad(ctx, plan, timeline, mode, state, start, summary);
+    if (filter.room.state.lazyLoadMembers) {
+      // The senders' member events come from the state the section goes up to.
+      const first = timeline.events[0];
+      const membersAt = async (): Promise<StateMap | undefined> =>
+        start ?? (stateAfter ? await endState() : first === undefined ? undefined : await d.roomState.stateAt(first.event.eventId, "before"));
+      state = await this.#lazyLoad(ctx, plan, timeline, mode, state, membersAt, summary);
+    }
 
     const inTimeline = new Set(timeline.events.map((e) => e.event.eventId));
-    const stateIds = [...state.values()].filter((id) => !inTimeline.has(id));
+    const stateIds = stateAfter ? [...state.values()] : [...state.values()].filter((id) => !inTimeline.has(id));
     return { plan, timeline, stateIds, summary, prevBatch };
   }
 
@@ -234,13 +250,16 @@ export class RoomEntryBuilder {
     timeline: TimelineRead,
     mode: "full" | "delta" | "none",
     state: Map<string, string>,
-    start: StateMap | undefined,
+    membersAt: () => Promise<StateMap | undefined>,
     summary: RoomSummary | undefined,
   ): Promise<Map<string, string>> {
     const d = this.#deps;
     const deviceId = ctx.deviceId ?? "";
     const redundant = ctx.filter.room.state.includeRedundantMembers;
-    const inTimeline = new Set(timeline.events.flatMap((e) => (e.event.type === "m.room.member" && e.event.stateKey !== undefined ? [e.event.stateKey] : [])));
+    // The timeline's member events tell the client about those members, unless `state_after` alone does.
+    const timelineMembers =
+      ctx.stateAfter !== undefined ? [] : timeline.events.flatMap((e) => (e.event.type === "m.room.member" && e.event.stateKey !== undefined ? [[e.event.stateKey, e.event.eventId] as const] : []));
+    const inTimeline = new Set(timelineMembers.map(([member]) => member));
     const needed = new Set(timeline.events.map((e) => e.event.sender));
     for (const hero of summary?.["m.heroes"] ?? []) needed.add(hero);
     // sync.yaml: the user's own member event "when they join a room, or when the full state of rooms is requested".
@@ -256,12 +275,11 @@ export class RoomEntryBuilder {
       // sync.yaml: a limited sync MUST return the members of the gap, redundant or not.
       else if (mode === "delta" || (needed.has(member) && fresh(member, id))) out.set(key, id);
     }
-    // The senders' member events from the state at the start of the timeline.
+    // The senders' member events from the state the section goes up to.
     const missing = [...needed].filter((member) => !out.has(stateMapKey("m.room.member", member)) && !inTimeline.has(member));
     const unknown = mode === "none" ? missing.filter((member) => redundant || d.lazyMembers.sent(ctx.userId, deviceId, plan.roomId, member) === undefined) : missing;
     if (unknown.length > 0 && mode !== "full") {
-      const first = timeline.events[0];
-      const at = start ?? (first === undefined ? undefined : await d.roomState.stateAt(first.event.eventId, "before"));
+      const at = await membersAt();
       for (const member of unknown) {
         const key = stateMapKey("m.room.member", member);
         const id = at?.get(key);
@@ -274,7 +292,7 @@ export class RoomEntryBuilder {
       const member = memberOf(key);
       if (member !== undefined) sent.push([member, id]);
     }
-    for (const e of timeline.events) if (e.event.type === "m.room.member" && e.event.stateKey !== undefined) sent.push([e.event.stateKey, e.event.eventId]);
+    for (const [member, id] of timelineMembers) sent.push([member, id]);
     d.lazyMembers.record(ctx.userId, deviceId, plan.roomId, sent);
     return out;
   }

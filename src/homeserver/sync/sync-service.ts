@@ -12,7 +12,7 @@ import { validateFilter } from "../filters/filter-service.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Notifier } from "./notifier.ts";
 import type { Presence, PresenceService } from "./presence.ts";
-import type { SyncResponseBuilder } from "./response.ts";
+import type { StateAfterKey, SyncResponseBuilder } from "./response.ts";
 import type { SyncMemberships, SyncToDevice } from "./sources.ts";
 import { STREAMS, encodeSyncToken, parseSyncToken, type StreamName, type StreamPositions } from "./token.ts";
 import type { UserRooms } from "./user-cache.ts";
@@ -24,6 +24,11 @@ export interface SyncParams {
   /** A filter ID, or a filter as JSON (it starts with `{`). */
   readonly filter: string | undefined;
   readonly fullState: boolean;
+  /**
+   * `use_state_after` (sync.yaml, v1.16): the response property that carries each room's state at
+   * the end of its timeline in place of `state`; undefined for `state` as before.
+   */
+  readonly stateAfter?: StateAfterKey;
   /** `set_presence`; absent means online. */
   readonly setPresence: Presence | undefined;
   readonly timeoutMs: number;
@@ -88,7 +93,7 @@ export class SyncService {
             continue;
           }
         }
-        const built = await d.builder.build({ userId, deviceId, filter, since, to, fullState: params.fullState });
+        const built = await d.builder.build({ userId, deviceId, filter, since, to, fullState: params.fullState, stateAfter: params.stateAfter });
         if (!built.empty || !longPoll || this.#clock.now() >= deadline || signal?.aborted === true) return built.response;
         // Woken for something this user does not see: wait for what comes after what was read.
         waitFrom = to;

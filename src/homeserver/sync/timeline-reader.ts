@@ -18,6 +18,8 @@ export interface TimelineRead {
   readonly limited: boolean;
   /** The newest entry of the range, whatever the filters said (its state is the range's end). */
   readonly newest: TimelineEntry | undefined;
+  /** Whether an event of the range read is a state event, whatever the filters and visibility said. */
+  readonly stateInRange: boolean;
 }
 
 export interface TimelineQuery {
@@ -44,6 +46,7 @@ export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisib
   let upTo = q.upTo;
   let scanned = 0;
   let exhausted = false;
+  let stateInRange = false;
   // One more than the limit tells whether the range holds more.
   while (kept.length <= q.limit) {
     if (scanned >= MAX_SCAN) break;
@@ -53,6 +56,7 @@ export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisib
     scanned += entries.length;
     for (const e of entries) positions.set(e.eventId, e.streamOrdering);
     const loaded = await timeline.getEvents(entries.map((e) => e.eventId));
+    for (const info of loaded) if (info.event.stateKey !== undefined) stateInRange = true;
     const visible = await visibleOf(visibility, q, loaded, positions);
     for (const info of visible) {
       const { event } = info;
@@ -68,7 +72,7 @@ export async function readTimeline(timeline: SyncTimeline, visibility: SyncVisib
   }
   const limited = kept.length > q.limit || !exhausted;
   const events = kept.slice(0, q.limit).reverse();
-  return { events, positions, limited, newest };
+  return { events, positions, limited, newest, stateInRange };
 }
 
 // The events the user may see, asking the visibility rules only about those that need it.

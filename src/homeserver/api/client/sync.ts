@@ -3,6 +3,7 @@
 import { MatrixError } from "../../../core/errors.ts";
 import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
 import type { Presence } from "../../sync/presence.ts";
+import type { StateAfterKey } from "../../sync/response.ts";
 import type { SyncService } from "../../sync/sync-service.ts";
 import { queryParam, requesterOf } from "./requester.ts";
 
@@ -27,6 +28,14 @@ function timeoutParam(req: MatrixRequest): number {
   return Number(value);
 }
 
+// sync.yaml `use_state_after` (v1.16); matrix-js-sdk still asks for it by MSC4222's unstable name,
+// and reads the answer only under that name.
+function stateAfterParam(req: MatrixRequest): StateAfterKey | undefined {
+  if (booleanParam(req, "use_state_after")) return "state_after";
+  if (booleanParam(req, "org.matrix.msc4222.use_state_after")) return "org.matrix.msc4222.state_after";
+  return undefined;
+}
+
 export function syncEndpoints(sync: SyncService): Endpoint[] {
   const endpoint: Endpoint = {
     name: "client.sync",
@@ -41,6 +50,7 @@ export function syncEndpoints(sync: SyncService): Endpoint[] {
           since: queryParam(req, "since"),
           filter: queryParam(req, "filter"),
           fullState: booleanParam(req, "full_state"),
+          stateAfter: stateAfterParam(req),
           setPresence: presenceParam(req),
           timeoutMs: timeoutParam(req),
         },
