@@ -78,14 +78,25 @@ export class WalSync {
   #descriptor(): number {
     if (this.#fd === undefined) {
       this.#fd = openSync(this.#walPath, "r+");
-      // The WAL's name in its folder must survive a power loss as well as its frames.
-      const folder = openSync(dirname(this.#walPath), "r");
-      try {
-        fsyncSync(folder);
-      } finally {
-        closeSync(folder);
-      }
+      syncFolderOf(this.#walPath);
     }
     return this.#fd;
+  }
+}
+
+/**
+ * The file's name in its folder must survive a power loss as well as its frames. Best effort, as
+ * SQLite does it: some filesystems (and platforms) cannot open or sync a folder, and a write must not
+ * fail for that.
+ */
+function syncFolderOf(path: string): void {
+  let folder: number | undefined;
+  try {
+    folder = openSync(dirname(path), "r");
+    fsyncSync(folder);
+  } catch {
+    // EINVAL, EISDIR, EPERM...: nothing more can be done for the folder here.
+  } finally {
+    if (folder !== undefined) closeSync(folder);
   }
 }
