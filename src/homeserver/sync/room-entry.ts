@@ -262,6 +262,11 @@ export class RoomEntryBuilder {
     const inTimeline = new Set(timelineMembers.map(([member]) => member));
     const needed = new Set(timeline.events.map((e) => e.event.sender));
     for (const hero of summary?.["m.heroes"] ?? []) needed.add(hero);
+    // With `state_after`, the members the timeline's member events are about (an invitee, someone
+    // kicked) are known to the client only through it.
+    if (ctx.stateAfter !== undefined) {
+      for (const e of timeline.events) if (e.event.type === "m.room.member" && e.event.stateKey !== undefined) needed.add(e.event.stateKey);
+    }
     // sync.yaml: the user's own member event "when they join a room, or when the full state of rooms is requested".
     const own = mode === "full" && (ctx.since === undefined || plan.newlyJoined || ctx.fullState);
     if (own) needed.add(ctx.userId);

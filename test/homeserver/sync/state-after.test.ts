@@ -94,7 +94,11 @@ for (const engine of engines) {
 
     it("lazy-loads members from the end of the timeline, with the members the timeline changed", async () => {
       const roomId = await createRoom(hs, alice, { preset: "public_chat" });
+      // Five members before him: the invitee below is not among the heroes.
+      for (const quiet of await Promise.all([1, 2, 3, 4, 5].map((i) => registerUser(hs, `quiet-after-${i}`)))) await join(hs, quiet, roomId);
       await join(hs, bob, roomId);
+      const dave = await registerUser(hs, "dave-state-after");
+      await call(hs, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, { token: alice.accessToken, body: { user_id: dave.userId } });
       const lazy = JSON.stringify({ room: { state: { lazy_load_members: true } } });
       const first = await sync(hs, bob, { filter: lazy, use_state_after: true });
       const members = (response: Json): string[] =>
@@ -103,6 +107,10 @@ for (const engine of engines) {
           .map((e) => e["state_key"] as string);
       assert.ok(members(first).includes(alice.userId), "the sender of the timeline's events");
       assert.ok(members(first).includes(bob.userId), "the user's own");
+      // dave sent nothing, but the timeline's invite is about him: the client learns it from state_after alone.
+      assert.ok(timelineOf(joinedRoom(first, roomId)).some((e) => e["type"] === "m.room.member" && e["state_key"] === dave.userId));
+      assert.ok(!((joinedRoom(first, roomId)?.["summary"] as Json)["m.heroes"] as string[]).includes(dave.userId), "not a hero");
+      assert.ok(members(first).includes(dave.userId), "the invitee of the timeline's invite");
       // carol joins and speaks: her member event is in the timeline, and the client learns of her
       // membership only from state_after.
       await join(hs, carol, roomId);
