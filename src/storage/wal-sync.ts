@@ -12,7 +12,9 @@
 //   thread's time went to syncs), and one sync covers every commit that ended before it started
 //   (group commit).
 // Syncing the file through our own descriptor is enough: fdatasync flushes the file (the inode),
-// whichever descriptor asks, with the size when the WAL grew.
+// whichever descriptor asks, with the size when the WAL grew. Between COMMIT and a background sync,
+// reads already see the commit: only a power loss in that window (under a millisecond) could take
+// back what they saw, never a crash of the process.
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
