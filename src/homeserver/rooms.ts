@@ -18,6 +18,7 @@ import { aliasEndpoints } from "./api/client/aliases.ts";
 import { directoryEndpoints } from "./api/client/directory.ts";
 import { federationPublicRoomsEndpoints } from "./api/federation/public-rooms.ts";
 import { membershipEndpoints } from "./api/client/membership.ts";
+import { mutualRoomsEndpoints } from "./api/client/mutual-rooms.ts";
 import { roomEndpoints } from "./api/client/rooms.ts";
 import type { Roomserver } from "./roomserver/index.ts";
 import { AliasService } from "./rooms/aliases.ts";
@@ -117,6 +118,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     endpoints: [
       ...roomEndpoints({ creation, membership, upgrades }),
       ...membershipEndpoints(membership),
+      ...mutualRoomsEndpoints(membership),
       ...aliasEndpoints(aliases),
       ...directoryEndpoints(directory, config.serverName, () => remote.directory),
       ...federationPublicRoomsEndpoints(directory, config.allowPublicRoomsOverFederation),
