@@ -8,7 +8,6 @@
 //   Timeline, RoomAccess, EventSerializer  <-  MessagesService, RoomReader, RelationsService
 //   Transactions, RelationStore, RelationsIndexer  <-  EventSender
 import type { Logger } from "pino";
-import { MatrixError } from "../core/errors.ts";
 import type { JsonObject } from "../core/json.ts";
 import { isJsonObject } from "../core/json.ts";
 import type { AnyEndpoint } from "../http/endpoint.ts";
@@ -64,6 +63,8 @@ export interface EventServicesDeps {
   readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
   /** Checks the aliases of an m.room.canonical_alias before it is sent (the rooms area's alias service). */
   readonly validateCanonicalAlias?: CanonicalAliasValidator;
+  /** Refuses an invite of a user who blocks invites (the rooms area's membership service). */
+  readonly checkInvitable?: (userId: string) => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -95,6 +96,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
     relations: relationStore,
     indexer: relationsIndexer,
     ...(deps.validateCanonicalAlias === undefined ? {} : { validateCanonicalAlias: deps.validateCanonicalAlias }),
+    ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
   });
   const reader = new RoomReader({ roomserver, access, serializer, timeline });
   const messages = new MessagesService({ roomserver, timeline, access, serializer, stateLookup, ignoredUsers: deps.ignoredUsers });
@@ -152,12 +154,6 @@ export function cachedIgnoredUsersReader(accountData: AccountDataService): (user
 /** Reads a user's ignored users from their account data. */
 export function ignoredUsersReader(accountData: AccountDataService): (userId: string) => Promise<Set<string>> {
   return async (userId) => {
-    try {
-      const requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
-      return ignoredUsersOf(await accountData.get(requester, userId, undefined, IGNORED_USER_LIST_TYPE));
-    } catch (err) {
-      if (err instanceof MatrixError && err.errcode === "M_NOT_FOUND") return new Set();
-      throw err;
-    }
+    return ignoredUsersOf(await accountData.globalContent(userId, IGNORED_USER_LIST_TYPE));
   };
 }

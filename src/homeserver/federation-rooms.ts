@@ -92,6 +92,8 @@ export interface FederationRoomDeps {
   readonly getProfile: (userId: string) => Promise<JsonObject>;
   /** Whether a local user exists (invites of anyone else are refused). */
   readonly userExists?: (userId: string) => Promise<boolean>;
+  /** Refuses an invite of a local user who blocks invites (403 M_INVITE_BLOCKED). */
+  readonly checkInvitable?: (userId: string) => Promise<void>;
 }
 
 /** Our aliases: the room an alias of ours names, and servers in it; throws or answers undefined when unknown. */
@@ -127,6 +129,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     store: new FederationInviteStore(db),
     client,
     userExists: deps.userExists,
+    ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
     onListenerError: (err) => log.error({ err }, "an invite listener failed"),
   });
   const receiver = new FederationReceiver({

@@ -24,6 +24,7 @@ import type { Roomserver } from "./roomserver/index.ts";
 import { AliasService } from "./rooms/aliases.ts";
 import { RoomDirectoryService } from "./rooms/directory.ts";
 import { membershipIndexSource, visibilitySource } from "./rooms/engine-reads.ts";
+import { invitesBlockedReader } from "./rooms/invite-permission.ts";
 import { MembershipIndex } from "./rooms/membership-index.ts";
 import { MembershipService } from "./rooms/membership-service.ts";
 import type { RemoteRooms } from "./rooms/remote-joiner.ts";
@@ -90,6 +91,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     aliases,
     profiles: accounts.profiles,
     remote: () => remote,
+    invitesBlocked: invitesBlockedReader(accounts.accountData),
     onError,
   });
   const creation = new RoomCreationService({

@@ -115,6 +115,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     visibility: rooms.visibility,
     settleMemberships: () => rooms.membershipIndex.waitUntil(rooms.membershipIndex.position),
     validateCanonicalAlias: (roomId, content) => rooms.aliases.validateCanonicalAlias(roomId, content),
+    checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
   });
   const federationRooms = await createFederationRoomServices({
@@ -126,6 +127,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     serverKeys,
     getProfile: (userId) => accounts.profiles.getProfile(userId),
     userExists: (userId) => users.isUserIdTaken(userId),
+    checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
   });
   federationRooms.useLocalAliases((alias) => rooms.aliases.resolve(alias));
   // /messages paging past the oldest event stored asks the room's other servers for the history before it.

@@ -22,6 +22,7 @@ import { syncEndpoints } from "./api/client/sync.ts";
 import { typingEndpoints } from "./api/client/typing.ts";
 import type { E2eeServices } from "./e2ee.ts";
 import { ignoredUsersReader, type EventServices } from "./events.ts";
+import { invitesBlockedReader } from "./rooms/invite-permission.ts";
 import type { RoomServices } from "./rooms.ts";
 import type { RoomEventInfo, Roomserver } from "./roomserver/index.ts";
 import { knownFromStored } from "./roomserver/known-event.ts";
@@ -190,6 +191,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     lazyMembers: new LazyMemberCache(),
     unread,
     ...(deps.receivedInvites === undefined ? {} : { receivedInvites: deps.receivedInvites }),
+    invitesBlocked: invitesBlockedReader(accounts.accountData),
   });
   const sync = new SyncService({
     notifier,

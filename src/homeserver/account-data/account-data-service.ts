@@ -59,6 +59,11 @@ export class AccountDataService {
     return this.#store.changesSince(userId, since, limit);
   }
 
+  /** A global account data entry of the user as the server reads it (no requester): undefined when unset. */
+  globalContent(userId: string, type: string): Promise<JsonObject | undefined> {
+    return this.#store.get(userId, undefined, type);
+  }
+
   /** GET /user/{userId}/account_data/{type} and the per-room variant (roomId defined). */
   async get(requester: Requester, userId: string, roomId: string | undefined, type: string): Promise<JsonObject> {
     checkOwner(requester, userId);

@@ -28,6 +28,8 @@ export interface SenderDeps {
   readonly relations: RelationStore;
   readonly indexer: RelationsIndexer;
   readonly validateCanonicalAlias?: CanonicalAliasValidator;
+  /** modules/invite_permission.md: throws 403 M_INVITE_BLOCKED for a user of ours who blocks invites. */
+  readonly checkInvitable?: (userId: string) => Promise<void>;
 }
 
 export class EventSender {
@@ -68,6 +70,8 @@ export class EventSender {
       const shape = checkPowerLevelsContent(content, version);
       if (!shape.allowed) throw new MatrixError("M_BAD_JSON", `Invalid power levels: ${shape.reason}`, 400);
     }
+    // room_state.yaml 403: an invite to a user who blocks invites is M_INVITE_BLOCKED.
+    if (eventType === "m.room.member" && content["membership"] === "invite") await this.#deps.checkInvitable?.(stateKey);
     if (eventType === "m.room.canonical_alias" && stateKey === "" && this.#deps.validateCanonicalAlias !== undefined) {
       const current = await this.#currentStateEvent(roomId, eventType, stateKey);
       await this.#deps.validateCanonicalAlias(roomId, newAliases(content, current?.event.content));

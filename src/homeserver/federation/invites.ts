@@ -44,6 +44,8 @@ export interface InvitesOptions {
   readonly client: InviteClient;
   /** Whether a user of ours exists (an invite to anyone else is refused). */
   readonly userExists?: (userId: string) => Promise<boolean>;
+  /** modules/invite_permission.md: throws 403 M_INVITE_BLOCKED for a user of ours who blocks invites. */
+  readonly checkInvitable?: (userId: string) => Promise<void>;
   readonly now?: () => number;
   readonly onListenerError?: (err: unknown) => void;
 }
@@ -142,6 +144,7 @@ export class FederationInvites {
     if (this.#o.userExists !== undefined && !(await this.#o.userExists(invite.stateKey))) {
       throw new MatrixError("M_NOT_FOUND", "The invited user does not exist", 404);
     }
+    await this.#o.checkInvitable?.(invite.stateKey);
     if (!checkContentHash(invite.pdu, version)) throw invalid("The invite's content hash does not match");
     if (!(await isSignedBy(invite.pdu, version, origin, this.#o.keys))) throw invalid("The invite is not signed by the inviting server");
     if (!(await this.#o.rooms.isAllowed(roomId, origin))) throw new MatrixError("M_FORBIDDEN", "The room's server ACL denies your server", 403);

@@ -9,6 +9,7 @@ import type { JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { Roomserver } from "../roomserver/index.ts";
 import type { AliasService } from "./aliases.ts";
+import { inviteBlockedError, type InvitesBlocked } from "./invite-permission.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import type { RemoteRooms } from "./remote-joiner.ts";
 import { restrictedJoin } from "./restricted-joins.ts";
@@ -27,6 +28,8 @@ export interface MembershipServiceDeps {
   readonly aliases: AliasService;
   readonly profiles: ProfileLookup;
   readonly remote: () => RemoteRooms;
+  /** Whether a user of ours blocks invites (modules/invite_permission.md); nobody does when absent. */
+  readonly invitesBlocked?: InvitesBlocked;
   readonly onError?: (error: unknown, what: string) => void;
 }
 
@@ -121,6 +124,7 @@ export class MembershipService {
     const current = await state.membershipOf(invitee);
     if (current === "join") throw new MatrixError("M_FORBIDDEN", `${invitee} is already in the room`, 403);
     if (current === "ban") throw new MatrixError("M_FORBIDDEN", `${invitee} is banned from the room`, 403);
+    await this.checkInvitable(invitee);
     const content: JsonObject = { membership: "invite" };
     if (options.reason !== undefined) content["reason"] = options.reason;
     if (options.isDirect === true) content["is_direct"] = true;
@@ -133,6 +137,11 @@ export class MembershipService {
       return;
     }
     await this.#send(roomId, requester.userId, invitee, content);
+  }
+
+  /** modules/invite_permission.md: 403 M_INVITE_BLOCKED when the user (one of ours) blocks invites. */
+  async checkInvitable(invitee: string): Promise<void> {
+    if ((await this.#deps.invitesBlocked?.(invitee)) === true) throw inviteBlockedError(invitee);
   }
 
   /** POST /rooms/{roomId}/leave: leaves, rejects an invite or retracts a knock. */

@@ -76,6 +76,9 @@ export class RoomCreationService {
       if (parseUserId(userId) === undefined) throw new MatrixError("M_INVALID_PARAM", `${userId} is not a valid user ID`, 400);
     }
     if ((body.invite_3pid ?? []).length > 0) throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported here", 400);
+    // create_room.yaml 403 M_INVITE_BLOCKED: a user of ours in the invite list who blocks invites
+    // is found before the room exists (another server's answer can only come after).
+    for (const userId of invitees) await this.#deps.membership.checkInvitable(userId);
     const preset: Preset = body.preset ?? (body.visibility === "public" ? "public_chat" : "private_chat");
     const alias = body.room_alias_name === undefined ? undefined : this.#alias(body.room_alias_name);
     if (alias !== undefined && !(await this.#deps.aliases.isFree(alias))) throw new MatrixError("M_ROOM_IN_USE", `Room alias ${alias} already exists`, 400);

@@ -61,6 +61,8 @@ export interface SyncBuilderDeps {
   readonly unread: UnreadCounter;
   /** The room state that came with invites over federation (absent: no federation). */
   readonly receivedInvites?: SyncReceivedInvites;
+  /** Whether the user blocks invites (modules/invite_permission.md): their invites are then not served. */
+  readonly invitesBlocked?: (userId: string) => Promise<boolean>;
 }
 
 export interface SyncContext {
@@ -188,7 +190,10 @@ export class SyncResponseBuilder {
       if (entry.section === "join") join[entry.roomId] = entry.json;
       else leave[entry.roomId] = entry.json;
     }
-    const [invite, knock] = await Promise.all([this.#stripped(invites, ignored, "invite"), this.#stripped(knocks, ignored, "knock")]);
+    // modules/invite_permission.md: invites to a user who blocks them "MUST NOT be served" over /sync
+    // (while the block holds: lifting it serves them again).
+    const blocked = invites.length > 0 && (await d.invitesBlocked?.(userId)) === true;
+    const [invite, knock] = await Promise.all([this.#stripped(blocked ? [] : invites, ignored, "invite"), this.#stripped(knocks, ignored, "knock")]);
 
     const response: JsonObject = {};
     const roomsJson: JsonObject = {};

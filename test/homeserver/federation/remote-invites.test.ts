@@ -137,5 +137,19 @@ for (const engine of engines) {
       );
       assert.equal(await a.membership(roomId, b.user("nobody")), undefined);
     });
+
+    it("answers M_INVITE_BLOCKED from B to A's inviter while bob blocks invites (modules/invite_permission.md)", async () => {
+      const config = `/_matrix/client/v3/user/${enc(bob.userId)}/account_data/m.invite_permission_config`;
+      await bob.call("PUT", config, { default_action: "block" });
+      const roomId = await privateRoom("Blocked");
+      const refused = await invite(roomId, bob.userId);
+      assert.equal(refused.status, 403, JSON.stringify(refused.json));
+      assert.equal(refused.json["errcode"], "M_INVITE_BLOCKED");
+      assert.equal(await a.membership(roomId, bob.userId), undefined);
+      // "the same event without the default_action property" lifts the block.
+      await bob.call("PUT", config, {});
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+      await bob.syncUntil("the invite once the block is lifted", (r) => section(r, "invite", roomId) !== undefined);
+    });
   });
 }
