@@ -148,12 +148,21 @@ export class RoomCreationService {
     // Read-your-writes: what the room's state says is in the index before the invites and the answer.
     if (created.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(created.streamOrdering);
 
-    // 8. The invites.
+    // 8. The invites. Another server's M_INVITE_BLOCKED comes only now: the others are still
+    // invited and the room published, then the request answers it ("one of the invited users [may
+    // be] rejected whilst the room creation as a whole succeeds", modules/invite_permission.md).
+    let blocked: MatrixError | undefined;
     for (const invitee of invitees) {
-      await this.#deps.membership.invite(requester, roomId, invitee, { isDirect: body.is_direct === true });
+      try {
+        await this.#deps.membership.invite(requester, roomId, invitee, { isDirect: body.is_direct === true });
+      } catch (err) {
+        if (!(err instanceof MatrixError && err.errcode === "M_INVITE_BLOCKED")) throw err;
+        blocked ??= err;
+      }
     }
 
     if (body.visibility === "public") await this.#deps.directory.publish(roomId, true);
+    if (blocked !== undefined) throw blocked;
     return { roomId };
   }
 

@@ -146,6 +146,17 @@ for (const engine of engines) {
       assert.equal(refused.status, 403, JSON.stringify(refused.json));
       assert.equal(refused.json["errcode"], "M_INVITE_BLOCKED");
       assert.equal(await a.membership(roomId, bob.userId), undefined);
+      // /createRoom learns it only from B, once the room is made: the other invitees are still
+      // invited, and the request answers B's refusal.
+      const other = await b.register("blocked-room-guest");
+      const before = (await alice.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"] as string[];
+      const created = await alice.request("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", invite: [bob.userId, other] });
+      assert.equal(created.status, 403, JSON.stringify(created.json));
+      assert.equal(created.json["errcode"], "M_INVITE_BLOCKED");
+      const made = ((await alice.call("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"] as string[]).filter((r) => !before.includes(r));
+      assert.equal(made.length, 1);
+      assert.equal(await a.membership(made[0] as string, other), "invite");
+      assert.equal(await a.membership(made[0] as string, bob.userId), undefined);
       // "the same event without the default_action property" lifts the block.
       await bob.call("PUT", config, {});
       assert.equal((await invite(roomId, bob.userId)).status, 200);
