@@ -20,6 +20,7 @@ import { federationPublicRoomsEndpoints } from "./api/federation/public-rooms.ts
 import { membershipEndpoints } from "./api/client/membership.ts";
 import { mutualRoomsEndpoints } from "./api/client/mutual-rooms.ts";
 import { roomEndpoints } from "./api/client/rooms.ts";
+import { roomSummaryEndpoints } from "./api/client/room-summary.ts";
 import type { Roomserver } from "./roomserver/index.ts";
 import { AliasService } from "./rooms/aliases.ts";
 import { RoomDirectoryService } from "./rooms/directory.ts";
@@ -29,6 +30,7 @@ import { MembershipIndex } from "./rooms/membership-index.ts";
 import { MembershipService } from "./rooms/membership-service.ts";
 import type { RemoteRooms } from "./rooms/remote-joiner.ts";
 import { RoomCreationService } from "./rooms/room-creation.ts";
+import { RoomSummaryService } from "./rooms/room-summaries.ts";
 import { RoomStateReader } from "./rooms/room-state.ts";
 import { RoomUpgradeService } from "./rooms/upgrade.ts";
 import { HistoryVisibility } from "./rooms/visibility.ts";
@@ -121,6 +123,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       ...roomEndpoints({ creation, membership, upgrades }),
       ...membershipEndpoints(membership),
       ...mutualRoomsEndpoints(membership),
+      ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex })),
       ...aliasEndpoints(aliases),
       ...directoryEndpoints(directory, config.serverName, () => remote.directory),
       ...federationPublicRoomsEndpoints(directory, config.allowPublicRoomsOverFederation),

@@ -80,7 +80,7 @@ export class RoomDirectoryService {
     for (const roomId of await this.#deps.store.published()) {
       const state = await this.#deps.states.current(roomId);
       if (state === undefined) continue;
-      const chunk = await this.#summary(state);
+      const chunk = await this.chunkOf(state);
       if (query.roomTypes !== undefined && !query.roomTypes.includes((chunk["room_type"] as string | undefined) ?? null)) continue;
       if (term !== undefined && term !== "" && !matches(chunk, term)) continue;
       chunks.push(chunk);
@@ -93,8 +93,8 @@ export class RoomDirectoryService {
     return out;
   }
 
-  /** public_rooms_chunk.yaml. */
-  async #summary(state: RoomState): Promise<JsonObject> {
+  /** public_rooms_chunk.yaml: what the directory (and a room summary) says of a room. */
+  async chunkOf(state: RoomState): Promise<JsonObject> {
     const chunk: JsonObject = {
       room_id: state.roomId,
       num_joined_members: (await this.#deps.membershipIndex.joinedMembers(state.roomId)).length,

@@ -4,7 +4,7 @@
 // (v8-auth-rules.md rule 4.3.5).
 import { actionLevel, powerLevelOf } from "../../core/auth/index.ts";
 import { serverNameOf } from "../../core/identifiers/index.ts";
-import { isJsonObject } from "../../core/json.ts";
+import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import type { RoomState } from "./room-state.ts";
 
@@ -18,6 +18,24 @@ export type RestrictedJoin =
   /** The user meets none of the conditions. */
   | { readonly kind: "not_allowed" };
 
+/** The rooms a restricted join rule's `allow` names, by its one condition type, m.room_membership. */
+export function allowedRoomIds(joinRules: JsonObject): string[] {
+  const allow = Array.isArray(joinRules["allow"]) ? joinRules["allow"] : [];
+  const ids: string[] = [];
+  for (const condition of allow) {
+    if (isJsonObject(condition) && condition["type"] === "m.room_membership" && typeof condition["room_id"] === "string") ids.push(condition["room_id"]);
+  }
+  return ids;
+}
+
+/** Whether the user is joined to one of the rooms the join rules allow. */
+export async function joinedToAllowedRoom(joinRules: JsonObject, userId: string, index: MembershipIndex): Promise<boolean> {
+  for (const roomId of allowedRoomIds(joinRules)) {
+    if ((await index.membershipOf(userId, roomId)) === "join") return true;
+  }
+  return false;
+}
+
 /** Whether the join rules in `state` make a join of `userId` a restricted one, and who authorises it. */
 export async function restrictedJoin(state: RoomState, userId: string, serverName: string, index: MembershipIndex): Promise<RestrictedJoin> {
   const content = (await state.content("m.room.join_rules")) ?? {};
@@ -29,17 +47,7 @@ export async function restrictedJoin(state: RoomState, userId: string, serverNam
   const membership = await state.membershipOf(userId);
   if (membership === "invite" || membership === "join") return { kind: "unrestricted" };
 
-  // The one condition: m.room_membership, joined to the room named.
-  const allow = Array.isArray(content["allow"]) ? content["allow"] : [];
-  let satisfied = false;
-  for (const condition of allow) {
-    if (!isJsonObject(condition) || condition["type"] !== "m.room_membership" || typeof condition["room_id"] !== "string") continue;
-    if ((await index.membershipOf(userId, condition["room_id"])) === "join") {
-      satisfied = true;
-      break;
-    }
-  }
-  if (!satisfied) return { kind: "not_allowed" };
+  if (!(await joinedToAllowedRoom(content, userId, index))) return { kind: "not_allowed" };
 
   const lookup = await state.lookup();
   const inviteLevel = actionLevel("invite", lookup, state.version);

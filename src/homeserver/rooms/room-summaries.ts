@@ -1,0 +1,82 @@
+// Room summaries (client-server-api#room-summaries, room_summary.yaml, v1.15): what a client shows
+// of a room before joining it: the directory's chunk of it with its room version, encryption, the
+// rooms a restricted join rule allows and the requester's membership.
+//
+// Who may see a summary (room_summary.yaml lists the conditions for asking without a token; MSC3266
+// gives the rest): anyone when the join rule is public, knock or knock_restricted or the history is
+// world_readable; besides, a user invited, joined or knocking, and for a restricted join rule a
+// user joined to a room it allows. To anyone else the room does not exist (404), as a room unknown
+// here: a summary of a room this server is not in would come from another server's /hierarchy,
+// which Weft does not ask yet.
+import { MatrixError } from "../../core/errors.ts";
+import { parseRoomAlias, parseRoomId } from "../../core/identifiers/index.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { AliasService } from "./aliases.ts";
+import type { RoomDirectoryService } from "./directory.ts";
+import type { MembershipIndex } from "./membership-index.ts";
+import { allowedRoomIds, joinedToAllowedRoom } from "./restricted-joins.ts";
+import type { RoomStateReader } from "./room-state.ts";
+
+export interface RoomSummaryDeps {
+  readonly states: RoomStateReader;
+  readonly directory: RoomDirectoryService;
+  readonly aliases: AliasService;
+  readonly membershipIndex: MembershipIndex;
+}
+
+/** Join rules that let anyone see the room's summary (room_summary.yaml). */
+const OPEN_JOIN_RULES: ReadonlySet<string> = new Set(["public", "knock", "knock_restricted"]);
+const RESTRICTED_JOIN_RULES: ReadonlySet<string> = new Set(["restricted", "knock_restricted"]);
+/** Memberships that let a user see the room's summary whatever its join rule. */
+const MEMBER_MEMBERSHIPS: ReadonlySet<string> = new Set(["join", "invite", "knock"]);
+
+function notFound(): MatrixError {
+  return new MatrixError("M_NOT_FOUND", "Room not found", 404);
+}
+
+export class RoomSummaryService {
+  readonly #deps: RoomSummaryDeps;
+
+  constructor(deps: RoomSummaryDeps) {
+    this.#deps = deps;
+  }
+
+  /** GET /room_summary/{roomIdOrAlias}, for `userId` (undefined: asked without an access token). */
+  async summary(roomIdOrAlias: string, userId: string | undefined): Promise<JsonObject> {
+    const roomId = await this.#roomIdOf(roomIdOrAlias);
+    const state = await this.#deps.states.current(roomId);
+    if (state === undefined) throw notFound();
+    const chunk = await this.#deps.directory.chunkOf(state);
+    const joinRules = (await state.content("m.room.join_rules")) ?? {};
+    const joinRule = chunk["join_rule"] as string;
+    const membership = userId === undefined ? undefined : await state.membershipOf(userId);
+    const restricted = RESTRICTED_JOIN_RULES.has(joinRule);
+    const visible =
+      OPEN_JOIN_RULES.has(joinRule) ||
+      chunk["world_readable"] === true ||
+      (membership !== undefined && MEMBER_MEMBERSHIPS.has(membership)) ||
+      (userId !== undefined && restricted && (await joinedToAllowedRoom(joinRules, userId, this.#deps.membershipIndex)));
+    if (!visible) throw notFound();
+
+    const out: JsonObject = { ...chunk, room_version: state.version.id };
+    const encryption = await state.stringField("m.room.encryption", "algorithm");
+    if (encryption !== undefined) out["encryption"] = encryption;
+    if (restricted) out["allowed_room_ids"] = allowedRoomIds(joinRules);
+    if (membership !== undefined) out["membership"] = membership;
+    return out;
+  }
+
+  async #roomIdOf(roomIdOrAlias: string): Promise<string> {
+    if (roomIdOrAlias.startsWith("#")) {
+      if (parseRoomAlias(roomIdOrAlias) === undefined) throw new MatrixError("M_INVALID_PARAM", "Invalid room alias", 400);
+      try {
+        return (await this.#deps.aliases.resolve(roomIdOrAlias)).roomId;
+      } catch (err) {
+        if (err instanceof MatrixError && err.errcode === "M_NOT_FOUND") throw notFound();
+        throw err;
+      }
+    }
+    if (parseRoomId(roomIdOrAlias) === undefined) throw new MatrixError("M_INVALID_PARAM", "Invalid room ID or alias", 400);
+    return roomIdOrAlias;
+  }
+}
