@@ -104,7 +104,6 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     membership,
     aliases,
     directory,
-    profiles: accounts.profiles,
   });
   const upgrades = new RoomUpgradeService({ roomserver, states, membershipIndex, aliases, directory, onError });
   accounts.profiles.onChange((change) => membership.propagateProfile(change.userId, change.key, change.profile));

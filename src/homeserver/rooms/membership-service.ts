@@ -130,7 +130,7 @@ export class MembershipService {
     if (options.isDirect === true) content["is_direct"] = true;
     const local = serverNameOf(invitee) === this.#deps.serverName;
     // An invitee of another server gets their profile too when their server tells it (best effort, as Synapse).
-    Object.assign(content, await this.#profileFields(invitee));
+    Object.assign(content, await this.profileFields(invitee));
     const inviter = this.#deps.remote().inviter;
     if (!local && inviter !== undefined) {
       await inviter.invite({ roomId, sender: requester.userId, invitee, content });
@@ -237,11 +237,6 @@ export class MembershipService {
     }
   }
 
-  /** Sends an m.room.member event of ours, then waits for the membership index to apply it. */
-  async sendMember(roomId: string, sender: string, target: string, content: JsonObject): Promise<string> {
-    return await this.#send(roomId, sender, target, content);
-  }
-
   async #send(roomId: string, sender: string, target: string, content: JsonObject): Promise<string> {
     const { eventId, streamOrdering } = await this.#deps.roomserver.createLocalEvent({ roomId, type: "m.room.member", stateKey: target, sender, content });
     if (streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(streamOrdering);
@@ -284,13 +279,13 @@ export class MembershipService {
   }
 
   async #withProfile(userId: string, content: JsonObject, reason: string | undefined): Promise<JsonObject> {
-    const out: JsonObject = { ...content, ...(await this.#profileFields(userId)) };
+    const out: JsonObject = { ...content, ...(await this.profileFields(userId)) };
     if (reason !== undefined) out["reason"] = reason;
     return out;
   }
 
   /** displayname and avatar_url of a user's profile, copied into their member events; none when it cannot be had. */
-  async #profileFields(userId: string): Promise<JsonObject> {
+  async profileFields(userId: string): Promise<JsonObject> {
     let profile: JsonObject;
     try {
       profile = await this.#deps.profiles.getProfile(userId);

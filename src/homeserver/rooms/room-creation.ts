@@ -13,7 +13,7 @@ import { canonicalAliasesOf } from "./aliases.ts";
 import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
-import type { MembershipService, ProfileLookup } from "./membership-service.ts";
+import type { MembershipService } from "./membership-service.ts";
 
 export type Preset = "private_chat" | "trusted_private_chat" | "public_chat";
 
@@ -41,13 +41,11 @@ export interface RoomCreationDeps {
   readonly membership: MembershipService;
   readonly aliases: AliasService;
   readonly directory: RoomDirectoryService;
-  readonly profiles: ProfileLookup;
 }
 
-interface StateEvent {
-  readonly type: string;
+/** An initial event with its state key spelt out, so that initial_state's can be matched by it. */
+interface StateEvent extends InitialEvent {
   readonly stateKey: string;
-  readonly content: JsonObject;
 }
 
 // create_room.yaml, the preset table.
@@ -93,7 +91,7 @@ export class RoomCreationService {
     // The events after m.room.create, in the spec's order, stored with it in one go: an initial
     // state the rules refuse leaves no half-made room.
     // 2. The creator joins, with their profile.
-    const events: InitialEvent[] = [{ type: "m.room.member", stateKey: creator, content: { membership: "join", ...(await this.#profileFields(creator)) } }];
+    const events: InitialEvent[] = [{ type: "m.room.member", stateKey: creator, content: { membership: "join", ...(await this.#deps.membership.profileFields(creator)) } }];
 
     // 3. m.room.power_levels: initial_state's or the default, with the override on top.
     events.push({ type: "m.room.power_levels", stateKey: "", content: levels });
@@ -189,21 +187,6 @@ export class RoomCreationService {
       content["additional_creators"] = [...new Set([...((additional as string[] | undefined) ?? []), ...invitees])];
     }
     return content;
-  }
-
-  async #profileFields(userId: string): Promise<JsonObject> {
-    try {
-      const profile = await this.#deps.profiles.getProfile(userId);
-      const out: JsonObject = {};
-      for (const field of ["displayname", "avatar_url"]) {
-        const value = profile[field];
-        if (typeof value === "string") out[field] = value;
-      }
-      return out;
-    } catch (err) {
-      if (err instanceof MatrixError) return {};
-      throw err;
-    }
   }
 }
 

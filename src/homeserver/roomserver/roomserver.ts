@@ -158,11 +158,11 @@ export class Roomserver {
       });
       const create: WorkItem = { kind: "new", pdu, local: undefined, trusted: true, roomVersion: version.id, stateBefore: undefined, origin: undefined };
       const results = await this.#enqueueGroup(roomId, [create, ...initial.map(local)]);
-      // A refused group gives each of its inputs the one refusal.
-      const { eventId } = acceptedOrThrow(results[0] as InputResult);
+      // A refused group gives each of its inputs the one refusal, which the first throws.
+      const accepted = results.map(acceptedOrThrow);
       let streamOrdering: number | undefined;
-      for (const result of results) streamOrdering = acceptedOrThrow(result).streamOrdering ?? streamOrdering;
-      return { roomId, eventId, streamOrdering };
+      for (const { streamOrdering: position } of accepted) streamOrdering = position ?? streamOrdering;
+      return { roomId, eventId: (accepted[0] as { eventId: string }).eventId, streamOrdering };
     }
   }
 
