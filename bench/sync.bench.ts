@@ -1,7 +1,8 @@
 // Issue 5, sync:
 // (a) messages sent to one room while a member long-polls /sync: 500 sent one after another by one
-//     client, then 16 clients sending 200 each at once. Messages per second, send-to-sync delivery
-//     p50/p99 and the server's peak RSS, against a bare node:http server in the same run that
+//     client, then 16 clients sending 200 each at once, to the same room of the same server process.
+//     Messages per second, send-to-sync delivery p50/p99 and the server's peak RSS, each mode
+//     measured on its own, against a bare node:http server in the same run that
 //     checks the access token, stores the message in SQLite with the same settings (WAL,
 //     synchronous=FULL, better-sqlite3), answers an event ID and wakes the same long-poll, doing none
 //     of Matrix's work. Each server runs in its own process by plain Node (sync-servers.mjs: Weft's
@@ -189,80 +190,89 @@ async function measured(server: ServerProcess, messages: number, run: () => Prom
   };
 }
 
-/** One mode on one server: a fresh server, its users and room, the run, its peak RSS and CPU time. */
-async function messagesOn(kind: "weft" | "baseline", senderCount: number, perSender: number, poll = true): Promise<MeasuredRun> {
+interface Mode {
+  readonly name: string;
+  readonly senders: number;
+  readonly perSender: number;
+}
+
+/**
+ * The scenario on one fresh server of `kind`: its users and room, then each mode in turn (the issue's
+ * 500 messages one after another, then 16 clients at once) to the same room. Each mode is measured
+ * on its own (rate, delivery, CPU time), with the server's peak RSS since the scenario began.
+ */
+async function scenarioOn(kind: "weft" | "baseline", modes: readonly Mode[], poll = true): Promise<MeasuredRun[]> {
   const dir = await mkdtemp(join(tmpdir(), "weft-bench-sync-"));
+  const userCount = Math.max(...modes.map((m) => m.senders)) + 1;
+  // The baseline knows its users' tokens from the start; Weft's register and join a room.
+  const bareUsers = Array.from({ length: userCount }, (_, i) => [randomBytes(24).toString("base64url"), `@u${i}:bench.local`] as const);
+  const server = kind === "baseline" ? await startServer("baseline", [dir, JSON.stringify(bareUsers)]) : await startServer("weft", [YAML]);
   try {
-    if (kind === "baseline") {
-      const tokens = Array.from({ length: senderCount + 1 }, (_, i) => [randomBytes(24).toString("base64url"), `@u${i}:bench.local`] as const);
-      const server = await startServer("baseline", [dir, JSON.stringify(tokens)]);
-      try {
-        return await measured(server, senderCount * perSender, () =>
-          runMessages(server.baseUrl, ROOM, tokens.slice(1).map(([t]) => t), tokens[0]?.[0] as string, perSender, "{}", poll),
-        );
-      } finally {
-        await server.stop();
-      }
+    const { roomId, tokens, filter } = kind === "baseline" ? { roomId: ROOM, tokens: bareUsers.map(([token]) => token), filter: "{}" } : await weftRoom(server, userCount);
+    server.resetPeak();
+    const runs: MeasuredRun[] = [];
+    for (const mode of modes) {
+      const senders = tokens.slice(1, 1 + mode.senders);
+      runs.push(await measured(server, mode.senders * mode.perSender, () => runMessages(server.baseUrl, roomId, senders, tokens[0] as string, mode.perSender, filter, poll)));
     }
-    const server = await startServer("weft", [YAML]);
-    try {
-      const pool = new Pool(server.baseUrl, { connections: 8 });
-      const users = await Promise.all(Array.from({ length: senderCount + 1 }, (_, i) => register(pool, `u${i}`)));
-      const owner = users[0] as { token: string };
-      const roomId = (await requestJson(pool, "POST", "/_matrix/client/v3/createRoom", owner.token, { preset: "public_chat" }))["room_id"] as string;
-      for (const user of users.slice(1)) await requestJson(pool, "POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, user.token, {});
-      await pool.close();
-      server.resetPeak();
-      // A timeline limit above any burst: every message is in a sync, none in a gap.
-      const filter = JSON.stringify({ room: { timeline: { limit: 1000 } } });
-      return await measured(server, senderCount * perSender, () =>
-        runMessages(server.baseUrl, roomId, users.slice(1).map((u) => u.token), owner.token, perSender, filter, poll),
-      );
-    } finally {
-      await server.stop();
-    }
+    return runs;
   } finally {
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+/** Weft's side of the scenario: `count` users, the first one's public room, and the others joined to it. */
+async function weftRoom(server: ServerProcess, count: number): Promise<{ roomId: string; tokens: string[]; filter: string }> {
+  const pool = new Pool(server.baseUrl, { connections: 8 });
+  try {
+    const tokens = (await Promise.all(Array.from({ length: count }, (_, i) => register(pool, `u${i}`)))).map((u) => u.token);
+    const roomId = (await requestJson(pool, "POST", "/_matrix/client/v3/createRoom", tokens[0], { preset: "public_chat" }))["room_id"] as string;
+    for (const token of tokens.slice(1)) await requestJson(pool, "POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, token, {});
+    // A timeline limit above any burst: every message is in a sync, none in a gap.
+    return { roomId, tokens, filter: JSON.stringify({ room: { timeline: { limit: 1000 } } }) };
+  } finally {
+    await pool.close();
+  }
+}
+
 async function messagesBench(): Promise<void> {
-  const modes = [
+  const modes: Mode[] = [
     { name: `${SEQUENTIAL_MESSAGES} messages one after another, 1 client`, senders: 1, perSender: SEQUENTIAL_MESSAGES },
-    { name: `${CONCURRENT_CLIENTS} clients x ${MESSAGES_PER_CLIENT} messages at once`, senders: CONCURRENT_CLIENTS, perSender: MESSAGES_PER_CLIENT },
-  ];
-  for (const mode of modes) {
-    if (process.env.WEFT_BENCH_SYNC_MODE !== undefined && !mode.name.includes(process.env.WEFT_BENCH_SYNC_MODE)) continue;
-    // The load generator runs in this process, and its own code warms up as it works: measured first
-    // and cold, Weft had a slower generator than the baseline after it (about 10% of the sequential
-    // rate on a 2-core machine). So the generator first sends the whole mode to a throwaway bare server;
-    // both measured servers are fresh processes, cold as the issue describes.
-    await messagesOn("baseline", mode.senders, mode.perSender);
-    const weft = await messagesOn("weft", mode.senders, mode.perSender);
-    const bare = await messagesOn("baseline", mode.senders, mode.perSender);
+    { name: `then ${CONCURRENT_CLIENTS} clients x ${MESSAGES_PER_CLIENT} messages at once`, senders: CONCURRENT_CLIENTS, perSender: MESSAGES_PER_CLIENT },
+  ].filter((mode) => process.env.WEFT_BENCH_SYNC_MODE === undefined || mode.name.includes(process.env.WEFT_BENCH_SYNC_MODE));
+  // The load generator runs in this process, and its own code warms up as it works: measured first
+  // and cold, Weft had a slower generator than the baseline after it (about 10% of the sequential
+  // rate on a 2-core machine). So the generator first runs the whole scenario against a throwaway
+  // bare server. Each measured server is a fresh process, cold when the scenario begins.
+  await scenarioOn("baseline", modes);
+  const weft = await scenarioOn("weft", modes);
+  const bare = await scenarioOn("baseline", modes);
+  // Where the time goes: the same sends with nobody syncing.
+  const sendsOnly = await scenarioOn("weft", modes, false);
+  modes.forEach((mode, i) => {
+    const [w, b, alone] = [weft[i], bare[i], sendsOnly[i]] as [MeasuredRun, MeasuredRun, MeasuredRun];
     printFigure({
       name: `send + long-poll /sync, ${mode.name}`,
-      value: weft.messagesPerSecond,
+      value: w.messagesPerSecond,
       unit: "msg/s",
       better: "higher",
-      baseline: { name: "bare node:http + SQLite insert + long-poll", value: bare.messagesPerSecond },
+      baseline: { name: "bare node:http + SQLite insert + long-poll", value: b.messagesPerSecond },
     });
     console.log(
-      `  send-to-sync delivery p50/p99: weft ${weft.deliveryP50Ms.toFixed(1)}/${weft.deliveryP99Ms.toFixed(1)} ms, ` +
-        `bare ${bare.deliveryP50Ms.toFixed(1)}/${bare.deliveryP99Ms.toFixed(1)} ms (p99 ratio ${(weft.deliveryP99Ms / bare.deliveryP99Ms).toFixed(2)})`,
+      `  send-to-sync delivery p50/p99: weft ${w.deliveryP50Ms.toFixed(1)}/${w.deliveryP99Ms.toFixed(1)} ms, ` +
+        `bare ${b.deliveryP50Ms.toFixed(1)}/${b.deliveryP99Ms.toFixed(1)} ms (p99 ratio ${(w.deliveryP99Ms / b.deliveryP99Ms).toFixed(2)})`,
     );
-    console.log(`  peak RSS: weft ${weft.peakRssMb.toFixed(0)} MB, bare ${bare.peakRssMb.toFixed(0)} MB; undelivered: weft ${weft.missing}, bare ${bare.missing}`);
+    console.log(`  peak RSS so far: weft ${w.peakRssMb.toFixed(0)} MB, bare ${b.peakRssMb.toFixed(0)} MB; undelivered: weft ${w.missing}, bare ${b.missing}`);
     console.log(
-      `  server CPU a message (user + system, all threads / main thread): weft ${weft.cpuMsPerMessage.toFixed(2)} / ${weft.mainCpuMsPerMessage.toFixed(2)} ms, ` +
-        `bare ${bare.cpuMsPerMessage.toFixed(2)} / ${bare.mainCpuMsPerMessage.toFixed(2)} ms`,
+      `  server CPU a message (user + system, all threads / main thread): weft ${w.cpuMsPerMessage.toFixed(2)} / ${w.mainCpuMsPerMessage.toFixed(2)} ms, ` +
+        `bare ${b.cpuMsPerMessage.toFixed(2)} / ${b.mainCpuMsPerMessage.toFixed(2)} ms`,
     );
-    // Where the time goes: the same sends with nobody syncing.
-    const sendsOnly = await messagesOn("weft", mode.senders, mode.perSender, false);
     console.log(
-      `  weft sends alone, nobody syncing: ${sendsOnly.messagesPerSecond.toFixed(0)} msg/s (${(sendsOnly.messagesPerSecond / bare.messagesPerSecond).toFixed(3)} of the baseline), ` +
-        `server CPU a message ${sendsOnly.cpuMsPerMessage.toFixed(2)} / ${sendsOnly.mainCpuMsPerMessage.toFixed(2)} ms`,
+      `  weft sends alone, nobody syncing: ${alone.messagesPerSecond.toFixed(0)} msg/s (${(alone.messagesPerSecond / b.messagesPerSecond).toFixed(3)} of the baseline), ` +
+        `server CPU a message ${alone.cpuMsPerMessage.toFixed(2)} / ${alone.mainCpuMsPerMessage.toFixed(2)} ms`,
     );
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
