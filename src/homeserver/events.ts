@@ -40,6 +40,8 @@ export interface EventServices {
   readonly serializer: EventSerializer;
   /** A room's timeline by stream position (sync reads its timelines here). */
   readonly timeline: Timeline;
+  /** Who may read what in a room: the views the read endpoints serve. */
+  readonly access: RoomAccess;
   readonly sender: EventSender;
   readonly reader: RoomReader;
   readonly messages: MessagesService;
@@ -119,6 +121,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
   return {
     serializer,
     timeline,
+    access,
     sender,
     reader,
     messages,

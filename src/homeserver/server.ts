@@ -41,6 +41,8 @@ export async function startHomeserver(config: HomeserverConfig, logger: Logger):
       addresses: listeners.addresses,
       services,
       close: async () => {
+        // Long-polls answer at once rather than keep the listeners open until they time out.
+        services.sync.notifier.close();
         await listeners.close();
         await services.close();
       },

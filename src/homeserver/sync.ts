@@ -6,6 +6,7 @@
 //   TypingService, PresenceService (+ its store), ReceiptService (+ its store)  ->  notifier
 //   MembershipIndex, Timeline, EventSerializer, HistoryVisibility, AccountData, e2ee streams
 //     ->  SyncResponseBuilder  ->  SyncService
+//   RoomAccess, MessagesService, RoomDirectory, AccountData, notifier  ->  RoomPreviews
 import type { Logger } from "pino";
 import type { HomeserverConfig } from "../config/index.ts";
 import { serverNameOf } from "../core/identifiers/index.ts";
@@ -18,6 +19,7 @@ import { IGNORED_USER_LIST_TYPE } from "./account-data/account-data-service.ts";
 import { presenceEndpoints } from "./api/client/presence.ts";
 import { readMarkerEndpoints } from "./api/client/read-markers.ts";
 import { receiptEndpoints } from "./api/client/receipts.ts";
+import { roomPreviewEndpoints } from "./api/client/room-previews.ts";
 import { syncEndpoints } from "./api/client/sync.ts";
 import { typingEndpoints } from "./api/client/typing.ts";
 import type { E2eeServices } from "./e2ee.ts";
@@ -38,6 +40,7 @@ import { ReadMarkerService } from "./sync/read-markers.ts";
 import { ReceiptService, type ReceiptedEvent } from "./sync/receipts.ts";
 import { SyncResponseBuilder } from "./sync/response.ts";
 import { RoomHeads } from "./sync/room-heads.ts";
+import { RoomPreviews } from "./sync/room-previews.ts";
 import { RoomSummaries } from "./sync/room-summary.ts";
 import { RecentEvents } from "./sync/recent-events.ts";
 import { SyncService } from "./sync/sync-service.ts";
@@ -204,6 +207,19 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     storedFilter: (requester, filterId) => accounts.filters.get(requester, requester.userId, filterId),
   });
 
+  const previews = new RoomPreviews({
+    roomserver,
+    access: events.access,
+    timeline: events.timeline,
+    messages: events.messages,
+    serializer: events.serializer,
+    notifier,
+    positions,
+    directoryVisibility: async (roomId) => ((await rooms.directory.isPublished(roomId)) ? "public" : "private"),
+    roomAccountData: (userId, roomId) => accounts.accountData.roomEntries(userId, roomId),
+    ignoredUsers: (userId) => ignoredUsers.of(userId),
+  });
+
   const typingNotifications = new TypingNotifications({ typing, isJoined, onActive: (userId) => presence.userActive(userId) });
   const presenceStatus = new PresenceStatus({ presence, usersSharingRoomWith: (userId) => membershipIndex.usersSharingRoomWith(userId) });
   const endpoints: AnyEndpoint[] = [
@@ -212,6 +228,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     ...receiptEndpoints(readMarkers),
     ...readMarkerEndpoints(readMarkers),
     ...presenceEndpoints(presenceStatus),
+    ...roomPreviewEndpoints(previews),
   ];
 
   return {

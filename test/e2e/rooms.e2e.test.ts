@@ -19,7 +19,7 @@ import {
   type Room,
 } from "matrix-js-sdk";
 import { engines } from "../storage/engines.ts";
-import { quiet } from "./sdk.ts";
+import { quiet, waitFor } from "./sdk.ts";
 import { registerUser, type TestUser } from "../homeserver/api/client/helpers.ts";
 import { startTestHomeserver, type TestHomeserver } from "../homeserver/harness.ts";
 import { SYNC_YAML } from "../homeserver/sync/helpers.ts";
@@ -172,6 +172,32 @@ for (const engine of engines) {
       await b.leave(roomId);
       await until(a, () => a.getRoom(roomId)?.getMember(bob.userId)?.membership === "leave");
       await until(b, () => b.getRoom(roomId)?.getMyMembership() === "leave");
+    });
+
+    it("lets a client that is not in a world_readable room peek into it and follow it live", { timeout: 60_000 }, async () => {
+      const a = clientFor(hs, alice);
+      clients.push(a);
+      const { room_id: roomId } = await a.createRoom({
+        name: "Open lounge",
+        initial_state: [{ type: EventType.RoomHistoryVisibility, state_key: "", content: { history_visibility: "world_readable" } }],
+      });
+      const sent: string[] = [];
+      for (let i = 0; i < 3; i++) sent.push((await a.sendTextMessage(roomId, `open ${i}`)).event_id);
+      // Carol peeks without syncing (modules/room_previews.md: /rooms/{roomId}/initialSync, then /events).
+      const carol = await registerUser(hs, "carol");
+      const peeker = clientFor(hs, carol);
+      clients.push(peeker);
+      const notifier = hs.server.services.sync.notifier;
+      const waitersBefore = notifier.stats().waiters;
+      const room = await peeker.peekInRoom(roomId);
+      assert.equal(room.name, "Open lounge");
+      assert.deepEqual(messageIds(room), sent);
+      // The client polls /events from "now" (it names no token): send once its long-poll waits.
+      await waitFor("the peek long-poll", () => (notifier.stats().waiters > waitersBefore ? true : undefined));
+      const next = (await a.sendTextMessage(roomId, "live")).event_id;
+      await waitFor("the live event in the peeked room", () => (messageIds(room).includes(next) ? true : undefined));
+      assert.deepEqual(messageIds(room), [...sent, next]);
+      peeker.stopPeeking();
     });
   });
 }

@@ -14,13 +14,13 @@ export const quiet = (): NonNullable<ICreateClientOpts["logger"]> => {
   return { trace: none, debug: none, info: none, warn: none, error: none, getChild: quiet };
 };
 
-// matrix-js-sdk arms a timer for every request (80 s, 110 s for /sync) and never clears it
+// matrix-js-sdk arms a timer for every request (80 s, 110 s for /sync, 50 s for the peeking /events) and never clears it
 // (http-api/utils.ts timeoutSignal), nor its 6-hour capabilities refresh on stop: those would hold
 // the test process open long after the clients stopped. Timers that long are unref'd here.
 const setTimer = globalThis.setTimeout as (callback: () => void, ms?: number, ...args: unknown[]) => NodeJS.Timeout;
 globalThis.setTimeout = ((callback: () => void, ms?: number, ...args: unknown[]) => {
   const timer = setTimer(callback, ms, ...args);
-  if ((ms ?? 0) >= 60_000) timer.unref();
+  if ((ms ?? 0) >= 45_000) timer.unref();
   return timer;
 }) as typeof setTimeout;
 

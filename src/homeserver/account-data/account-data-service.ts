@@ -59,6 +59,11 @@ export class AccountDataService {
     return this.#store.changesSince(userId, since, limit);
   }
 
+  /** The user's account data in a room as the server reads it (no requester), by type. */
+  roomEntries(userId: string, roomId: string): Promise<{ type: string; content: JsonObject }[]> {
+    return this.#store.roomEntries(userId, roomId);
+  }
+
   /** A global account data entry of the user as the server reads it (no requester): undefined when unset. */
   globalContent(userId: string, type: string): Promise<JsonObject | undefined> {
     return this.#store.get(userId, undefined, type);

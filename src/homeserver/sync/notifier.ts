@@ -101,6 +101,7 @@ export class Notifier {
   readonly #waitersByUser = new Map<string, Set<Waiter>>();
   readonly #waitersByRoom = new Map<string, Set<Waiter>>();
   readonly #waiters = new Set<Waiter>();
+  #closed = false;
 
   constructor(options: NotifierOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -160,7 +161,7 @@ export class Notifier {
     signal?: AbortSignal,
   ): Promise<WakeReason> {
     const rooms = [...new Set(roomIds)];
-    if (signal?.aborted) return Promise.resolve("aborted");
+    if (signal?.aborted || this.#closed) return Promise.resolve("aborted");
     if (this.hasChangesSince(userId, rooms, since)) return Promise.resolve("changed");
     if (!(timeoutMs > 0)) return Promise.resolve("timeout");
     return new Promise<WakeReason>((resolve) => {
@@ -175,6 +176,15 @@ export class Notifier {
         signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
     });
+  }
+
+  /**
+   * Ends every wait now ("aborted") and every later one at once: a server shutting down answers its
+   * long-polls instead of holding them until they time out.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const waiter of [...this.#waiters]) this.#finish(waiter, "aborted");
   }
 
   // Takes the waiter out of every index, cancels its timer and abort listener, then resolves it.

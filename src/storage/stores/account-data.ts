@@ -83,6 +83,14 @@ export class AccountDataStore {
     return row === undefined ? undefined : (JSON.parse(row.content) as JsonObject);
   }
 
+  /** The user's entries in one room, by type. */
+  async roomEntries(userId: string, roomId: string): Promise<{ type: string; content: JsonObject }[]> {
+    const rows = await this.#db.read("get_room_account_data", (trx) =>
+      trx.selectFrom("account_data").select(["type", "content"]).where("user_id", "=", userId).where("room_id", "=", roomId).orderBy("type").execute(),
+    );
+    return rows.map((row) => ({ type: row.type, content: JSON.parse(row.content) as JsonObject }));
+  }
+
   /** The user's entries changed after stream position `since`, in stream order. */
   async changesSince(userId: string, since: number, limit = 1000): Promise<AccountDataEntry[]> {
     const rows = await this.#db.read("account_data_changes_since", (trx) =>

@@ -1,5 +1,6 @@
 // A long-polling /sync whose client hangs up ends at once (the HTTP layer's abort signal reaches
-// the sync service), so clients that went away hold no waiters or memory until their timeout.
+// the sync service), so clients that went away hold no waiters or memory until their timeout; and
+// a server shutting down answers its long-polls at once rather than stay up until they time out.
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
@@ -43,6 +44,27 @@ for (const engine of engines) {
       await closed;
       await until(() => notifier.stats().waiters === before, "the wait to end");
       assert.equal(notifier.stats().waiters, before);
+    });
+  });
+}
+
+for (const engine of engines) {
+  describe(`a server shutting down [${engine}]`, () => {
+    it("answers its long-polls at once", { timeout: 120_000 }, async () => {
+      const hs = await startTestHomeserver(engine, { yaml: SYNC_YAML });
+      const alice = await registerUser(hs, "alice");
+      const headers = { authorization: `Bearer ${alice.accessToken}` };
+      const first = await fetch(`${hs.baseUrl}/_matrix/client/v3/sync`, { headers });
+      const since = ((await first.json()) as Json)["next_batch"] as string;
+      const notifier = hs.server.services.sync.notifier;
+      // Ten minutes: only the shutdown can end it within the test.
+      const polling = fetch(`${hs.baseUrl}/_matrix/client/v3/sync?timeout=600000&since=${encodeURIComponent(since)}`, { headers });
+      await until(() => notifier.stats().waiters === 1, "the sync to wait");
+      const stopped = hs.stop();
+      const reply = await polling;
+      assert.equal(reply.status, 200);
+      assert.equal(((await reply.json()) as Json)["next_batch"], since, "nothing happened meanwhile");
+      await stopped;
     });
   });
 }

@@ -25,6 +25,19 @@ function assertEmpty(notifier: Notifier, clock: FakeClock): void {
 }
 
 describe("Notifier", () => {
+  it("close ends every wait at once, and later waits do not wait", async () => {
+    const clock = new FakeClock();
+    const n = new Notifier({ clock });
+    const byUser = track(n.waitForChanges("@a:x", [], at({}), 30_000));
+    const byRoom = track(n.waitForChanges("@b:x", ["!r:x"], at({}), 30_000));
+    n.close();
+    await settle();
+    assert.deepEqual([byUser.state, byRoom.state], ["aborted", "aborted"]);
+    assertEmpty(n, clock);
+    assert.equal(await n.waitForChanges("@a:x", [], at({}), 30_000), "aborted");
+    assertEmpty(n, clock);
+  });
+
   it("wakes a waiter when a later position names its user", async () => {
     const clock = new FakeClock();
     const n = new Notifier({ clock });

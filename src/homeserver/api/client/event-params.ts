@@ -28,6 +28,14 @@ export function limitParam(req: MatrixRequest, fallback: number, max: number, na
   return Math.min(Number(text), max);
 }
 
+/** A long-poll's `timeout` in milliseconds; `fallback` when absent. */
+export function timeoutParam(req: MatrixRequest, fallback: number): number {
+  const value = queryParam(req, "timeout");
+  if (value === undefined || value === "") return fallback;
+  if (!/^[0-9]{1,15}$/.test(value)) throw new MatrixError("M_INVALID_PARAM", "timeout must be a non-negative integer", 400);
+  return Number(value);
+}
+
 export function directionParam(req: MatrixRequest, fallback: "f" | "b"): "f" | "b" {
   const dir = queryParam(req, "dir");
   if (dir === undefined) return fallback;

@@ -5,6 +5,7 @@ import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/en
 import type { Presence } from "../../sync/presence.ts";
 import type { StateAfterKey } from "../../sync/response.ts";
 import type { SyncService } from "../../sync/sync-service.ts";
+import { timeoutParam } from "./event-params.ts";
 import { queryParam, requesterOf } from "./requester.ts";
 
 function booleanParam(req: MatrixRequest, name: string): boolean {
@@ -18,14 +19,6 @@ function presenceParam(req: MatrixRequest): Presence | undefined {
   const value = queryParam(req, "set_presence");
   if (value === undefined || value === "online" || value === "offline" || value === "unavailable") return value;
   throw new MatrixError("M_INVALID_PARAM", "set_presence must be online, offline or unavailable", 400);
-}
-
-function timeoutParam(req: MatrixRequest): number {
-  const value = queryParam(req, "timeout");
-  // sync.yaml `timeout`: "By default, this is 0".
-  if (value === undefined || value === "") return 0;
-  if (!/^[0-9]{1,15}$/.test(value)) throw new MatrixError("M_INVALID_PARAM", "timeout must be a non-negative integer", 400);
-  return Number(value);
 }
 
 // sync.yaml `use_state_after` (v1.16); matrix-js-sdk still asks for it by MSC4222's unstable name,
@@ -52,7 +45,8 @@ export function syncEndpoints(sync: SyncService): Endpoint[] {
           fullState: booleanParam(req, "full_state"),
           stateAfter: stateAfterParam(req),
           setPresence: presenceParam(req),
-          timeoutMs: timeoutParam(req),
+          // sync.yaml `timeout`: "By default, this is 0".
+          timeoutMs: timeoutParam(req, 0),
         },
         // A client that hung up ends its long-poll at once.
         req.signal,
