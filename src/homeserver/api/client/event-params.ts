@@ -8,7 +8,11 @@ import { parsePaginationToken, type RoomPosition } from "../../sync/token.ts";
 import { queryParam } from "./requester.ts";
 
 export function roomIdParam(req: MatrixRequest): string {
-  const roomId = req.params["roomId"] ?? "";
+  return validRoomId(req.params["roomId"] ?? "");
+}
+
+/** A room ID from the request, or 400 M_INVALID_PARAM. */
+export function validRoomId(roomId: string): string {
   if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", `'${roomId}' is not a valid room ID`, 400);
   return roomId;
 }
