@@ -85,3 +85,11 @@ export class MatrixError extends Error {
     return { errcode: this.errcode, error: this.message, ...this.extra };
   }
 }
+
+/**
+ * client-server-api#account-locking: what every API but the logouts answers a locked account, "a
+ * 401 Unauthorized error response with an M_USER_LOCKED error code and soft_logout set to true".
+ */
+export function accountLockedError(): MatrixError {
+  return new MatrixError("M_USER_LOCKED", "This account has been locked", 401, { soft_logout: true });
+}

@@ -41,6 +41,9 @@ import { RegistrationService } from "./users/registration.ts";
 import { UserInteractiveAuth } from "./users/uia.ts";
 import { dummyStage, passwordStage, registrationTokenStage } from "./users/uia-stages.ts";
 import { UserService } from "./users/user-service.ts";
+import { AccountLocks } from "./users/account-locks.ts";
+import { AccountLockStore } from "../storage/stores/account-locks.ts";
+import { accountLockEndpoints } from "./api/admin/account-locks.ts";
 
 export interface AccountServices {
   readonly users: UserService;
@@ -49,6 +52,8 @@ export interface AccountServices {
   readonly registration: RegistrationService;
   readonly registrationTokens: RegistrationTokenService;
   readonly login: LoginService;
+  /** Accounts a server admin locked (client-server-api#account-locking). */
+  readonly locks: AccountLocks;
   readonly accounts: AccountService;
   /** Its onChange hook is where profile changes become membership events. */
   readonly profiles: ProfileService;
@@ -90,7 +95,9 @@ export async function createAccountServices(options: {
   });
   const users = new UserService(config.serverName, userStore, devices);
   const registration = new RegistrationService(config.serverName, config, users, uia, registrationTokens);
-  const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia);
+  const locks = new AccountLocks({ store: new AccountLockStore(db), serverName: config.serverName, getUser: (userId) => users.getUser(userId), now: Date.now });
+  await locks.load();
+  const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia, (userId) => locks.isLocked(userId));
   const profiles = new ProfileService(config.serverName, new ProfileStore(db), { onError: onError("a profile-change listener") });
   const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
   const pushRules = new PushRulesService(accountData);
@@ -106,8 +113,9 @@ export async function createAccountServices(options: {
     ...accountDataEndpoints(accountData),
     ...pushRulesEndpoints(pushRules),
     ...filterEndpoints(filters),
-    capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion }),
+    capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion, isAdmin: (userId) => users.isAdmin(userId) }),
     ...registrationTokenAdminEndpoints(registrationTokens, (userId) => users.isAdmin(userId)),
+    ...accountLockEndpoints(locks),
   ];
 
   return {
@@ -117,6 +125,7 @@ export async function createAccountServices(options: {
     registration,
     registrationTokens,
     login,
+    locks,
     accounts,
     profiles,
     accountData,

@@ -216,6 +216,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const http: HttpDeps = {
     endpoints,
     authenticateAccessToken: (token, ip) => accounts.devices.authenticate(token, ip),
+    isLocked: (userId) => accounts.locks.isLocked(userId),
     authenticateFederation: (request) => federation.authenticator.authenticate(request),
     rateLimiters: limiters,
     federationRateLimiter: new FederationRateLimiter(config.rateLimits.federation, { neverDelayed: ["federation.send_transaction"] }),

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { MatrixError } from "../core/errors.ts";
+import { accountLockedError, MatrixError } from "../core/errors.ts";
 import { isJsonObject } from "../core/json.ts";
 import { CORS_HEADERS } from "./cors.ts";
 import { type AnyEndpoint, type HttpMethod, HttpReply, type MatrixRequest, type MatrixResponse, type Requester, type Resource } from "./endpoint.ts";
@@ -23,6 +23,8 @@ export interface HttpDeps {
   readonly endpoints: readonly AnyEndpoint[];
   /** Resolves an access token to its requester; throws MatrixError M_UNKNOWN_TOKEN when invalid. */
   authenticateAccessToken(token: string, ip: string): Promise<Requester>;
+  /** Whether a server admin locked the user's account (client-server-api#account-locking). */
+  isLocked?(userId: string): boolean;
   /** Verifies an X-Matrix request and returns the origin server name; throws MatrixError otherwise. */
   authenticateFederation?(request: FederationRequestInfo): Promise<string>;
   readonly rateLimiters: ReadonlyMap<string, RateLimiter>;
@@ -213,6 +215,7 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
     const token = accessTokenOf(req);
     if (token !== undefined) requester = await deps.authenticateAccessToken(token, req.ip);
     else if (endpoint.auth === "accessToken") throw new MatrixError("M_MISSING_TOKEN", "Missing access token", 401);
+    if (requester !== undefined && endpoint.whileLocked !== true && deps.isLocked?.(requester.userId) === true) throw accountLockedError();
   }
 
   let body: unknown;

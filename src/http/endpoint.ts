@@ -78,6 +78,8 @@ export interface Endpoint<Body = unknown> {
   /** "json" (the default for POST and PUT): an object body, validated by `schema`; "raw": bytes. */
   readonly body?: "json" | "raw" | "none";
   readonly schema?: JsonSchema;
+  /** client-server-api#account-locking: one of the few endpoints a locked account may still call (the logouts). */
+  readonly whileLocked?: true;
   handler(request: MatrixRequest<Body>): Promise<MatrixResponse>;
 }
 

@@ -552,3 +552,14 @@ export interface OpenidTokensTable {
 export interface Schema {
   openid_tokens: OpenidTokensTable;
 }
+
+// Tables of migration 013 (accounts locked by a server admin).
+
+export interface AccountLocksTable {
+  user_id: string;
+  locked_ts: number;
+}
+
+export interface Schema {
+  account_locks: AccountLocksTable;
+}

@@ -1,6 +1,6 @@
 // Login (client-server-api#legacy-login; login.yaml, login_token.yaml): m.login.password and
 // m.login.token, and the short-lived single-use login tokens of POST /login/get_token.
-import { MatrixError } from "../../core/errors.ts";
+import { accountLockedError, MatrixError } from "../../core/errors.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { LoginTokenStore } from "../../storage/stores/login-tokens.ts";
@@ -38,6 +38,7 @@ export class LoginService {
   readonly #devices: DeviceService;
   readonly #loginTokens: LoginTokenStore;
   readonly #uia: UserInteractiveAuth;
+  readonly #isLocked: (userId: string) => boolean;
   readonly #now: () => number;
 
   constructor(
@@ -46,6 +47,7 @@ export class LoginService {
     devices: DeviceService,
     loginTokens: LoginTokenStore,
     uia: UserInteractiveAuth,
+    isLocked: (userId: string) => boolean = () => false,
     now: () => number = Date.now,
   ) {
     this.#passwords = passwords;
@@ -53,6 +55,7 @@ export class LoginService {
     this.#devices = devices;
     this.#loginTokens = loginTokens;
     this.#uia = uia;
+    this.#isLocked = isLocked;
     this.#now = now;
   }
 
@@ -75,6 +78,8 @@ export class LoginService {
         throw new MatrixError("M_UNKNOWN", "Unknown login type", 400);
     }
     if (user.deactivated) throw new MatrixError("M_USER_DEACTIVATED", "This account has been deactivated", 403);
+    // A locked account cannot open sessions either: login is not among the APIs it may call.
+    if (this.#isLocked(user.userId)) throw accountLockedError();
     const session = await this.#devices.createSession(user.userId, {
       deviceId: request.device_id,
       initialDisplayName: request.initial_device_display_name,

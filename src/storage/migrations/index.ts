@@ -12,5 +12,6 @@ import { federation } from "./009-federation.ts";
 import { e2eeFederation } from "./010-e2ee-federation.ts";
 import { openidTokens } from "./011-openid-tokens.ts";
 import { fewerEventPages } from "./012-fewer-event-pages.ts";
+import { accountLocks } from "./013-account-locks.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks];

@@ -3,7 +3,7 @@ import { ROOM_VERSIONS } from "../../../core/room-versions/room-versions.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
 
-/** The capabilities this server offers every user (none depends on the user yet). */
+/** The capabilities this server offers every user (server admins get m.account_moderation on top). */
 export function capabilities(options: { defaultRoomVersion: string }): JsonObject {
   const available: JsonObject = {};
   for (const version of ROOM_VERSIONS.values()) available[version.id] = version.stable ? "stable" : "unstable";
@@ -21,14 +21,17 @@ export function capabilities(options: { defaultRoomVersion: string }): JsonObjec
   };
 }
 
-export function capabilitiesEndpoint(options: { defaultRoomVersion: string }): Endpoint {
-  const body = { capabilities: capabilities(options) };
+export function capabilitiesEndpoint(options: { defaultRoomVersion: string; isAdmin: (userId: string) => Promise<boolean> }): Endpoint {
+  const everyone = capabilities(options);
+  // capabilities.yaml m.account_moderation: for those who may lock accounts (server admins), and
+  // "omitted altogether if suspend and lock would be false". Weft does not suspend accounts.
+  const admins = { ...everyone, "m.account_moderation": { lock: true, suspend: false } };
   return {
     name: "client.capabilities",
     method: "GET",
     paths: clientPaths("/capabilities"),
     resource: "client",
     auth: "accessToken",
-    handler: async () => body,
+    handler: async (req) => ({ capabilities: req.requester !== undefined && (await options.isAdmin(req.requester.userId)) ? admins : everyone }),
   };
 }

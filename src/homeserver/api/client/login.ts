@@ -80,6 +80,7 @@ export function loginEndpoints(login: LoginService, devices: DeviceService, serv
     paths: clientPaths("/logout"),
     resource: "client",
     auth: "accessToken",
+    whileLocked: true,
     handler: async (req) => {
       await devices.logout(requesterOf(req));
       return {};
@@ -92,6 +93,7 @@ export function loginEndpoints(login: LoginService, devices: DeviceService, serv
     paths: clientPaths("/logout/all"),
     resource: "client",
     auth: "accessToken",
+    whileLocked: true,
     handler: async (req) => {
       await devices.logoutAll(requesterOf(req).userId);
       return {};

@@ -1,27 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { sharedSecretRegistrationMac } from "../../../../src/homeserver/users/shared-secret.ts";
 import { engines } from "../../../storage/engines.ts";
 import { startTestHomeserver, type TestHomeserver } from "../../harness.ts";
-import { ACCOUNTS_YAML, assertError, call, registerUser } from "../client/helpers.ts";
+import { assertError, call, registerUser } from "../client/helpers.ts";
+import { ADMIN_YAML, registerAdmin } from "./helpers.ts";
 
 const BASE = "/_synapse/admin/v1/registration_tokens";
-
-/** An admin's access token, through shared-secret registration. */
-async function registerAdmin(hs: TestHomeserver, username: string): Promise<string> {
-  const { nonce } = (await call(hs, "GET", "/_synapse/admin/v1/register")).body as { nonce: string };
-  const fields = { nonce, username, password: "Admin-pass-1", admin: true };
-  const reply = await call(hs, "POST", "/_synapse/admin/v1/register", { body: { ...fields, mac: sharedSecretRegistrationMac("s3cret", fields) } });
-  assert.equal(reply.status, 200);
-  return reply.body["access_token"] as string;
-}
 
 for (const engine of engines) {
   describe(`registration tokens admin API [${engine}]`, () => {
     let hs: TestHomeserver;
     let admin: string;
     before(async () => {
-      hs = await startTestHomeserver(engine, { yaml: `${ACCOUNTS_YAML}\nregistration_shared_secret: s3cret` });
+      hs = await startTestHomeserver(engine, { yaml: ADMIN_YAML });
       admin = await registerAdmin(hs, "root");
     });
     after(() => hs.stop());
