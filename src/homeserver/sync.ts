@@ -6,7 +6,7 @@
 //   TypingService, PresenceService (+ its store), ReceiptService (+ its store)  ->  notifier
 //   MembershipIndex, Timeline, EventSerializer, HistoryVisibility, AccountData, e2ee streams
 //     ->  SyncResponseBuilder  ->  SyncService
-//   RoomAccess, MessagesService, RoomDirectory, AccountData, notifier  ->  RoomPreviews
+//   RoomAccess, RoomReader, MessagesService, RoomDirectory, AccountData, notifier  ->  RoomPreviews
 import type { Logger } from "pino";
 import type { HomeserverConfig } from "../config/index.ts";
 import { serverNameOf } from "../core/identifiers/index.ts";
@@ -208,8 +208,8 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
   });
 
   const previews = new RoomPreviews({
-    roomserver,
     access: events.access,
+    reader: events.reader,
     timeline: events.timeline,
     messages: events.messages,
     serializer: events.serializer,

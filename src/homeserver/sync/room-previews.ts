@@ -10,10 +10,9 @@ import type { Requester } from "../../http/endpoint.ts";
 import type { RoomAccess } from "../events/access.ts";
 import type { MessagesService } from "../events/messages.ts";
 import { scanTimeline } from "../events/paginate.ts";
-import { servingTo } from "../events/room-reader.ts";
+import { servingTo, type RoomReader } from "../events/room-reader.ts";
 import type { EventSerializer } from "../events/serializer.ts";
 import type { Timeline } from "../events/timeline.ts";
-import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Notifier } from "./notifier.ts";
 import { encodePaginationToken, type RoomPosition, type StreamPositions } from "./token.ts";
@@ -25,8 +24,8 @@ export const PEEK_CHUNK_LIMIT = 100;
 const MEMBERSHIPS: ReadonlySet<string> = new Set(["invite", "join", "leave", "ban"]);
 
 export interface RoomPreviewDeps {
-  readonly roomserver: Roomserver;
   readonly access: RoomAccess;
+  readonly reader: RoomReader;
   readonly timeline: Timeline;
   readonly messages: MessagesService;
   readonly serializer: EventSerializer;
@@ -65,10 +64,9 @@ export class RoomPreviews {
    * members (room_initial_sync.yaml), 403 M_FORBIDDEN for anyone else.
    */
   async initialSync(requester: Requester, roomId: string, limit: number): Promise<JsonObject> {
-    const { access, roomserver, messages, serializer } = this.#deps;
-    const view = await access.stateView(requester.userId, roomId);
-    const state = view.kind === "current" ? await roomserver.currentState(roomId) : await roomserver.stateAt(view.eventId, "after");
-    const stateEvents = await Promise.all([...(state ?? new Map<string, string>()).values()].map((id) => roomserver.getEvent(id)));
+    const { access, messages, reader } = this.#deps;
+    // The state GET /state serves, with its 403 for those who may not look.
+    const state = await reader.state(requester, roomId);
     // The latest events, newest first from /messages (which stops a former member at their leave).
     const page = await messages.messages(requester, roomId, { from: undefined, fromToken: undefined, to: undefined, dir: "b", limit, filter: undefined });
     const newestFirst = page["chunk"] as JsonObject[];
@@ -81,10 +79,7 @@ export class RoomPreviews {
         ...(page["end"] === undefined ? {} : { start: page["end"] }),
         end: page["start"] as string,
       },
-      state: await serializer.serialize(
-        stateEvents.filter((info): info is RoomEventInfo => info !== undefined),
-        servingTo(requester),
-      ),
+      state,
       visibility: await this.#deps.directoryVisibility(roomId),
       account_data: await this.#deps.roomAccountData(requester.userId, roomId),
     };
