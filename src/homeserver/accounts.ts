@@ -115,7 +115,7 @@ export async function createAccountServices(options: {
     ...filterEndpoints(filters),
     capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion, isAdmin: (userId) => users.isAdmin(userId) }),
     ...registrationTokenAdminEndpoints(registrationTokens, (userId) => users.isAdmin(userId)),
-    ...accountLockEndpoints(locks),
+    ...accountLockEndpoints(locks, (userId) => users.isAdmin(userId)),
   ];
 
   return {

@@ -3,17 +3,21 @@ import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
 import type { AccountLocks } from "../../users/account-locks.ts";
 import { pathParam } from "../client/event-params.ts";
 import { requesterOf } from "../client/requester.ts";
+import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 const PATH = "/admin/lock/:userId";
 
-export function accountLockEndpoints(locks: AccountLocks): Endpoint[] {
+export function accountLockEndpoints(locks: AccountLocks, isAdmin: IsAdmin): Endpoint[] {
   const get: Endpoint = {
     name: "admin.get_account_lock",
     method: "GET",
     paths: clientPaths(PATH, { versions: ["v1"], r0: false }),
     resource: "client",
     auth: "accessToken",
-    handler: async (req) => await locks.get(requesterOf(req), pathParam(req, "userId")),
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      return await locks.get(requesterOf(req), pathParam(req, "userId"));
+    },
   };
 
   const put: Endpoint<{ locked: boolean }> = {
@@ -23,7 +27,10 @@ export function accountLockEndpoints(locks: AccountLocks): Endpoint[] {
     resource: "client",
     auth: "accessToken",
     schema: { type: "object", required: ["locked"], properties: { locked: { type: "boolean" } } },
-    handler: async (req) => await locks.set(requesterOf(req), pathParam(req, "userId"), req.body.locked),
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      return await locks.set(requesterOf(req), pathParam(req, "userId"), req.body.locked);
+    },
   };
 
   return [get, put];

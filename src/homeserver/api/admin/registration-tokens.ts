@@ -1,9 +1,10 @@
 // Registration tokens at Synapse's admin API (/_synapse/admin/v1/registration_tokens), so that the
 // tools admins already use work: list, create, get, update, delete; server admins only.
 import { MatrixError } from "../../../core/errors.ts";
-import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
+import type { Endpoint } from "../../../http/endpoint.ts";
 import { registrationTokenJson, type RegistrationTokenService } from "../../users/registration-tokens.ts";
 import { queryParam } from "../client/requester.ts";
+import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 const BASE = "/_synapse/admin/v1/registration_tokens";
 
@@ -18,13 +19,7 @@ type UpdateTokenBody = Omit<NewTokenBody, "token" | "length">;
 
 const nullableInteger = { type: ["integer", "null"] };
 
-export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService, isAdmin: (userId: string) => Promise<boolean>): Endpoint[] {
-  async function requireAdmin(req: MatrixRequest): Promise<void> {
-    if (req.requester === undefined || !(await isAdmin(req.requester.userId))) {
-      throw new MatrixError("M_FORBIDDEN", "You are not a server admin", 403);
-    }
-  }
-
+export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService, isAdmin: IsAdmin): Endpoint[] {
   const list: Endpoint = {
     name: "admin.registration_tokens",
     method: "GET",
@@ -32,7 +27,7 @@ export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService
     resource: "client",
     auth: "accessToken",
     handler: async (req) => {
-      await requireAdmin(req);
+      await requireAdmin(req, isAdmin);
       const valid = queryParam(req, "valid");
       if (valid !== undefined && valid !== "true" && valid !== "false") throw new MatrixError("M_INVALID_PARAM", "valid must be true or false", 400);
       const found = await tokens.list(valid === undefined ? undefined : valid === "true");
@@ -51,7 +46,7 @@ export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService
       properties: { token: { type: "string" }, uses_allowed: nullableInteger, expiry_time: nullableInteger, length: { type: "integer" } },
     },
     handler: async (req) => {
-      await requireAdmin(req);
+      await requireAdmin(req, isAdmin);
       const b = req.body;
       return registrationTokenJson(await tokens.create({ token: b.token, length: b.length, usesAllowed: b.uses_allowed, expiryTime: b.expiry_time }));
     },
@@ -64,7 +59,7 @@ export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService
     resource: "client",
     auth: "accessToken",
     handler: async (req) => {
-      await requireAdmin(req);
+      await requireAdmin(req, isAdmin);
       return registrationTokenJson(await tokens.get(req.params["token"] ?? ""));
     },
   };
@@ -77,7 +72,7 @@ export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService
     auth: "accessToken",
     schema: { type: "object", properties: { uses_allowed: nullableInteger, expiry_time: nullableInteger } },
     handler: async (req) => {
-      await requireAdmin(req);
+      await requireAdmin(req, isAdmin);
       const b = req.body;
       return registrationTokenJson(await tokens.update(req.params["token"] ?? "", { usesAllowed: b.uses_allowed, expiryTime: b.expiry_time }));
     },
@@ -90,7 +85,7 @@ export function registrationTokenAdminEndpoints(tokens: RegistrationTokenService
     resource: "client",
     auth: "accessToken",
     handler: async (req) => {
-      await requireAdmin(req);
+      await requireAdmin(req, isAdmin);
       await tokens.delete(req.params["token"] ?? "");
       return {};
     },
