@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { JsonObject } from "../../../src/core/json.ts";
 import { engines } from "../../storage/engines.ts";
-import { assertError, call, login, registerUser, withPasswordUia, type TestUser } from "../api/client/helpers.ts";
+import { assertError, call, login, registerGuest, registerUser, withPasswordUia, type TestUser } from "../api/client/helpers.ts";
 import { startTestHomeserver, type TestHomeserver } from "../harness.ts";
 import { ACCOUNTS_YAML, deviceSigningKey, oneTimeKeys, signedCurveKey, signedDeviceKeys, uploadDeviceKeys } from "./helpers.ts";
 
@@ -190,11 +190,7 @@ for (const engine of engines) {
     it("needs a device to upload keys, and lets guests upload, query and claim", async () => {
       const guestHs = await startTestHomeserver(engine, { yaml: `${ACCOUNTS_YAML}\nallow_guest_access: true` });
       try {
-        const guest = await call(guestHs, "POST", "/_matrix/client/v3/register?kind=guest", { body: {} });
-        assert.equal(guest.status, 200, JSON.stringify(guest.body));
-        const token = guest.body["access_token"] as string;
-        const deviceId = guest.body["device_id"] as string;
-        const userId = guest.body["user_id"] as string;
+        const { accessToken: token, deviceId, userId } = await registerGuest(guestHs);
         const key = deviceSigningKey(deviceId);
         const uploaded = await call(guestHs, "POST", UPLOAD, { token, body: { device_keys: signedDeviceKeys(userId, deviceId, key), one_time_keys: oneTimeKeys(userId, key, 1) } });
         assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));

@@ -9,7 +9,7 @@ import type { Engine } from "../../../src/storage/engine.ts";
 import { startTestHomeserver, type TestHomeserver } from "../harness.ts";
 import { ACCOUNTS_YAML, call, type Reply, type TestUser } from "../api/client/helpers.ts";
 
-export { assertError, call, registerUser, login, type Reply, type TestUser } from "../api/client/helpers.ts";
+export { assertError, call, registerGuest, registerUser, login, type Reply, type TestUser } from "../api/client/helpers.ts";
 
 export const EVENTS_YAML = [ACCOUNTS_YAML, "rc_message: {per_second: 10000, burst_count: 10000}"].join("\n");
 

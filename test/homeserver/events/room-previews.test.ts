@@ -16,6 +16,7 @@ import {
   get,
   getOk,
   ids,
+  registerGuest,
   registerUser,
   roomPath,
   send,
@@ -35,9 +36,7 @@ for (const engine of engines) {
     before(async () => {
       hs = await startEventsHomeserver(engine, [EVENTS_YAML, "allow_guest_access: true"].join("\n"));
       [alice, bob, eve] = await Promise.all([registerUser(hs, "alice"), registerUser(hs, "bob"), registerUser(hs, "eve")]);
-      const reply = await call(hs, "POST", "/_matrix/client/v3/register?kind=guest", { body: {} });
-      assert.equal(reply.status, 200, JSON.stringify(reply.body));
-      guest = { userId: reply.body["user_id"] as string, accessToken: reply.body["access_token"] as string, deviceId: "", password: "" };
+      guest = await registerGuest(hs);
     });
     after(() => hs.stop());
 

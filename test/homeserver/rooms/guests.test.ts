@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
 import type { TestHomeserver } from "../harness.ts";
-import { assertError, call, createRoom, enc, post, registerUser, startRoomsHomeserver, type TestUser } from "./helpers.ts";
+import { assertError, createRoom, enc, post, registerGuest, registerUser, startRoomsHomeserver, type TestUser } from "./helpers.ts";
 
 for (const engine of engines) {
   describe(`guests in rooms [${engine}]`, () => {
@@ -15,9 +15,7 @@ for (const engine of engines) {
     before(async () => {
       hs = await startRoomsHomeserver(engine, "allow_guest_access: true");
       alice = await registerUser(hs, "alice");
-      const reply = await call(hs, "POST", "/_matrix/client/v3/register?kind=guest", { body: {} });
-      assert.equal(reply.status, 200, JSON.stringify(reply.body));
-      guest = { userId: reply.body["user_id"] as string, accessToken: reply.body["access_token"] as string, deviceId: "", password: "" };
+      guest = await registerGuest(hs);
     });
     after(() => hs.stop());
 

@@ -7,7 +7,7 @@ import type { Engine } from "../../../src/storage/engine.ts";
 import { ACCOUNTS_YAML, call, type Reply, type TestUser } from "../api/client/helpers.ts";
 import { startTestHomeserver, type TestHomeserver } from "../harness.ts";
 
-export { assertError, call, registerUser } from "../api/client/helpers.ts";
+export { assertError, call, registerGuest, registerUser } from "../api/client/helpers.ts";
 export type { Reply, TestUser } from "../api/client/helpers.ts";
 
 export const ROOMS_YAML = [ACCOUNTS_YAML, "rc_joins:", "  local: {per_second: 1000, burst_count: 1000}"].join("\n");

@@ -66,6 +66,18 @@ export async function registerUser(hs: TestHomeserver, username: string, extra: 
   };
 }
 
+/** Registers a guest account (kind=guest; the server must allow guest access). */
+export async function registerGuest(hs: TestHomeserver): Promise<TestUser> {
+  const reply = await call(hs, "POST", "/_matrix/client/v3/register?kind=guest", { body: {} });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  return {
+    userId: reply.body["user_id"] as string,
+    accessToken: reply.body["access_token"] as string,
+    deviceId: reply.body["device_id"] as string,
+    password: "",
+  };
+}
+
 /** Logs in with a password; returns the login answer. */
 export async function login(hs: TestHomeserver, user: string, password: string, extra: Record<string, unknown> = {}): Promise<Reply> {
   return call(hs, "POST", "/_matrix/client/v3/login", {
