@@ -21,7 +21,7 @@ import { messagesEndpoints } from "./api/client/messages.ts";
 import { relationsEndpoints } from "./api/client/relations.ts";
 import { sendEndpoints } from "./api/client/send.ts";
 import { stateEndpoints } from "./api/client/state.ts";
-import { RoomAccess, type EventVisibility } from "./events/access.ts";
+import { RoomAccess, type EventVisibility, type ForgottenCheck } from "./events/access.ts";
 import { MessagesService } from "./events/messages.ts";
 import { Aggregator } from "./events/relations/aggregations.ts";
 import { RelationsIndexer } from "./events/relations/indexer.ts";
@@ -61,6 +61,8 @@ export interface EventServicesDeps {
   readonly visibility: EventVisibility;
   /** Resolves once the membership index has applied what the room engine committed so far. */
   readonly settleMemberships?: () => Promise<void>;
+  /** Whether the user forgot the room (POST /forget), as the rooms area records it. */
+  readonly isForgotten?: ForgottenCheck;
   /** The users a user ignores (their m.ignored_user_list account data). */
   readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
   /** Checks the aliases of an m.room.canonical_alias before it is sent (the rooms area's alias service). */
@@ -88,7 +90,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
   const transactions = new Transactions(new TransactionStore(db), now);
   const stateLookup = new StateLookup(roomserver.store);
   const timeline = new Timeline(new RoomTimelineStore(db), roomserver);
-  const access = new RoomAccess(roomserver, visibility, deps.settleMemberships);
+  const access = new RoomAccess(roomserver, visibility, deps.settleMemberships, deps.isForgotten);
   const indexed = () => relationsIndexer.caughtUp();
   const aggregator = new Aggregator({ store: relationStore, roomserver, visibility, ignoredUsers: deps.ignoredUsers, indexed });
   const serializer = new EventSerializer({ roomserver, transactions: transactions.store, stateLookup, aggregator, visibility, now });

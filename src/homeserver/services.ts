@@ -114,6 +114,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     roomserver,
     visibility: rooms.visibility,
     settleMemberships: () => rooms.membershipIndex.waitUntil(rooms.membershipIndex.position),
+    isForgotten: (userId, roomId) => rooms.membershipIndex.isForgotten(userId, roomId),
     validateCanonicalAlias: (roomId, content) => rooms.aliases.validateCanonicalAlias(roomId, content),
     checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),

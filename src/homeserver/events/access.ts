@@ -3,7 +3,7 @@
 // and the user's membership into the views the read endpoints serve (rooms.yaml: the current state
 // for members, the state when they left for former members, M_FORBIDDEN otherwise).
 import { MatrixError } from "../../core/errors.ts";
-import { stateMapKey } from "../../core/events/room-event.ts";
+import { stateMapKey, type StateMap } from "../../core/events/room-event.ts";
 import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 
 /** The history visibility rules (client-server-api#history-visibility), as the rooms area provides them. */
@@ -22,18 +22,28 @@ export type StateView =
 /** How long a read waits for the membership index at most before it decides with what it has. */
 const SETTLE_WAIT_MS = 2000;
 
+/** Whether the user forgot the room (POST /forget) since their membership last changed. */
+export type ForgottenCheck = (userId: string, roomId: string) => Promise<boolean>;
+
 export class RoomAccess {
   readonly #roomserver: Roomserver;
   readonly #visibility: EventVisibility;
   readonly #settle: () => Promise<void>;
+  readonly #forgotten: ForgottenCheck;
 
   /**
    * `settle` resolves once the membership index the visibility rules read has applied what the
    * room engine committed so far, so a user who just joined is seen as joined.
    */
-  constructor(roomserver: Roomserver, visibility: EventVisibility, settle: () => Promise<void> = () => Promise.resolve()) {
+  constructor(
+    roomserver: Roomserver,
+    visibility: EventVisibility,
+    settle: () => Promise<void> = () => Promise.resolve(),
+    forgotten: ForgottenCheck = () => Promise.resolve(false),
+  ) {
     this.#roomserver = roomserver;
     this.#visibility = visibility;
+    this.#forgotten = forgotten;
     this.#settle = async () => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<void>((resolve) => {
@@ -68,7 +78,8 @@ export class RoomAccess {
   /**
    * The state a user may read (rooms.yaml GET /state): the current state when joined or when the
    * visibility rules let them see the room as it is now (world_readable); the state when they
-   * left for a former member; M_FORBIDDEN otherwise, also for a room not known here.
+   * left for a former member who has not forgotten the room; M_FORBIDDEN otherwise, also for a
+   * room not known here.
    */
   async stateView(userId: string, roomId: string): Promise<StateView> {
     await this.#settle();
@@ -78,6 +89,7 @@ export class RoomAccess {
     const member = memberId === undefined ? undefined : await this.#roomserver.getEvent(memberId);
     const membership = member?.event.content["membership"];
     if (membership === "join") return { kind: "current" };
+    if (await this.#forgot(userId, roomId, membership, state)) throw notInRoom();
     if (await this.#canSeeNow(roomId, userId)) return { kind: "current" };
     if (member !== undefined && (membership === "leave" || membership === "ban")) {
       return { kind: "left", eventId: member.event.eventId, streamOrdering: member.streamOrdering };
@@ -98,6 +110,7 @@ export class RoomAccess {
     const member = memberId === undefined ? undefined : await this.#roomserver.getEvent(memberId);
     const membership = member?.event.content["membership"];
     if (membership === "join" || membership === "invite" || membership === "knock") return { upTo: undefined };
+    if (await this.#forgot(userId, roomId, membership, state)) throw notInRoom();
     if (await this.#canSeeNow(roomId, userId)) return { upTo: undefined };
     if (member !== undefined && (membership === "leave" || membership === "ban")) return { upTo: member.streamOrdering };
     throw notInRoom();
@@ -113,6 +126,16 @@ export class RoomAccess {
     const [visible] = await this.#visibility.filterEventsForUser(userId, [info]);
     if (visible === undefined) throw eventNotFound();
     return visible;
+  }
+
+  // leaving.yaml /forget: "After this API is called, however, a user will no longer be able to
+  // retrieve history for this room" (a world_readable room stays readable, as to anyone).
+  async #forgot(userId: string, roomId: string, membership: unknown, state: StateMap): Promise<boolean> {
+    if (membership !== "leave" && membership !== "ban") return false;
+    if (!(await this.#forgotten(userId, roomId))) return false;
+    const visibilityId = state.get(stateMapKey("m.room.history_visibility", ""));
+    const visibility = visibilityId === undefined ? undefined : await this.#roomserver.getEvent(visibilityId);
+    return visibility?.event.content["history_visibility"] !== "world_readable";
   }
 
   // Whether the user may see the room's newest events: what a non-member may see of the room now.

@@ -47,16 +47,19 @@ export class EventSender {
     return await this.#deps.transactions.once(key, async () => {
       const version = await this.#roomVersion(roomId);
       const request: LocalEventRequest = { roomId, type: eventType, sender: requester.userId, content, transaction: key };
-      // room_send.yaml: "In rooms with a version older than 11 they MUST move the `redacts` property
-      // inside the `content` to the top level of the event."
-      if (eventType === "m.room.redaction" && !version.redactsInContent) {
+      if (eventType === "m.room.redaction") {
+        // m.room.redaction.yaml: content.redacts, an event ID, is "Required for ... room version
+        // 11"; older versions need it too, to move it to the top level.
         const { redacts, ...rest } = content;
-        if (typeof redacts !== "string") throw new MatrixError("M_BAD_JSON", "An m.room.redaction needs the event it redacts in content.redacts", 400);
+        if (typeof redacts !== "string" || !redacts.startsWith("$")) {
+          throw new MatrixError("M_BAD_JSON", "An m.room.redaction needs the event it redacts in content.redacts", 400);
+        }
         await this.#checkRedaction(roomId, version, requester.userId, redacts);
-        return await this.#create({ ...request, content: rest, redacts });
+        // room_send.yaml: "In rooms with a version older than 11 they MUST move the `redacts`
+        // property inside the `content` to the top level of the event."
+        if (!version.redactsInContent) return await this.#create({ ...request, content: rest, redacts });
+        return await this.#create(request);
       }
-      const redacts = request.content["redacts"];
-      if (eventType === "m.room.redaction" && typeof redacts === "string") await this.#checkRedaction(roomId, version, requester.userId, redacts);
       return await this.#createWithRelation(request);
     });
   }
@@ -89,6 +92,8 @@ export class EventSender {
 
   /** PUT /rooms/{roomId}/redact/{eventId}/{txnId}. */
   async redact(requester: Requester, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
+    // redaction.yaml: eventId is an mx-event-id, pattern "^\\$".
+    if (!eventId.startsWith("$")) throw new MatrixError("M_INVALID_PARAM", `'${eventId}' is not an event ID`, 400);
     const key = { userId: requester.userId, deviceId: requester.deviceId ?? "", scope: JSON.stringify(["redact", roomId, eventId]), txnId };
     return await this.#deps.transactions.once(key, async () => {
       const version = await this.#roomVersion(roomId);
@@ -106,8 +111,10 @@ export class EventSender {
   // needs the `redact` power level (client-server-api#redactions, redaction.yaml).
   async #checkRedaction(roomId: string, version: RoomVersion, sender: string, targetId: string): Promise<void> {
     const target = await this.#deps.roomserver.getEvent(targetId);
-    if (target === undefined || target.event.sender === sender) return;
+    if (target === undefined) return;
+    // redaction.yaml: roomId is "The room from which to redact the event", for one's own events too.
     if (target.event.roomId !== roomId) throw new MatrixError("M_INVALID_PARAM", "Cannot redact an event of another room", 400);
+    if (target.event.sender === sender) return;
     const [create, powerLevels] = await Promise.all([
       this.#currentStateEvent(roomId, "m.room.create", ""),
       this.#currentStateEvent(roomId, "m.room.power_levels", ""),

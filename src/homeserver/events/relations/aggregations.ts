@@ -36,6 +36,9 @@ export interface AggregatorDeps {
 /** The relation types with a bundled aggregation (client-server-api#aggregations-of-child-events). */
 const BUNDLED_REL_TYPES = [REL_REPLACE, REL_THREAD, REL_REFERENCE];
 
+/** modules/end_to_end_encryption.md: the type of an encrypted event, its content ciphertext. */
+const ENCRYPTED_TYPE = "m.room.encrypted";
+
 /** How many candidates for a thread's latest event are checked at a time. */
 const LATEST_BATCH = 8;
 
@@ -91,8 +94,13 @@ export class Aggregator {
       .filter((r) => r.sender === original.event.sender && r.eventType === original.event.type)
       .sort((a, b) => b.originServerTs - a.originServerTs || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0));
     const loaded = await this.#load(candidates.map((r) => r.eventId));
+    // "The replacement event (once decrypted, if appropriate) must have an m.new_content property":
+    // an encrypted edit carries it in its ciphertext, out of the server's sight.
     const valid = loaded.filter(
-      (e) => e.event.stateKey === undefined && e.redactedBy === undefined && isJsonObject(e.event.content["m.new_content"]),
+      (e) =>
+        e.event.stateKey === undefined &&
+        e.redactedBy === undefined &&
+        (e.event.type === ENCRYPTED_TYPE || isJsonObject(e.event.content["m.new_content"])),
     );
     const visible = new Set((await this.#deps.visibility.filterEventsForUser(userId, valid)).map((e) => e.event.eventId));
     return valid.find((e) => visible.has(e.event.eventId));

@@ -5,6 +5,7 @@ import type { JsonObject } from "../../../core/json.ts";
 import type { Requester } from "../../../http/endpoint.ts";
 import type { RelationStore } from "../../../storage/stores/relations.ts";
 import type { RoomEventInfo, Roomserver } from "../../roomserver/index.ts";
+import { redactedRoomEvent } from "../../roomserver/known-event.ts";
 import { encodePaginationToken, type RoomPosition } from "../../sync/token.ts";
 import type { RoomAccess } from "../access.ts";
 import { servingTo } from "../room-reader.ts";
@@ -143,8 +144,14 @@ export class RelationsService {
       if (next === undefined || roots.length >= request.limit) break;
       upTo = next;
     }
+    // threads_list.yaml: "If the thread root event was sent by an ignored user, the event is
+    // returned redacted to the caller."
+    const ignored = await this.#deps.ignoredUsers(requester.userId);
+    const served = roots.map((root) =>
+      ignored.has(root.event.sender) && root.redactedBy === undefined ? { ...root, event: redactedRoomEvent(root.event) } : root,
+    );
     const response: JsonObject = {
-      chunk: await this.#deps.serializer.serialize(roots, { ...servingTo(requester), bundleAggregations: true, includeMembership: true }),
+      chunk: await this.#deps.serializer.serialize(served, { ...servingTo(requester), bundleAggregations: true, includeMembership: true }),
     };
     if (next !== undefined) response["next_batch"] = encodePaginationToken({ topological: 0, stream: next });
     return response;
