@@ -7,6 +7,7 @@
 //   ProfileService.onChange  ->  MembershipService.propagateProfile
 import type { Logger } from "pino";
 import type { HomeserverConfig } from "../config/index.ts";
+import { stateMapKey } from "../core/events/room-event.ts";
 import type { AnyEndpoint } from "../http/endpoint.ts";
 import type { RateLimiter } from "../http/rate-limit.ts";
 import type { Database } from "../storage/database.ts";
@@ -33,6 +34,7 @@ import { RoomCreationService } from "./rooms/room-creation.ts";
 import { RoomSummaryService } from "./rooms/room-summaries.ts";
 import { RoomStateReader } from "./rooms/room-state.ts";
 import { RoomUpgradeService } from "./rooms/upgrade.ts";
+import { settingsTransfer } from "./rooms/upgrade-settings.ts";
 import { HistoryVisibility } from "./rooms/visibility.ts";
 
 export interface RoomServices {
@@ -85,6 +87,14 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     remote: () => remote,
   });
   const directory = new RoomDirectoryService({ store: new RoomDirectoryStore(db), states, membershipIndex, visibility, isAdmin });
+  const transferSettings = settingsTransfer({
+    pushRules: (userId) => accounts.pushRules.ruleset(userId),
+    changePushRules: (userId, change) => accounts.pushRules.change(userId, change),
+    roomAccountData: (userId, roomId, type) => accounts.accountData.getServerManaged(userId, roomId, type),
+    putRoomAccountData: async (userId, roomId, type, content) => {
+      await accounts.accountData.putServerManaged(userId, roomId, type, content);
+    },
+  });
   const membership = new MembershipService({
     serverName: config.serverName,
     roomserver,
@@ -94,6 +104,8 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     profiles: accounts.profiles,
     remote: () => remote,
     invitesBlocked: invitesBlockedReader(accounts.accountData),
+    transferSettings,
+    isGuest: async (userId) => (await accounts.users.getUser(userId))?.guest === true,
     onError,
   });
   const creation = new RoomCreationService({
@@ -105,8 +117,20 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     aliases,
     directory,
   });
-  const upgrades = new RoomUpgradeService({ roomserver, states, membershipIndex, aliases, directory, onError });
+  const upgrades = new RoomUpgradeService({ roomserver, states, membershipIndex, aliases, directory, transferSettings, onError });
   accounts.profiles.onChange((change) => membership.propagateProfile(change.userId, change.key, change.profile));
+  // modules/guest_access.md: a change of m.room.guest_access away from can_join removes the room's guests.
+  const guestRemovals = new Set<Promise<void>>();
+  const guestAccessKey = stateMapKey("m.room.guest_access", "");
+  const unsubscribeGuests = roomserver.subscribe((output) => {
+    if (output.kind !== "new_room_event" || !output.stateDelta.has(guestAccessKey)) return;
+    const removal = membershipIndex
+      .waitUntil(output.streamOrdering)
+      .then(() => membership.removeGuests(output.roomId))
+      .catch((err: unknown) => onError(err, `removing the guests of ${output.roomId}`))
+      .finally(() => guestRemovals.delete(removal));
+    guestRemovals.add(removal);
+  });
 
   await membershipIndex.start();
   return {
@@ -130,6 +154,10 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     connectRemote: (next) => {
       remote = next;
     },
-    close: () => membershipIndex.close(),
+    close: async () => {
+      unsubscribeGuests();
+      await Promise.all(guestRemovals);
+      await membershipIndex.close();
+    },
   };
 }

@@ -5,7 +5,7 @@
 // After each event the membership index is waited for, so that the next request reads its effect.
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomId, parseUserId, serverNameOf } from "../../core/identifiers/index.ts";
-import type { JsonObject } from "../../core/json.ts";
+import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { Roomserver } from "../roomserver/index.ts";
 import type { AliasService } from "./aliases.ts";
@@ -14,6 +14,7 @@ import type { MembershipIndex } from "./membership-index.ts";
 import type { RemoteRooms } from "./remote-joiner.ts";
 import { restrictedJoin } from "./restricted-joins.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
+import type { SettingsTransfer } from "./upgrade-settings.ts";
 
 /** Reads a user's profile (ProfileService; another server's user's over federation); throws MatrixError for users without one. */
 export interface ProfileLookup {
@@ -30,6 +31,10 @@ export interface MembershipServiceDeps {
   readonly remote: () => RemoteRooms;
   /** Whether a user of ours blocks invites (modules/invite_permission.md); nobody does when absent. */
   readonly invitesBlocked?: InvitesBlocked;
+  /** Copies a user's settings from a room's predecessor when they join it (modules/room_upgrades.md); none when absent. */
+  readonly transferSettings?: SettingsTransfer;
+  /** Whether a user of ours is a guest (modules/guest_access.md); nobody is when absent. */
+  readonly isGuest?: (userId: string) => Promise<boolean>;
   readonly onError?: (error: unknown, what: string) => void;
 }
 
@@ -52,6 +57,12 @@ export class MembershipService {
 
   /** POST /join/{roomIdOrAlias} and /rooms/{roomId}/join. */
   async join(requester: Requester, roomIdOrAlias: string, request: JoinRequest = {}): Promise<{ roomId: string }> {
+    const joined = await this.#join(requester, roomIdOrAlias, request);
+    await this.copySettingsFromPredecessor(requester.userId, joined.roomId);
+    return joined;
+  }
+
+  async #join(requester: Requester, roomIdOrAlias: string, request: JoinRequest): Promise<{ roomId: string }> {
     const userId = requester.userId;
     const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
     const state = await this.#deps.states.current(roomId);
@@ -233,6 +244,40 @@ export class MembershipService {
         await this.#send(roomId, userId, userId, content);
       } catch (err) {
         this.#deps.onError?.(err, `updating ${userId}'s member event in ${roomId}`);
+      }
+    }
+  }
+
+  /** modules/room_upgrades.md: a user joining a room that replaces another gets their settings of the old one. */
+  async copySettingsFromPredecessor(userId: string, roomId: string): Promise<void> {
+    const transfer = this.#deps.transferSettings;
+    if (transfer === undefined) return;
+    try {
+      const predecessor = (await (await this.#deps.states.current(roomId))?.content("m.room.create"))?.["predecessor"];
+      const from = isJsonObject(predecessor) ? predecessor["room_id"] : undefined;
+      if (typeof from === "string") await transfer(userId, from, roomId);
+    } catch (err) {
+      // The join (or the creation) is made: settings that could not be copied do not undo it.
+      this.#deps.onError?.(err, `copying ${userId}'s settings into ${roomId}`);
+    }
+  }
+
+  /**
+   * modules/guest_access.md "Server behaviour": once the room's m.room.guest_access is no longer
+   * can_join, the server MUST set its guests' membership to leave (each guest leaves, as a leave
+   * of one's own needs no power).
+   */
+  async removeGuests(roomId: string): Promise<void> {
+    const isGuest = this.#deps.isGuest;
+    const state = await this.#deps.states.current(roomId);
+    if (isGuest === undefined || state === undefined) return;
+    if ((await state.stringField("m.room.guest_access", "guest_access")) === "can_join") return;
+    for (const userId of await this.#deps.membershipIndex.joinedMembers(roomId)) {
+      if (serverNameOf(userId) !== this.#deps.serverName || !(await isGuest(userId))) continue;
+      try {
+        await this.#send(roomId, userId, userId, { membership: "leave" });
+      } catch (err) {
+        this.#deps.onError?.(err, `removing guest ${userId} from ${roomId}`);
       }
     }
   }

@@ -4,7 +4,7 @@
 // leaves no room behind (its events are stored all together or not at all).
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, parseUserId } from "../../core/identifiers/index.ts";
-import type { JsonObject, JsonValue } from "../../core/json.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Requester } from "../../http/endpoint.ts";
@@ -145,6 +145,9 @@ export class RoomCreationService {
     if (alias !== undefined) await this.#deps.aliases.createForNewRoom(alias, roomId, creator);
     // Read-your-writes: what the room's state says is in the index before the invites and the answer.
     if (created.streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(created.streamOrdering);
+    // room_upgrades.md: a room made to replace another (creation_content's predecessor) gets the
+    // creator's settings of the old one, as for any user joining it.
+    if (isJsonObject(creationContent["predecessor"])) await this.#deps.membership.copySettingsFromPredecessor(creator, roomId);
 
     // 8. The invites. Another server's M_INVITE_BLOCKED comes only now: the others are still
     // invited and the room published, then the request answers it ("one of the invited users [may

@@ -14,6 +14,7 @@ import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
+import type { SettingsTransfer } from "./upgrade-settings.ts";
 
 /** room_upgrades.md step 3: the state events the spec recommends transferring (power levels apart). */
 export const TRANSFERABLE_STATE = [
@@ -35,6 +36,8 @@ export interface RoomUpgradeDeps {
   readonly membershipIndex: MembershipIndex;
   readonly aliases: AliasService;
   readonly directory: RoomDirectoryService;
+  /** Copies the upgrader's settings (push rule, tags) of the old room to the new one; nothing when absent. */
+  readonly transferSettings?: SettingsTransfer;
   readonly onError?: (error: unknown, what: string) => void;
 }
 
@@ -91,6 +94,17 @@ export class RoomUpgradeService {
     if (streamOrdering !== undefined) await this.#deps.membershipIndex.waitUntil(streamOrdering);
     const send = (type: string, content: JsonObject): Promise<unknown> =>
       this.#deps.roomserver.createLocalEvent({ roomId: newRoomId, type, stateKey: "", sender: userId, content });
+
+    // The upgrader joined the new room with its creation: their settings of the old room follow
+    // (room_upgrades.md, "When a user joins the new room"); others' follow when they join it.
+    const transfer = this.#deps.transferSettings;
+    if (transfer !== undefined) {
+      try {
+        await transfer(userId, roomId, newRoomId);
+      } catch (err) {
+        this.#deps.onError?.(err, "copying the upgrader's settings");
+      }
+    }
 
     // Step 4: the local aliases move, and the canonical alias with them.
     await this.#deps.aliases.moveAliases(roomId, newRoomId);

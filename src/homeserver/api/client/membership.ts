@@ -45,7 +45,11 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     rateLimit: "rc_joins_local",
     schema: joinSchema,
     handler: async (req) => {
-      const { roomId } = await membership.join(nonGuestRequesterOf(req), req.params["roomIdOrAlias"] ?? "", {
+      const roomIdOrAlias = req.params["roomIdOrAlias"] ?? "";
+      // modules/guest_access.md lets guests join by room ID (POST /rooms/{roomId}/join); this is the
+      // same request when given a room ID, and the one matrix-js-sdk and sytest make.
+      const requester = roomIdOrAlias.startsWith("!") ? requesterOf(req) : nonGuestRequesterOf(req);
+      const { roomId } = await membership.join(requester, roomIdOrAlias, {
         via: viaServers(req),
         reason: req.body.reason,
         thirdPartySigned: req.body.third_party_signed,
