@@ -93,3 +93,8 @@ export class MatrixError extends Error {
 export function accountLockedError(): MatrixError {
   return new MatrixError("M_USER_LOCKED", "This account has been locked", 401, { soft_logout: true });
 }
+
+/** client-server-api#account-suspension: "a 403 Forbidden error response with M_USER_SUSPENDED". */
+export function accountSuspendedError(): MatrixError {
+  return new MatrixError("M_USER_SUSPENDED", "You cannot perform this action while suspended", 403);
+}

@@ -41,9 +41,10 @@ import { RegistrationService } from "./users/registration.ts";
 import { UserInteractiveAuth } from "./users/uia.ts";
 import { dummyStage, passwordStage, registrationTokenStage } from "./users/uia-stages.ts";
 import { UserService } from "./users/user-service.ts";
-import { AccountLocks } from "./users/account-locks.ts";
-import { AccountLockStore } from "../storage/stores/account-locks.ts";
-import { accountLockEndpoints } from "./api/admin/account-locks.ts";
+import { AccountRestrictions } from "./users/account-restrictions.ts";
+import { AccountRestrictionStore } from "../storage/stores/account-restrictions.ts";
+import { accountRestrictionEndpoints } from "./api/admin/account-restrictions.ts";
+import { whoisEndpoint } from "./api/admin/whois.ts";
 
 export interface AccountServices {
   readonly users: UserService;
@@ -53,7 +54,8 @@ export interface AccountServices {
   readonly registrationTokens: RegistrationTokenService;
   readonly login: LoginService;
   /** Accounts a server admin locked (client-server-api#account-locking). */
-  readonly locks: AccountLocks;
+  readonly locks: AccountRestrictions;
+  readonly suspensions: AccountRestrictions;
   readonly accounts: AccountService;
   /** Its onChange hook is where profile changes become membership events. */
   readonly profiles: ProfileService;
@@ -95,9 +97,11 @@ export async function createAccountServices(options: {
   });
   const users = new UserService(config.serverName, userStore, devices);
   const registration = new RegistrationService(config.serverName, config, users, uia, registrationTokens);
-  const locks = new AccountLocks({ store: new AccountLockStore(db), serverName: config.serverName, getUser: (userId) => users.getUser(userId), now: Date.now });
-  await locks.load();
-  const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia, (userId) => locks.isLocked(userId));
+  const restrictions = (kind: "lock" | "suspension"): AccountRestrictions =>
+    new AccountRestrictions({ store: new AccountRestrictionStore(db, kind), kind, serverName: config.serverName, getUser: (userId) => users.getUser(userId), now: Date.now });
+  const [locks, suspensions] = [restrictions("lock"), restrictions("suspension")];
+  await Promise.all([locks.load(), suspensions.load()]);
+  const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia, (userId) => locks.isRestricted(userId));
   const profiles = new ProfileService(config.serverName, new ProfileStore(db), { onError: onError("a profile-change listener") });
   const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
   const pushRules = new PushRulesService(accountData);
@@ -115,7 +119,9 @@ export async function createAccountServices(options: {
     ...filterEndpoints(filters),
     capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion, isAdmin: (userId) => users.isAdmin(userId) }),
     ...registrationTokenAdminEndpoints(registrationTokens, (userId) => users.isAdmin(userId)),
-    ...accountLockEndpoints(locks, (userId) => users.isAdmin(userId)),
+    ...accountRestrictionEndpoints("lock", locks, (userId) => users.isAdmin(userId)),
+    ...accountRestrictionEndpoints("suspension", suspensions, (userId) => users.isAdmin(userId)),
+    whoisEndpoint(users, devices, config.serverName),
   ];
 
   return {
@@ -126,6 +132,7 @@ export async function createAccountServices(options: {
     registrationTokens,
     login,
     locks,
+    suspensions,
     accounts,
     profiles,
     accountData,

@@ -216,8 +216,9 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
 
   const http: HttpDeps = {
     endpoints,
-    authenticateAccessToken: (token, ip) => accounts.devices.authenticate(token, ip),
-    isLocked: (userId) => accounts.locks.isLocked(userId),
+    authenticateAccessToken: (token, connection) => accounts.devices.authenticate(token, connection),
+    isLocked: (userId) => accounts.locks.isRestricted(userId),
+    isSuspended: (userId) => accounts.suspensions.isRestricted(userId),
     authenticateFederation: (request) => federation.authenticator.authenticate(request),
     rateLimiters: limiters,
     federationRateLimiter: new FederationRateLimiter(config.rateLimits.federation, { neverDelayed: ["federation.send_transaction"] }),

@@ -2,10 +2,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { accountLockedError, MatrixError } from "../core/errors.ts";
+import { accountLockedError, accountSuspendedError, MatrixError } from "../core/errors.ts";
 import { isJsonObject } from "../core/json.ts";
 import { CORS_HEADERS } from "./cors.ts";
-import { type AnyEndpoint, type HttpMethod, HttpReply, type MatrixRequest, type MatrixResponse, type Requester, type Resource } from "./endpoint.ts";
+import { type AnyEndpoint, type Connection, type HttpMethod, HttpReply, type MatrixRequest, type MatrixResponse, type Requester, type Resource } from "./endpoint.ts";
 import { toMatrixError } from "./errors.ts";
 import type { FederationRateLimiter } from "./federation-rate-limit.ts";
 import type { RateLimiter } from "./rate-limit.ts";
@@ -22,9 +22,11 @@ export interface FederationRequestInfo {
 export interface HttpDeps {
   readonly endpoints: readonly AnyEndpoint[];
   /** Resolves an access token to its requester; throws MatrixError M_UNKNOWN_TOKEN when invalid. */
-  authenticateAccessToken(token: string, ip: string): Promise<Requester>;
+  authenticateAccessToken(token: string, connection: Connection): Promise<Requester>;
   /** Whether a server admin locked the user's account (client-server-api#account-locking). */
   isLocked?(userId: string): boolean;
+  /** Whether a server admin suspended the user's account (client-server-api#account-suspension). */
+  isSuspended?(userId: string): boolean;
   /** Verifies an X-Matrix request and returns the origin server name; throws MatrixError otherwise. */
   authenticateFederation?(request: FederationRequestInfo): Promise<string>;
   readonly rateLimiters: ReadonlyMap<string, RateLimiter>;
@@ -213,7 +215,7 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
   let origin: string | undefined;
   if (endpoint.auth === "accessToken" || endpoint.auth === "optionalAccessToken") {
     const token = accessTokenOf(req);
-    if (token !== undefined) requester = await deps.authenticateAccessToken(token, req.ip);
+    if (token !== undefined) requester = await deps.authenticateAccessToken(token, { ip: req.ip, userAgent: req.headers["user-agent"] });
     else if (endpoint.auth === "accessToken") throw new MatrixError("M_MISSING_TOKEN", "Missing access token", 401);
     if (requester !== undefined && endpoint.whileLocked !== true && deps.isLocked?.(requester.userId) === true) throw accountLockedError();
   }
@@ -261,6 +263,10 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
     ip: req.ip,
     log: req.log,
   };
+  const refused = endpoint.refusedWhileSuspended;
+  if (refused !== undefined && requester !== undefined && deps.isSuspended?.(requester.userId) === true && (refused === true || (await refused(request)))) {
+    throw accountSuspendedError();
+  }
   const response: MatrixResponse =
     origin !== undefined && deps.federationRateLimiter !== undefined
       ? await deps.federationRateLimiter.run(origin, endpoint.name, () => endpoint.handler(request))

@@ -21,6 +21,12 @@ export interface Requester {
   readonly accessTokenId: number | undefined;
 }
 
+/** Where a request came from, as a device's last sighting records it (admin.yaml ConnectionInfo). */
+export interface Connection {
+  readonly ip: string;
+  readonly userAgent: string | undefined;
+}
+
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
 export interface MatrixRequest<Body = unknown> {
@@ -80,6 +86,11 @@ export interface Endpoint<Body = unknown> {
   readonly schema?: JsonSchema;
   /** client-server-api#account-locking: one of the few endpoints a locked account may still call (the logouts). */
   readonly whileLocked?: true;
+  /**
+   * client-server-api#account-suspension: a suspended account may not call this endpoint (true), or
+   * not with this request (a function saying whether it is refused: /send may redact, not message).
+   */
+  readonly refusedWhileSuspended?: true | ((request: MatrixRequest) => boolean | Promise<boolean>);
   handler(request: MatrixRequest<Body>): Promise<MatrixResponse>;
 }
 

@@ -32,6 +32,8 @@ export interface DevicesTable {
   display_name: string | null;
   last_seen_ts: number | null;
   last_seen_ip: string | null;
+  /** Migration 015. */
+  last_seen_user_agent: string | null;
   created_ts: number;
 }
 
@@ -562,4 +564,15 @@ export interface AccountLocksTable {
 
 export interface Schema {
   account_locks: AccountLocksTable;
+}
+
+// Tables of migration 014 (accounts suspended by a server admin).
+
+export interface AccountSuspensionsTable {
+  user_id: string;
+  suspended_ts: number;
+}
+
+export interface Schema {
+  account_suspensions: AccountSuspensionsTable;
 }

@@ -4,7 +4,7 @@
 // tokens, refused from the very next request.
 import { MatrixError } from "../../core/errors.ts";
 import type { JsonObject } from "../../core/json.ts";
-import type { Requester } from "../../http/endpoint.ts";
+import type { Connection, Requester } from "../../http/endpoint.ts";
 import type { Device, DeviceStore } from "../../storage/stores/devices.ts";
 import type { SessionStore } from "../../storage/stores/sessions.ts";
 import type { UserInteractiveAuth } from "../users/uia.ts";
@@ -118,9 +118,9 @@ export class DeviceService {
 
   /**
    * Resolves an access token to its requester (client-server-api#using-access-tokens), recording
-   * the device as seen from `ip` (unless there is no request, and so no address).
+   * the device as seen over `connection` (unless there is no request, and so no address).
    */
-  async authenticate(token: string, ip: string | undefined): Promise<Requester> {
+  async authenticate(token: string, connection: Connection | undefined): Promise<Requester> {
     const hash = tokenHash(token);
     let entry = this.#cache.get(hash);
     if (entry === undefined) {
@@ -142,7 +142,7 @@ export class DeviceService {
     // client-server-api#soft-logout: an expired token is a soft logout; the client may refresh it.
     if (entry.expiresTs !== null && entry.expiresTs <= now) throw unknownToken(true, "Access token has expired");
     const { userId, deviceId } = entry.requester;
-    if (deviceId !== undefined && ip !== undefined) this.#lastSeen.record(userId, deviceId, ip, now);
+    if (deviceId !== undefined && connection !== undefined) this.#lastSeen.record(userId, deviceId, connection, now);
     return entry.requester;
   }
 
@@ -258,6 +258,6 @@ export class DeviceService {
 
   #withLastSeen(device: Device): Device {
     const seen = this.#lastSeen.pendingFor(device.userId, device.deviceId);
-    return seen === undefined ? device : { ...device, lastSeenTs: seen.ts, lastSeenIp: seen.ip };
+    return seen === undefined ? device : { ...device, lastSeenTs: seen.ts, lastSeenIp: seen.ip, lastSeenUserAgent: seen.userAgent };
   }
 }

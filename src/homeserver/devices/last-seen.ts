@@ -1,6 +1,7 @@
 // Devices' last_seen_ip and last_seen_ts (client-server-api#get_matrixclientv3devices: "may be a few
 // minutes out of date, for efficiency reasons"): kept in memory as requests come, and written in one
 // batch every few seconds and at shutdown, not once per request.
+import type { Connection } from "../../http/endpoint.ts";
 import type { LastSeen } from "../../storage/stores/devices.ts";
 
 export interface LastSeenSink {
@@ -24,11 +25,12 @@ export class LastSeenRecorder {
     }
   }
 
-  record(userId: string, deviceId: string, ip: string, ts: number): void {
+  record(userId: string, deviceId: string, connection: Connection, ts: number): void {
     const key = `${userId}\u0000${deviceId}`;
     const seen = this.#pending.get(key);
-    if (seen !== undefined && seen.ts >= ts && seen.ip === ip) return;
-    this.#pending.set(key, { userId, deviceId, ip, ts });
+    const userAgent = connection.userAgent ?? null;
+    if (seen !== undefined && seen.ts >= ts && seen.ip === connection.ip && seen.userAgent === userAgent) return;
+    this.#pending.set(key, { userId, deviceId, ip: connection.ip, userAgent, ts });
   }
 
   /** The last sighting not yet written, so that reads show it before the next flush. */

@@ -90,6 +90,11 @@ export class EventSender {
     return await this.#createWithRelation({ roomId, type: eventType, stateKey, sender: requester.userId, content });
   }
 
+  /** Whether the event is known here and was sent by the user (a suspended account may redact those only). */
+  async isOwnEvent(userId: string, eventId: string): Promise<boolean> {
+    return (await this.#deps.roomserver.getEvent(eventId))?.event.sender === userId;
+  }
+
   /** PUT /rooms/{roomId}/redact/{eventId}/{txnId}. */
   async redact(requester: Requester, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
     // redaction.yaml: eventId is an mx-event-id, pattern "^\\$".

@@ -1,6 +1,6 @@
 import { MatrixError } from "../../core/errors.ts";
 import { isValidLocalpart, userId as buildUserId } from "../../core/identifiers/index.ts";
-import type { Requester } from "../../http/endpoint.ts";
+import type { Connection, Requester } from "../../http/endpoint.ts";
 import { UserExistsError, type User, type UserStore } from "../../storage/stores/users.ts";
 import type { DeviceService } from "../devices/device-service.ts";
 import { hashPassword } from "./password.ts";
@@ -63,8 +63,8 @@ export class UserService {
   }
 
   /** Resolves an access token to its requester (client-server-api#using-access-tokens). */
-  authenticateAccessToken(token: string, ip?: string): Promise<Requester> {
-    return this.devices.authenticate(token, ip);
+  authenticateAccessToken(token: string, connection?: Connection): Promise<Requester> {
+    return this.devices.authenticate(token, connection);
   }
 
   getUser(userId: string): Promise<User | undefined> {

@@ -13,5 +13,7 @@ import { e2eeFederation } from "./010-e2ee-federation.ts";
 import { openidTokens } from "./011-openid-tokens.ts";
 import { fewerEventPages } from "./012-fewer-event-pages.ts";
 import { accountLocks } from "./013-account-locks.ts";
+import { accountSuspensions } from "./014-account-suspensions.ts";
+import { deviceUserAgents } from "./015-device-user-agents.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents];

@@ -24,6 +24,7 @@ export interface Device {
   displayName: string | null;
   lastSeenTs: number | null;
   lastSeenIp: string | null;
+  lastSeenUserAgent: string | null;
   createdTs: number;
 }
 
@@ -54,6 +55,7 @@ function toDevice(row: Selectable<DevicesTable>): Device {
     displayName: row.display_name,
     lastSeenTs: row.last_seen_ts,
     lastSeenIp: row.last_seen_ip,
+    lastSeenUserAgent: row.last_seen_user_agent,
     createdTs: row.created_ts,
   };
 }
@@ -78,6 +80,7 @@ export class DeviceStore {
           display_name: options.displayName ?? null,
           last_seen_ts: null,
           last_seen_ip: null,
+          last_seen_user_agent: null,
           created_ts: this.#now(),
         })
         .onConflict((oc) => oc.columns(["user_id", "device_id"]).doNothing())
@@ -228,7 +231,7 @@ export class DeviceStore {
       for (const e of entries) {
         await trx
           .updateTable("devices")
-          .set({ last_seen_ts: e.ts, last_seen_ip: e.ip })
+          .set({ last_seen_ts: e.ts, last_seen_ip: e.ip, last_seen_user_agent: e.userAgent })
           .where("user_id", "=", e.userId)
           .where("device_id", "=", e.deviceId)
           .execute();
@@ -237,10 +240,11 @@ export class DeviceStore {
   }
 }
 
-/** When and from which address a device last made a request. */
+/** When, from which address and with which client (its User-Agent, if sent) a device last made a request. */
 export interface LastSeen {
   userId: string;
   deviceId: string;
   ip: string;
+  userAgent: string | null;
   ts: number;
 }

@@ -48,8 +48,11 @@ forEachEngine("UserStore and DeviceStore for accounts", (getDb) => {
     const deviceless = await devices.createAccessToken("x-none", { userId: "@xia:hs", deviceId: null });
     assert.equal(await devices.setDeviceDisplayName("@xia:hs", "A", "Renamed"), true);
     assert.equal(await devices.setDeviceDisplayName("@xia:hs", "Z", "x"), false);
-    await devices.recordLastSeen([{ userId: "@xia:hs", deviceId: "A", ip: "192.0.2.1", ts: 42 }, { userId: "@xia:hs", deviceId: "Z", ip: "x", ts: 1 }]);
-    assert.deepEqual(await devices.getDevice("@xia:hs", "A").then((d) => [d?.displayName, d?.lastSeenIp, d?.lastSeenTs]), ["Renamed", "192.0.2.1", 42]);
+    await devices.recordLastSeen([
+      { userId: "@xia:hs", deviceId: "A", ip: "192.0.2.1", userAgent: "curl/8.5", ts: 42 },
+      { userId: "@xia:hs", deviceId: "Z", ip: "x", userAgent: null, ts: 1 },
+    ]);
+    assert.deepEqual(await devices.getDevice("@xia:hs", "A").then((d) => [d?.displayName, d?.lastSeenIp, d?.lastSeenUserAgent, d?.lastSeenTs]), ["Renamed", "192.0.2.1", "curl/8.5", 42]);
 
     assert.deepEqual(await devices.deleteDevices("@xia:hs", ["B", "Z"]), ["B"]);
     assert.equal(await devices.getAccessToken("x-B"), undefined);

@@ -20,6 +20,7 @@ forEachEngine("DeviceStore", (getDb) => {
       displayName: "Dana's phone",
       lastSeenTs: null,
       lastSeenIp: null,
+      lastSeenUserAgent: null,
       createdTs: 1_700_000_000_000,
     });
     assert.deepEqual(await devices.getDevice("@dana:example.org", "PHONE"), phone);

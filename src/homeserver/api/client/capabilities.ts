@@ -23,9 +23,9 @@ export function capabilities(options: { defaultRoomVersion: string }): JsonObjec
 
 export function capabilitiesEndpoint(options: { defaultRoomVersion: string; isAdmin: (userId: string) => Promise<boolean> }): Endpoint {
   const everyone = capabilities(options);
-  // capabilities.yaml m.account_moderation: for those who may lock accounts (server admins), and
-  // "omitted altogether if suspend and lock would be false". Weft does not suspend accounts.
-  const admins = { ...everyone, "m.account_moderation": { lock: true, suspend: false } };
+  // capabilities.yaml m.account_moderation: for those who may lock and suspend accounts (server
+  // admins), and "omitted altogether if suspend and lock would be false".
+  const admins = { ...everyone, "m.account_moderation": { lock: true, suspend: true } };
   return {
     name: "client.capabilities",
     method: "GET",

@@ -1,5 +1,6 @@
 // Room membership (client-server-api#room-membership): joining.yaml, knocking.yaml, inviting.yaml,
-// leaving.yaml, kicking.yaml, banning.yaml. Joins are limited by rc_joins_local.
+// leaving.yaml, kicking.yaml, banning.yaml. Joins are limited by rc_joins_local. A suspended account
+// (client-server-api#account-suspension) may not join, knock or invite, and may still leave.
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint, type JsonSchema, type MatrixRequest } from "../../../http/endpoint.ts";
 import type { MembershipService } from "../../rooms/membership-service.ts";
@@ -44,6 +45,7 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     auth: "accessToken",
     rateLimit: "rc_joins_local",
     schema: joinSchema,
+    refusedWhileSuspended: true,
     handler: async (req) => {
       const roomIdOrAlias = req.params["roomIdOrAlias"] ?? "";
       // modules/guest_access.md lets guests join by room ID (POST /rooms/{roomId}/join); this is the
@@ -67,6 +69,7 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     auth: "accessToken",
     rateLimit: "rc_joins_local",
     schema: joinSchema,
+    refusedWhileSuspended: true,
     handler: async (req) => {
       const { roomId } = await membership.join(requesterOf(req), req.params["roomId"] ?? "", {
         reason: req.body.reason,
@@ -84,6 +87,7 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     auth: "accessToken",
     rateLimit: "rc_joins_local",
     schema: reasonOnly,
+    refusedWhileSuspended: true,
     handler: async (req) => {
       const { roomId } = await membership.knock(nonGuestRequesterOf(req), req.params["roomIdOrAlias"] ?? "", { via: viaServers(req), reason: req.body.reason });
       return { room_id: roomId };
@@ -97,6 +101,7 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     resource: "client",
     auth: "accessToken",
     schema: { ...targetSchema, properties: { ...(targetSchema["properties"] as object), is_direct: { type: "boolean" } } },
+    refusedWhileSuspended: true,
     handler: async (req) => {
       await membership.invite(nonGuestRequesterOf(req), req.params["roomId"] ?? "", req.body.user_id, { reason: req.body.reason, isDirect: req.body.is_direct });
       return {};

@@ -30,6 +30,8 @@ export function profileEndpoints(profiles: ProfileService): Endpoint[] {
     resource: "client",
     auth: "accessToken",
     schema: { type: "object" },
+    // client-server-api#account-suspension: "changing profile data" is not for suspended accounts.
+    refusedWhileSuspended: true,
     handler: async (req) => {
       await profiles.setField(requesterOf(req), req.params["userId"] ?? "", req.params["keyName"] ?? "", req.body);
       return {};
@@ -42,6 +44,7 @@ export function profileEndpoints(profiles: ProfileService): Endpoint[] {
     paths: clientPaths("/profile/:userId/:keyName"),
     resource: "client",
     auth: "accessToken",
+    refusedWhileSuspended: true,
     handler: async (req) => {
       await profiles.deleteField(requesterOf(req), req.params["userId"] ?? "", req.params["keyName"] ?? "");
       return {};

@@ -1,5 +1,6 @@
 // Rooms: POST /createRoom (create_room.yaml), GET /joined_rooms (list_joined_rooms.yaml) and
-// POST /rooms/{roomId}/upgrade (room_upgrades.yaml).
+// POST /rooms/{roomId}/upgrade (room_upgrades.yaml). A suspended account (client-server-api#account-
+// suspension) creates and upgrades no rooms: both send events.
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint, type JsonSchema } from "../../../http/endpoint.ts";
 import type { MembershipService } from "../../rooms/membership-service.ts";
@@ -43,6 +44,7 @@ export function roomEndpoints(services: { creation: RoomCreationService; members
     resource: "client",
     auth: "accessToken",
     schema: createRoomSchema,
+    refusedWhileSuspended: true,
     handler: async (req) => {
       const { roomId } = await services.creation.createRoom(nonGuestRequesterOf(req), req.body);
       return { room_id: roomId };
@@ -69,6 +71,7 @@ export function roomEndpoints(services: { creation: RoomCreationService; members
       properties: { new_version: { type: "string" }, additional_creators: stringArray },
       required: ["new_version"],
     },
+    refusedWhileSuspended: true,
     handler: async (req) => {
       const body = req.body as { new_version: string; additional_creators?: string[] };
       const { replacementRoom } = await services.upgrades.upgrade(nonGuestRequesterOf(req), req.params["roomId"] ?? "", body.new_version, body.additional_creators);

@@ -21,6 +21,8 @@ export function stateEndpoints(sender: EventSender, reader: RoomReader): Endpoin
     auth: "accessToken",
     rateLimit: "rc_message",
     schema: { type: "object" },
+    // client-server-api#account-suspension: a suspended account sends nothing to rooms.
+    refusedWhileSuspended: true,
     handler: async (req) => ({
       event_id: await sender.sendState(requesterOf(req), roomIdParam(req), pathParam(req, "eventType"), pathParam(req, "stateKey"), req.body),
     }),

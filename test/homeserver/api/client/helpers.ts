@@ -25,9 +25,9 @@ export async function call(
   hs: TestHomeserver,
   method: string,
   path: string,
-  options: { token?: string | undefined; body?: unknown; rawBody?: string } = {},
+  options: { token?: string | undefined; body?: unknown; rawBody?: string; headers?: Readonly<Record<string, string>> } = {},
 ): Promise<Reply> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   if (body !== undefined) headers["content-type"] = "application/json";
