@@ -69,6 +69,8 @@ export interface EventServicesDeps {
   readonly validateCanonicalAlias?: CanonicalAliasValidator;
   /** Refuses an invite of a user who blocks invites (the rooms area's membership service). */
   readonly checkInvitable?: (userId: string) => Promise<void>;
+  /** Settles once the guests a change of the room's guest access removes have left (the rooms area). */
+  readonly guestsRemoved?: (roomId: string) => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -101,6 +103,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
     indexer: relationsIndexer,
     ...(deps.validateCanonicalAlias === undefined ? {} : { validateCanonicalAlias: deps.validateCanonicalAlias }),
     ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
+    ...(deps.guestsRemoved === undefined ? {} : { guestsRemoved: deps.guestsRemoved }),
   });
   const reader = new RoomReader({ roomserver, access, serializer, timeline });
   const messages = new MessagesService({ roomserver, timeline, access, serializer, stateLookup, ignoredUsers: deps.ignoredUsers });

@@ -52,6 +52,8 @@ export interface RoomServices {
    * built: it needs the membership index, so it comes after this area. Replaces what was there.
    */
   connectRemote(remote: RemoteRooms): void;
+  /** Settles once the guests that the room's guest-access changes so far remove have left it. */
+  guestsRemoved(roomId: string): Promise<void>;
   /** Applies what the index has queued; call after the roomserver closed, before the database. */
   close(): Promise<void>;
 }
@@ -120,16 +122,20 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
   const upgrades = new RoomUpgradeService({ roomserver, states, membershipIndex, aliases, directory, transferSettings, onError });
   accounts.profiles.onChange((change) => membership.propagateProfile(change.userId, change.key, change.profile));
   // modules/guest_access.md: a change of m.room.guest_access away from can_join removes the room's guests.
-  const guestRemovals = new Set<Promise<void>>();
+  // The removals in progress, one chain a room.
+  const guestRemovals = new Map<string, Promise<void>>();
   const guestAccessKey = stateMapKey("m.room.guest_access", "");
   const unsubscribeGuests = roomserver.subscribe((output) => {
     if (output.kind !== "new_room_event" || !output.stateDelta.has(guestAccessKey)) return;
-    const removal = membershipIndex
-      .waitUntil(output.streamOrdering)
-      .then(() => membership.removeGuests(output.roomId))
-      .catch((err: unknown) => onError(err, `removing the guests of ${output.roomId}`))
-      .finally(() => guestRemovals.delete(removal));
-    guestRemovals.add(removal);
+    const { roomId } = output;
+    const removal: Promise<void> = (guestRemovals.get(roomId) ?? Promise.resolve())
+      .then(() => membershipIndex.waitUntil(output.streamOrdering))
+      .then(() => membership.removeGuests(roomId))
+      .catch((err: unknown) => onError(err, `removing the guests of ${roomId}`))
+      .finally(() => {
+        if (guestRemovals.get(roomId) === removal) guestRemovals.delete(roomId);
+      });
+    guestRemovals.set(roomId, removal);
   });
 
   await membershipIndex.start();
@@ -154,9 +160,12 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     connectRemote: (next) => {
       remote = next;
     },
+    guestsRemoved: async (roomId) => {
+      await guestRemovals.get(roomId);
+    },
     close: async () => {
       unsubscribeGuests();
-      await Promise.all(guestRemovals);
+      await Promise.all(guestRemovals.values());
       await membershipIndex.close();
     },
   };

@@ -117,6 +117,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     isForgotten: (userId, roomId) => rooms.membershipIndex.isForgotten(userId, roomId),
     validateCanonicalAlias: (roomId, content) => rooms.aliases.validateCanonicalAlias(roomId, content),
     checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
+    guestsRemoved: (roomId) => rooms.guestsRemoved(roomId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
   });
   const federationRooms = await createFederationRoomServices({

@@ -30,6 +30,8 @@ export interface SenderDeps {
   readonly validateCanonicalAlias?: CanonicalAliasValidator;
   /** modules/invite_permission.md: throws 403 M_INVITE_BLOCKED for a user of ours who blocks invites. */
   readonly checkInvitable?: (userId: string) => Promise<void>;
+  /** Settles once the guests a change of the room's guest access removes have left (the rooms area does it). */
+  readonly guestsRemoved?: (roomId: string) => Promise<void>;
 }
 
 export class EventSender {
@@ -87,7 +89,10 @@ export class EventSender {
       const member = await this.#currentStateEvent(roomId, "m.room.member", requester.userId);
       if (member?.event.content["membership"] === "join") return current.event.eventId;
     }
-    return await this.#createWithRelation({ roomId, type: eventType, stateKey, sender: requester.userId, content });
+    const eventId = await this.#createWithRelation({ roomId, type: eventType, stateKey, sender: requester.userId, content });
+    // modules/guest_access.md: the guests are gone ("MUST set ... to leave") by the time the change is answered.
+    if (eventType === "m.room.guest_access" && stateKey === "") await this.#deps.guestsRemoved?.(roomId);
+    return eventId;
   }
 
   /** Whether the event is known here and was sent by the user (a suspended account may redact those only). */
