@@ -110,8 +110,11 @@ export class SyncResponseBuilder {
     const roomAllowed = (roomId: string): boolean => matchesRoomFilter(filter.room, roomId);
 
     // Membership changes in the span, per room (none to read when the user's last change is older).
+    // The heads know the changes since start only: a token from before it reads them all (sync.yaml
+    // `since`: the response continues from the token, across a restart too).
     const changes = new Map<string, MembershipAt[]>();
-    if (since !== undefined && since.roomEvents < to.roomEvents && d.heads.userChangeOf(userId) > since.roomEvents) {
+    const changedInSpan = (since: StreamPositions): boolean => since.roomEvents < d.heads.start || d.heads.userChangeOf(userId) > since.roomEvents;
+    if (since !== undefined && since.roomEvents < to.roomEvents && changedInSpan(since)) {
       for (const change of await d.memberships.membershipChangesSince(userId, since.roomEvents, to.roomEvents)) {
         changes.set(change.roomId, [...(changes.get(change.roomId) ?? []), change]);
       }
@@ -148,14 +151,21 @@ export class SyncResponseBuilder {
       } else if (since === undefined ? filter.room.includeLeave : roomChanges !== undefined) {
         // Newly left rooms always show; older ones on an initial sync only with include_leave.
         const upTo = Math.min(r.streamOrdering, to.roomEvents);
+        // sync.yaml Left Room `state`, "The state updates for the room up to the start of the
+        // timeline": a room joined and left within the span has no state at `since` the client
+        // knows, so it gets the whole state, as a newly joined room does.
+        const firstJoin = roomChanges?.find((c) => c.membership === "join");
+        const joinedInSpan = since !== undefined && firstJoin !== undefined && (await this.#newlyJoined(userId, [firstJoin]));
+        const fresh = since === undefined || joinedInSpan;
         plans.push({
           roomId: r.roomId,
           section: "leave",
           membership: r,
-          since: since === undefined || ctx.fullState ? undefined : Math.min(since.roomEvents, upTo),
+          // sync.yaml `full_state`: "The timeline will still be limited by the since parameter."
+          since: fresh ? undefined : Math.min(since.roomEvents, upTo),
           upTo,
-          fullState: since === undefined || ctx.fullState,
-          newlyJoined: false,
+          fullState: fresh || ctx.fullState,
+          newlyJoined: joinedInSpan,
         });
       }
     }
@@ -206,7 +216,8 @@ export class SyncResponseBuilder {
     const globalData = accountData.filter((item) => item.roomId === undefined && matchesEventFilter(filter.accountData, { type: item.type }));
     if (globalData.length > 0) response["account_data"] = { events: globalData.map((i) => ({ type: i.type, content: i.content })) };
 
-    const [presence, toDevice, deviceLists] = await Promise.all([this.#presence(ctx, ignored), this.#toDevice(ctx), this.#deviceLists(ctx)]);
+    const newlyShared = await this.#newlyShared(ctx, wanted, entries);
+    const [presence, toDevice, deviceLists] = await Promise.all([this.#presence(ctx, ignored, newlyShared), this.#toDevice(ctx), this.#deviceLists(ctx)]);
     const keys = await this.#keyCounts(ctx, toDevice.events.length > 0);
     if (presence.length > 0) response["presence"] = { events: presence };
     if (toDevice.events.length > 0) response["to_device"] = { events: toDevice.events };
@@ -270,12 +281,36 @@ export class SyncResponseBuilder {
     return out;
   }
 
-  // The presence of the users sharing a room with the user (and their own), changed in the span.
-  async #presence(ctx: SyncContext, ignored: ReadonlySet<string>): Promise<JsonObject[]> {
+  // Who came to share a room with the user in the span, as far as the response shows: the members
+  // of a room the user joined, and those whose join a joined room's timeline or state carries.
+  async #newlyShared(ctx: SyncContext, plans: readonly RoomPlan[], entries: readonly RoomEntry[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (ctx.since === undefined || !this.#deps.presence.enabled || excludesEverything(ctx.filter.presence)) return out;
+    for (const entry of entries) for (const member of entry.joinedMembers ?? []) out.add(member);
+    for (const plan of plans) {
+      if (plan.section !== "join" || !plan.newlyJoined) continue;
+      for (const m of await this.#deps.memberships.members(plan.roomId)) if (m.membership === "join") out.add(m.userId);
+    }
+    out.delete(ctx.userId);
+    return out;
+  }
+
+  // The presence of the users sharing a room with the user (and their own), changed in the span,
+  // and that of the users newly sharing one, changed or not: the client had no reason to know it
+  // (presence.md: "Presence information is published to all users who share a room with the target user").
+  async #presence(ctx: SyncContext, ignored: ReadonlySet<string>, newlyShared: ReadonlySet<string>): Promise<JsonObject[]> {
     const presence = this.#deps.presence;
     const since = ctx.since?.presence ?? 0;
-    if (!presence.enabled || ctx.to.presence <= since || excludesEverything(ctx.filter.presence)) return [];
-    const { changes } = presence.changesSince(since);
+    if (!presence.enabled || excludesEverything(ctx.filter.presence)) return [];
+    const changes = ctx.to.presence <= since ? [] : presence.changesSince(since).changes;
+    const changed = new Set(changes.map((c) => c.userId));
+    for (const userId of newlyShared) {
+      if (changed.has(userId)) continue;
+      const content = presence.getPresence(userId);
+      // Someone never seen here is offline with nothing to tell: no event (a big room would send thousands).
+      if (content.presence === "offline" && content.last_active_ago === undefined && content.status_msg === undefined) continue;
+      changes.push({ userId, content });
+    }
     if (changes.length === 0) return [];
     const visible = await this.#deps.memberships.usersSharingRoomWith(ctx.userId);
     const events: JsonObject[] = [];

@@ -51,6 +51,8 @@ export interface RoomEntry {
   readonly roomId: string;
   readonly section: "join" | "leave";
   readonly json: JsonObject;
+  /** The members whose join the entry's timeline or state carries (joined rooms only). */
+  readonly joinedMembers?: readonly string[];
 }
 
 export interface RoomExtras {
@@ -103,7 +105,10 @@ export class RoomEntryBuilder {
         return matchesEventFilter(stateFilter, { type: event.type, sender: event.sender, roomId: event.roomId, content: event.content }) ? [info] : [];
       });
     const stateLists = drafts.map(stateOf);
-    const timelineOptions = { userId: ctx.userId, deviceId: ctx.deviceId, format, withoutRoomId: true };
+    // sync_filter.yaml `event_format`: `federation` is "the raw event as received over federation",
+    // room_id and all; only the client format leaves it out (ClientEventWithoutRoomID).
+    const withoutRoomId = format === "client";
+    const timelineOptions = { userId: ctx.userId, deviceId: ctx.deviceId, format, withoutRoomId };
     const [withBundles, withoutBundles, stateJson] = await Promise.all([
       d.serializer.serialize(packedFlatMap(packedFilter(drafts, bundled), (draft) => draft.timeline.events), { ...timelineOptions, bundleAggregations: true }),
       d.serializer.serialize(packedFlatMap(packedFilter(drafts, (draft) => !bundled(draft)), (draft) => draft.timeline.events), timelineOptions),
@@ -141,7 +146,11 @@ export class RoomEntryBuilder {
         account_data: { events: accountData },
       };
       if (plan.section === "leave") {
-        if (timeline.length > 0 || state.length > 0 || accountData.length > 0 || plan.since === undefined) entries.push({ roomId: plan.roomId, section: "leave", json });
+        // sync.yaml `rooms.leave`: "The rooms that the user has left or been banned from". A room is
+        // planned here only when the user left it in the span (or include_leave asked), so it goes
+        // even when history visibility hides every event (a rejected invite to a `joined` room):
+        // without it the client would keep the room as invited or joined.
+        entries.push({ roomId: plan.roomId, section: "leave", json });
         continue;
       }
       const ephemeral = this.#ephemeral(ctx, plan, extras);
@@ -155,7 +164,10 @@ export class RoomEntryBuilder {
         }
       }
       const somethingNew = timeline.length > 0 || state.length > 0 || ephemeral.length > 0 || accountData.length > 0;
-      if (somethingNew || plan.since === undefined || ctx.fullState) entries.push({ roomId: plan.roomId, section: "join", json });
+      const joinedMembers = [...draft.timeline.events, ...(stateLists[i] as RoomEventInfo[])].flatMap(({ event }) =>
+        event.type === "m.room.member" && event.stateKey !== undefined && event.content["membership"] === "join" ? [event.stateKey] : [],
+      );
+      if (somethingNew || plan.since === undefined || ctx.fullState) entries.push({ roomId: plan.roomId, section: "join", json, joinedMembers });
     }
     return entries;
   }
@@ -238,9 +250,11 @@ export class RoomEntryBuilder {
   async #serializeState(ctx: SyncContext, events: readonly RoomEventInfo[]): Promise<JsonObject[]> {
     const now = this.#deps.now();
     const redacted = packedFilter(events, (e) => e.redactedBy !== undefined);
-    const served = await this.#deps.serializer.serialize(redacted, { userId: ctx.userId, format: ctx.filter.eventFormat, withoutRoomId: true });
+    const format = ctx.filter.eventFormat;
+    const withoutRoomId = format === "client";
+    const served = await this.#deps.serializer.serialize(redacted, { userId: ctx.userId, format, withoutRoomId });
     const byId = new Map(packedMap(redacted, (e, i) => [e.event.eventId, served[i] as JsonObject]));
-    return events.map((e) => byId.get(e.event.eventId) ?? toClientEvent(e, { now, format: ctx.filter.eventFormat, withoutRoomId: true }));
+    return events.map((e) => byId.get(e.event.eventId) ?? toClientEvent(e, { now, format, withoutRoomId }));
   }
 
   // Keeps only the member events lazy-loading asks for, and remembers what the device was sent.

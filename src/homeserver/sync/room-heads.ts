@@ -29,6 +29,8 @@ export class RoomHeads {
   readonly #clock: Clock;
   /** Resolves once the room engine's batches in flight at the call have ended (roomserver.batchesInFlight). */
   readonly #batchesInFlight: (() => Promise<void>) | undefined;
+  /** The room stream's head at start: the changes noted here are those after it. */
+  readonly start: number;
   #head: number;
   /** Outputs above the head, waiting for the positions below them, by position. */
   readonly #waiting = new Map<number, NewRoomEvent>();
@@ -48,6 +50,7 @@ export class RoomHeads {
     options: { readonly clock?: Clock; readonly batchesInFlight?: () => Promise<void> } = {},
   ) {
     this.#notifier = notifier;
+    this.start = start;
     this.#head = start;
     this.#latestPosition = latestPosition;
     this.#clock = options.clock ?? systemClock;

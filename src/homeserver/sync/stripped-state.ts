@@ -34,13 +34,18 @@ export function strippedStateIds(state: StateMap, memberEvent: RoomEvent): strin
   return ids;
 }
 
-/** A remote invite carries its room's stripped state in unsigned.invite_room_state (or knock_room_state). */
+/**
+ * A remote invite carries its room's stripped state in unsigned.invite_room_state (or
+ * knock_room_state), as the other server wrote it: client-server-api#stripped-state (v1.16),
+ * "Servers cannot pass through what they receive over federation to clients as stripped state",
+ * so each entry is pruned to the stripped state schema.
+ */
 export function carriedStrippedState(memberEvent: RoomEvent): JsonObject[] | undefined {
   const unsigned = memberEvent.pdu["unsigned"];
   if (typeof unsigned !== "object" || unsigned === null || Array.isArray(unsigned)) return undefined;
   const carried = unsigned["invite_room_state"] ?? unsigned["knock_room_state"];
   if (!Array.isArray(carried)) return undefined;
-  return carried.filter((e): e is JsonObject => typeof e === "object" && e !== null && !Array.isArray(e));
+  return carried.flatMap((e) => (typeof e === "object" && e !== null && !Array.isArray(e) ? strippedOf(e, memberEvent.stateKey) : []));
 }
 
 /**

@@ -13,7 +13,7 @@ import { startHomeserver, type RunningHomeserver } from "../../../src/homeserver
 import { createTestStorage, engines, type TestStorage } from "../../storage/engines.ts";
 import { call, registerUser, type TestUser } from "../api/client/helpers.ts";
 import type { TestHomeserver } from "../harness.ts";
-import { SYNC_YAML, bodies, createRoom, ephemeralOf, join as joinRoom, joinedRoom, sendText, sync, syncUntil, timelineOf, type Json } from "./helpers.ts";
+import { SYNC_YAML, bodies, createRoom, ephemeralOf, join as joinRoom, joinedRoom, roomSection, sendText, stateOf, sync, syncUntil, timelineOf, type Json } from "./helpers.ts";
 
 const enc = encodeURIComponent;
 
@@ -75,6 +75,29 @@ for (const engine of engines) {
       assert.deepEqual(joinedRoom(initial, roomId)?.["unread_notifications"], { notification_count: 1, highlight_count: 0 });
       const presence = await call(server, "GET", `/_matrix/client/v3/presence/${enc(alice.userId)}/status`, { token: bob.accessToken });
       assert.equal(presence.body["status_msg"], "restarting", "the status message survived");
+    });
+
+    it("shows an old token the membership changes made before the restart", async () => {
+      const server = hs as TestHomeserver;
+      const owner: TestUser = await registerUser(server, "owner");
+      const guest: TestUser = await registerUser(server, "guest");
+      const inviteRoom = await createRoom(server, owner, { name: "Invited before the restart" });
+      const joinRoomId = await createRoom(server, owner, { preset: "public_chat", name: "Joined before the restart" });
+      const token = (await sync(server, guest))["next_batch"] as string;
+      assert.equal((await call(server, "POST", `/_matrix/client/v3/rooms/${enc(inviteRoom)}/invite`, { token: owner.accessToken, body: { user_id: guest.userId } })).status, 200);
+      await joinRoom(server, guest, joinRoomId);
+
+      await running?.close();
+      running = undefined;
+      await start();
+
+      // sync.yaml `since`: the response covers everything after the token, the restart or not.
+      const response = await sync(server, guest, { since: token });
+      assert.ok(roomSection(response, "invite", inviteRoom) !== undefined, "the invite");
+      const joined = joinedRoom(response, joinRoomId);
+      assert.ok(joined !== undefined);
+      const shown = new Set([...stateOf(joined), ...timelineOf(joined)].map((e) => `${e["type"]}|${e["state_key"] ?? ""}`));
+      assert.ok(shown.has("m.room.create|"), "a newly joined room's whole state");
     });
   });
 }
