@@ -107,13 +107,24 @@ export class HistoryVisibility {
       return membership === "invite" && visibility === "invited";
     };
 
+    // The user's own leave from an invite or a knock (a rejection, a withdrawal). Before or after
+    // hides it when the setting is not `invited` (and a knock never sees), yet it is the one event
+    // that tells the client the room is gone: shown, as Synapse does and sytest expects.
+    const leavesInviteOrKnock = (e: RoomEventInfo, before: StateLookup): boolean => {
+      if (e.event.type !== "m.room.member" || e.event.content["membership"] !== "leave" || memberKey === undefined) return false;
+      const priorId = before.get(memberKey);
+      const prior = priorId === undefined ? undefined : contents.get(priorId)?.["membership"];
+      return prior === "invite" || prior === "knock";
+    };
+
     const out: RoomEventInfo[] = [];
     for (const e of candidates) {
       const state = states.get(e.event.eventId);
       if (state === undefined) continue;
       const at = { roomId: e.event.roomId, streamOrdering: e.streamOrdering };
       // The history-visibility change itself, and the user's own member events: before OR after.
-      const visible = (await allowedAt(state.after, at)) || (isSpecial(e, userId) && (await allowedAt(state.before, at)));
+      const visible =
+        (await allowedAt(state.after, at)) || (isSpecial(e, userId) && ((await allowedAt(state.before, at)) || leavesInviteOrKnock(e, state.before)));
       if (visible) out.push(e);
     }
     return out;
