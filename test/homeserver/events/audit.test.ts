@@ -13,6 +13,8 @@ import {
   get,
   getOk,
   registerUser,
+  relatesTo,
+  relationsOf,
   roomPath,
   send,
   setMembership,
@@ -22,11 +24,6 @@ import {
   type TestUser,
 } from "./helpers.ts";
 
-const relatesTo = (relType: string, eventId: string): JsonObject => ({ "m.relates_to": { rel_type: relType, event_id: eventId } });
-
-function relationsOf(event: Record<string, unknown>): Record<string, Record<string, unknown>> | undefined {
-  return (event["unsigned"] as Record<string, unknown> | undefined)?.["m.relations"] as Record<string, Record<string, unknown>> | undefined;
-}
 
 for (const engine of engines) {
   describe(`room event endpoints, spec audit [${engine}]`, () => {

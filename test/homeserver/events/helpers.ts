@@ -73,6 +73,16 @@ export function text(body: string, extra: JsonObject = {}): JsonObject {
   return { msgtype: "m.text", body, ...extra };
 }
 
+/** The content's m.relates_to to `eventId` with `relType` (and any extra fields, such as a reaction's key). */
+export function relatesTo(relType: string, eventId: string, extra: JsonObject = {}): JsonObject {
+  return { "m.relates_to": { rel_type: relType, event_id: eventId, ...extra } };
+}
+
+/** An event's bundled aggregations (unsigned.m.relations). */
+export function relationsOf(event: Record<string, unknown>): Record<string, Record<string, unknown>> | undefined {
+  return (event["unsigned"] as Record<string, unknown> | undefined)?.["m.relations"] as Record<string, Record<string, unknown>> | undefined;
+}
+
 export async function get(hs: TestHomeserver, user: TestUser, path: string): Promise<Reply> {
   return await call(hs, "GET", path, { token: user.accessToken });
 }

@@ -14,6 +14,8 @@ import {
   getOk,
   ids,
   registerUser,
+  relatesTo,
+  relationsOf,
   roomPath,
   send,
   setMembership,
@@ -23,13 +25,8 @@ import {
   type TestUser,
 } from "./helpers.ts";
 
-const relatesTo = (relType: string, eventId: string, extra: JsonObject = {}): JsonObject => ({ "m.relates_to": { rel_type: relType, event_id: eventId, ...extra } });
 const edit = (original: string, body: string): JsonObject => ({ ...text(`* ${body}`), "m.new_content": text(body), ...relatesTo("m.replace", original) });
 const reaction = (target: string, key: string): JsonObject => relatesTo("m.annotation", target, { key });
-
-function relationsOf(event: Record<string, unknown>): Record<string, Record<string, unknown>> | undefined {
-  return (event["unsigned"] as Record<string, unknown> | undefined)?.["m.relations"] as Record<string, Record<string, unknown>> | undefined;
-}
 
 for (const engine of engines) {
   describe(`relations, threads and aggregations [${engine}]`, () => {
