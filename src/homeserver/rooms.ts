@@ -22,6 +22,7 @@ import { membershipEndpoints } from "./api/client/membership.ts";
 import { mutualRoomsEndpoints } from "./api/client/mutual-rooms.ts";
 import { roomEndpoints } from "./api/client/rooms.ts";
 import { roomSummaryEndpoints } from "./api/client/room-summary.ts";
+import { hierarchyEndpoints } from "./api/client/hierarchy.ts";
 import type { Roomserver } from "./roomserver/index.ts";
 import { AliasService } from "./rooms/aliases.ts";
 import { RoomDirectoryService } from "./rooms/directory.ts";
@@ -32,6 +33,7 @@ import { MembershipService } from "./rooms/membership-service.ts";
 import type { RemoteRooms } from "./rooms/remote-joiner.ts";
 import { RoomCreationService } from "./rooms/room-creation.ts";
 import { RoomSummaryService } from "./rooms/room-summaries.ts";
+import { SpaceHierarchyService } from "./rooms/hierarchy.ts";
 import { RoomStateReader } from "./rooms/room-state.ts";
 import { RoomUpgradeService } from "./rooms/upgrade.ts";
 import { settingsTransfer } from "./rooms/upgrade-settings.ts";
@@ -153,6 +155,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       ...membershipEndpoints(membership),
       ...mutualRoomsEndpoints(membership),
       ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex })),
+      ...hierarchyEndpoints(new SpaceHierarchyService({ states, directory, membershipIndex })),
       ...aliasEndpoints(aliases),
       ...directoryEndpoints(directory, config.serverName, () => remote.directory),
       ...federationPublicRoomsEndpoints(directory, config.allowPublicRoomsOverFederation),

@@ -3,11 +3,11 @@
 // rooms a restricted join rule allows and the requester's membership.
 //
 // Who may see a summary (room_summary.yaml lists the conditions for asking without a token; MSC3266
-// gives the rest): anyone when the join rule is public, knock or knock_restricted or the history is
-// world_readable; besides, a user invited, joined or knocking, and for a restricted join rule a
-// user joined to a room it allows. To anyone else the room does not exist (404), as a room unknown
-// here: a summary of a room this server is not in would come from another server's /hierarchy,
-// which Weft does not ask yet.
+// gives the rest, those of space_hierarchy.yaml `rooms`): anyone when the join rule is public, knock
+// or knock_restricted or the history is world_readable; besides, a user invited, joined or
+// knocking, and for a restricted join rule a user joined to a room it allows; never a banned user.
+// To anyone else the room does not exist (404), as a room unknown here: a summary of a room this
+// server is not in would come from another server's /hierarchy, which Weft does not ask yet.
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, parseRoomId } from "../../core/identifiers/index.ts";
 import type { JsonObject } from "../../core/json.ts";
@@ -15,7 +15,7 @@ import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import { allowedRoomIds, joinedToAllowedRoom } from "./restricted-joins.ts";
-import type { RoomStateReader } from "./room-state.ts";
+import type { RoomState, RoomStateReader } from "./room-state.ts";
 
 export interface RoomSummaryDeps {
   readonly states: RoomStateReader;
@@ -34,6 +34,26 @@ function notFound(): MatrixError {
   return new MatrixError("M_NOT_FOUND", "Room not found", 404);
 }
 
+/** Whether the user (undefined: without an access token) may see the room's summary, in /room_summary and /hierarchy. */
+export async function mayPreview(state: RoomState, userId: string | undefined, index: MembershipIndex): Promise<boolean> {
+  const membership = userId === undefined ? undefined : await state.membershipOf(userId);
+  if (membership !== undefined && MEMBER_MEMBERSHIPS.has(membership)) return true;
+  if (membership === "ban") return false;
+  const joinRule = (await state.stringField("m.room.join_rules", "join_rule")) ?? "public";
+  if (OPEN_JOIN_RULES.has(joinRule)) return true;
+  if ((await state.stringField("m.room.history_visibility", "history_visibility")) === "world_readable") return true;
+  return userId !== undefined && RESTRICTED_JOIN_RULES.has(joinRule) && (await joinedToAllowedRoom((await state.content("m.room.join_rules")) ?? {}, userId, index));
+}
+
+/** room_summary.yaml: the directory's chunk of the room, its version, encryption, and the rooms a restricted join rule allows. */
+export async function roomSummaryOf(state: RoomState, directory: RoomDirectoryService): Promise<JsonObject> {
+  const out: JsonObject = { ...(await directory.chunkOf(state)), room_version: state.version.id };
+  const encryption = await state.stringField("m.room.encryption", "algorithm");
+  if (encryption !== undefined) out["encryption"] = encryption;
+  if (RESTRICTED_JOIN_RULES.has(out["join_rule"] as string)) out["allowed_room_ids"] = allowedRoomIds((await state.content("m.room.join_rules")) ?? {});
+  return out;
+}
+
 export class RoomSummaryService {
   readonly #deps: RoomSummaryDeps;
 
@@ -45,23 +65,9 @@ export class RoomSummaryService {
   async summary(roomIdOrAlias: string, userId: string | undefined): Promise<JsonObject> {
     const roomId = await this.#roomIdOf(roomIdOrAlias);
     const state = await this.#deps.states.current(roomId);
-    if (state === undefined) throw notFound();
-    const chunk = await this.#deps.directory.chunkOf(state);
-    const joinRules = (await state.content("m.room.join_rules")) ?? {};
-    const joinRule = chunk["join_rule"] as string;
+    if (state === undefined || !(await mayPreview(state, userId, this.#deps.membershipIndex))) throw notFound();
+    const out = await roomSummaryOf(state, this.#deps.directory);
     const membership = userId === undefined ? undefined : await state.membershipOf(userId);
-    const restricted = RESTRICTED_JOIN_RULES.has(joinRule);
-    const visible =
-      OPEN_JOIN_RULES.has(joinRule) ||
-      chunk["world_readable"] === true ||
-      (membership !== undefined && MEMBER_MEMBERSHIPS.has(membership)) ||
-      (userId !== undefined && restricted && (await joinedToAllowedRoom(joinRules, userId, this.#deps.membershipIndex)));
-    if (!visible) throw notFound();
-
-    const out: JsonObject = { ...chunk, room_version: state.version.id };
-    const encryption = await state.stringField("m.room.encryption", "algorithm");
-    if (encryption !== undefined) out["encryption"] = encryption;
-    if (restricted) out["allowed_room_ids"] = allowedRoomIds(joinRules);
     if (membership !== undefined) out["membership"] = membership;
     return out;
   }
