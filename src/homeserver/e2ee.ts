@@ -144,6 +144,7 @@ export async function createE2eeServices(deps: E2eeServicesDeps): Promise<E2eeSe
     publicKeys: deviceListUpdates,
     allowDeviceNamesOverFederation,
   });
+  crossSigning.useRemoteMasterKeys((viewer, userIds) => keys.remoteMasterKeys(viewer, userIds));
   const toDevice = await ToDeviceService.create(new ToDeviceStore(db), deps.serverName, devices, notifier, {
     ...(deps.remoteToDevice === undefined ? {} : { remote: deps.remoteToDevice }),
     onError,

@@ -34,6 +34,9 @@ export interface PublicKeyListener {
 
 export type SignatureFailures = Record<string, Record<string, { errcode: MatrixErrorCode; error: string }>>;
 
+/** Other servers' users' master keys, as keys/query retrieves them (the cache, else their servers). */
+export type RemoteMasterKeys = (viewer: string, userIds: readonly string[]) => Promise<Map<string, JsonObject>>;
+
 const UPLOAD_FIELDS: readonly [string, CrossSigningKeyType][] = [
   ["master_key", "master"],
   ["self_signing_key", "self_signing"],
@@ -66,6 +69,7 @@ export class CrossSigningService {
   readonly #uia: UserInteractiveAuth;
   readonly #deviceLists: DeviceListService;
   #publicKeyListener: PublicKeyListener | undefined;
+  #remoteMasterKeys: RemoteMasterKeys | undefined;
 
   constructor(store: CrossSigningStore, deviceKeys: DeviceKeyService, devices: DeviceLister, uia: UserInteractiveAuth, deviceLists: DeviceListService) {
     this.#store = store;
@@ -78,6 +82,11 @@ export class CrossSigningService {
   /** Tells `listener` of changes to keys that other servers see. */
   onPublicKeysChanged(listener: PublicKeyListener): void {
     this.#publicKeyListener = listener;
+  }
+
+  /** Where other servers' users' master keys come from, to check signatures made on them. */
+  useRemoteMasterKeys(lookup: RemoteMasterKeys): void {
+    this.#remoteMasterKeys = lookup;
   }
 
   /** POST /keys/device_signing/upload. */
@@ -138,6 +147,19 @@ export class CrossSigningService {
     const otherMasters = new Map(
       (await this.#store.keysOf(otherUsers)).filter((k) => k.keyType === "master").map((k) => [k.userId, stored(k)]),
     );
+    // cross_signing.yaml: the object must match the key "previously uploaded or retrieved": other
+    // servers' users' master keys are the ones keys/query retrieves.
+    const notStored = otherUsers.filter((u) => !otherMasters.has(u));
+    if (notStored.length > 0 && this.#remoteMasterKeys !== undefined) {
+      for (const [targetUserId, key] of await this.#remoteMasterKeys(userId, notStored)) {
+        const { unsigned: _unsigned, ...master } = key;
+        try {
+          otherMasters.set(targetUserId, parseCrossSigningKey(master, "master", targetUserId, "master_key"));
+        } catch {
+          // not a master key we can check a signature against: the signature fails as unknown
+        }
+      }
+    }
     const changedUsers = new Set<string>();
     const signedOthers = new Set<string>();
 
@@ -206,6 +228,26 @@ export class CrossSigningService {
       }
     }
     return view;
+  }
+
+  /**
+   * Other servers' users' master keys (user ID -> key) with the signatures `viewer` made on them:
+   * those are kept here only (#key-and-signature-security: seen by the signer alone).
+   */
+  async withViewerSignatures(viewer: string, masterKeys: Record<string, JsonObject>): Promise<void> {
+    const userIds = Object.keys(masterKeys);
+    if (userIds.length === 0) return;
+    const byTarget = new Map<string, Map<string, string>>(); // target user -> signer's key ID -> signature
+    for (const s of await this.#store.signaturesVisibleTo(viewer, userIds)) {
+      if (s.signerUserId !== viewer) continue;
+      const key = masterKeys[s.targetUserId];
+      const keys = isJsonObject(key) ? key["keys"] : undefined;
+      if (!isJsonObject(keys) || keys[`ed25519:${s.targetKeyId}`] !== s.targetKeyId) continue;
+      addTo(byTarget, s.targetUserId, () => new Map<string, string>()).set(s.signerKeyId, s.signature);
+    }
+    for (const [targetUserId, signatures] of byTarget) {
+      masterKeys[targetUserId] = withSignatures(masterKeys[targetUserId] as JsonObject, new Map([[viewer, signatures]]));
+    }
   }
 
   /** The devices are gone: so are the signatures on their keys. */

@@ -1,7 +1,8 @@
 // Device identity keys (modules/end_to_end_encryption.md#device-keys, #uploading-keys): a device
-// uploads its signed keys once; they never change afterwards (a new identity is a new device),
-// and the same keys uploaded again are accepted, so a retried request succeeds.
-import { MatrixError } from "../../core/errors.ts";
+// uploads its signed keys; the same keys uploaded again change nothing (a retried request), other
+// keys replace them. The spec does not forbid a device new keys; Synapse and Dendrite take them,
+// and Complement's device-list tests upload them (other users' clients then see the device's new,
+// unverified identity).
 import type { JsonObject } from "../../core/json.ts";
 import type { DeviceKeyStore, StoredDeviceKeys } from "../../storage/stores/device-keys.ts";
 import { checkDeviceKeys, signedContent } from "./key-objects.ts";
@@ -14,18 +15,17 @@ export class DeviceKeyService {
   }
 
   /**
-   * Checks and stores the device's keys; true when they are new (a device-list change), false when
-   * the same keys were stored already. Other keys for a device that has some are refused.
+   * Checks and stores the device's keys: "new" (the device had none), "unchanged" (the same keys
+   * were stored already) or "replaced" (each but "unchanged" is a device-list change).
    */
-  async upload(userId: string, deviceId: string, deviceKeys: JsonObject): Promise<boolean> {
+  async upload(userId: string, deviceId: string, deviceKeys: JsonObject): Promise<"new" | "unchanged" | "replaced"> {
     checkDeviceKeys(deviceKeys, userId, deviceId);
     const { unsigned: _unsigned, ...keys } = deviceKeys;
     const result = await this.#store.putIfAbsent(userId, deviceId, keys);
-    if (result.stored) return true;
-    if (signedContent(result.existing) !== signedContent(keys)) {
-      throw new MatrixError("M_INVALID_PARAM", "This device has uploaded other identity keys already; they cannot change", 400);
-    }
-    return false;
+    if (result.stored) return "new";
+    if (signedContent(result.existing) === signedContent(keys)) return "unchanged";
+    await this.#store.replace(userId, deviceId, keys);
+    return "replaced";
   }
 
   /** The stored keys of one device. */

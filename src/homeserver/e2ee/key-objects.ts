@@ -39,11 +39,18 @@ function stringMap(value: JsonValue | undefined): value is Record<string, string
   return isJsonObject(value) && Object.values(value).every((v) => typeof v === "string");
 }
 
+const DEVICE_KEYS_REQUIRED = ["user_id", "device_id", "algorithms", "keys", "signatures"] as const;
+
 /**
  * Checks a device's keys from keys/upload (#uploading-keys): they name the requester's user and
  * device, list algorithms and keys, include the device's ed25519 key, and are signed by it.
  */
 export function checkDeviceKeys(deviceKeys: JsonObject, userId: string, deviceId: string): void {
+  // definitions/device_keys.yaml requires all five; client-server-api#common-error-codes: missing required
+  // keys are M_BAD_JSON (what Complement's "Rejects invalid device keys" expects).
+  for (const field of DEVICE_KEYS_REQUIRED) {
+    if (deviceKeys[field] === undefined) throw new MatrixError("M_BAD_JSON", `device_keys.${field} is required`, 400);
+  }
   if (deviceKeys["user_id"] !== userId) throw new MatrixError("M_INVALID_PARAM", "device_keys.user_id does not match the user logged in", 400);
   if (deviceKeys["device_id"] !== deviceId) throw new MatrixError("M_INVALID_PARAM", "device_keys.device_id does not match the device logged in", 400);
   if (!stringArray(deviceKeys["algorithms"])) throw new MatrixError("M_BAD_JSON", "device_keys.algorithms must be a list of strings", 400);

@@ -103,7 +103,10 @@ export class KeysService {
   async upload(requester: Requester, body: { device_keys?: JsonObject; one_time_keys?: JsonObject; fallback_keys?: JsonObject }): Promise<JsonObject> {
     const { userId, deviceId } = requester;
     if (deviceId === undefined) throw new MatrixError("M_INVALID_PARAM", "Keys belong to a device: this access token has none", 400);
-    if (body.device_keys !== undefined && (await this.#deviceKeys.upload(userId, deviceId, body.device_keys))) {
+    const stored = body.device_keys === undefined ? "unchanged" : await this.#deviceKeys.upload(userId, deviceId, body.device_keys);
+    // Signatures made on the keys a device replaced do not sign its new ones.
+    if (stored === "replaced") await this.#crossSigning.deleteDevices(userId, [deviceId]);
+    if (stored !== "unchanged") {
       await this.#deviceLists.keysChanged(userId);
       await this.#publicKeys?.devicesChanged(userId, [deviceId]);
     }
@@ -112,7 +115,20 @@ export class KeysService {
   }
 
   /** POST /keys/query. */
-  async query(requester: Requester, deviceKeys: Record<string, string[]>, timeout: number | undefined): Promise<JsonObject> {
+  query(requester: Requester, deviceKeys: Record<string, string[]>, timeout: number | undefined): Promise<JsonObject> {
+    return this.#query(requester.userId, deviceKeys, timeout);
+  }
+
+  /** Other servers' users' master keys, as keys/query retrieves them for `viewer` (keys/signatures/upload). */
+  async remoteMasterKeys(viewer: string, userIds: readonly string[]): Promise<Map<string, JsonObject>> {
+    const remote = userIds.filter((u) => parseUserId(u) !== undefined && serverNameOf(u) !== this.#serverName);
+    if (remote.length === 0) return new Map();
+    const answer = await this.#query(viewer, Object.fromEntries(remote.map((u) => [u, []])), undefined);
+    return new Map(Object.entries(answer["master_keys"] as Record<string, JsonObject>));
+  }
+
+  // The keys of the users as `viewer` may see them, other servers' users' asked within `timeout`.
+  async #query(viewer: string, deviceKeys: Record<string, string[]>, timeout: number | undefined): Promise<JsonObject> {
     const local = new Map<string, string[]>();
     let remoteUsers = new Map<string, string[]>();
     for (const [userId, deviceIds] of Object.entries(deviceKeys)) {
@@ -127,10 +143,11 @@ export class KeysService {
     const remote = new Map<string, Record<string, string[]>>();
     for (const [userId, deviceIds] of remoteUsers) forServer(remote, serverNameOf(userId) ?? "")[userId] = deviceIds;
     const remoteAnswers = this.#queryRemote(remote, timeoutMs);
-    const result = { failures: {} as JsonObject, ...(await this.#localKeys(requester.userId, local)) };
+    const result = { failures: {} as JsonObject, ...(await this.#localKeys(viewer, local)) };
+    const remoteMasterKeys: JsonObject = {};
     if (cached !== undefined) {
       Object.assign(result.device_keys, cached.device_keys);
-      Object.assign(result.master_keys, cached.master_keys);
+      Object.assign(remoteMasterKeys, cached.master_keys);
       Object.assign(result.self_signing_keys, cached.self_signing_keys);
     }
     for (const answer of await remoteAnswers) {
@@ -142,11 +159,16 @@ export class KeysService {
       for (const field of ["device_keys", "master_keys", "self_signing_keys"] as const) {
         const byUser = answer.body[field];
         if (!isJsonObject(byUser)) continue;
+        const into = field === "master_keys" ? remoteMasterKeys : result[field];
         for (const [userId, value] of Object.entries(byUser)) {
-          if (serverNameOf(userId) === answer.server && isJsonObject(value)) result[field][userId] = value;
+          if (serverNameOf(userId) === answer.server && isJsonObject(value)) into[userId] = value;
         }
       }
     }
+    // keys.yaml master_keys: "along with the signatures uploaded via /keys/signatures/upload that the
+    // requesting user is allowed to see": its own, on other servers' users' keys, are stored here.
+    await this.#crossSigning.withViewerSignatures(viewer, remoteMasterKeys as Record<string, JsonObject>);
+    Object.assign(result.master_keys, remoteMasterKeys);
     return result;
   }
 

@@ -98,7 +98,10 @@ export class ToDeviceService {
       }
       local.push(...(await this.#localDeliveries(sender, eventType, userId, byDevice as Record<string, JsonObject>)));
     }
-    const position = await this.#store.enqueue({ userId: sender, deviceId: requester.deviceId ?? "", txnId }, local);
+    // client-server-api#transaction-identifiers: a retransmission has the same transaction ID "and the
+    // path of the HTTP request is the same", so the event type (in the path) scopes the ID too.
+    const transaction = `${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`;
+    const position = await this.#store.enqueue({ userId: sender, deviceId: requester.deviceId ?? "", txnId: transaction }, local);
     if (position === undefined) return; // a retry of a transaction applied already
     if (local.length > 0) {
       if (position > this.#position) this.#position = position;

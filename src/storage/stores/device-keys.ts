@@ -24,7 +24,7 @@ export class DeviceKeyStore {
     this.#now = now;
   }
 
-  /** Stores the device's keys unless it has some already (they never change once set). */
+  /** Stores the device's keys unless it has some already (DeviceKeyStore.replace changes them). */
   async putIfAbsent(userId: string, deviceId: string, keys: JsonObject): Promise<PutDeviceKeysResult> {
     return await this.#db.write("put_device_keys", async (trx) => {
       const existing = await trx
@@ -40,6 +40,18 @@ export class DeviceKeyStore {
         .execute();
       return { stored: true };
     });
+  }
+
+  /** Replaces the keys the device has. */
+  async replace(userId: string, deviceId: string, keys: JsonObject): Promise<void> {
+    await this.#db.write("replace_device_keys", (trx) =>
+      trx
+        .updateTable("e2e_device_keys")
+        .set({ key_json: JSON.stringify(keys), added_ts: this.#now() })
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .execute(),
+    );
   }
 
   async get(userId: string, deviceId: string): Promise<JsonObject | undefined> {

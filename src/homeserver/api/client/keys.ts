@@ -32,10 +32,10 @@ export function keysEndpoints(keys: KeysService): Endpoint[] {
     schema: {
       type: "object",
       properties: {
-        // definitions/device_keys.yaml
+        // definitions/device_keys.yaml; its required fields are checked by checkDeviceKeys, which
+        // answers M_BAD_JSON rather than the schema's M_MISSING_PARAM.
         device_keys: {
           type: "object",
-          required: ["user_id", "device_id", "algorithms", "keys", "signatures"],
           properties: {
             user_id: { type: "string" },
             device_id: { type: "string" },
