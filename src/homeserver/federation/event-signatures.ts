@@ -1,8 +1,9 @@
 // Checking one server's signature on an event outside the pipeline (server-server-api
 // "Validating hashes and signatures on received events"): an invite we are asked to co-sign, the
 // invite a remote server signed for us.
-import { verifyEventSignature } from "../../core/events/sign.ts";
+import { requiredSignatures, verifyEventSignature } from "../../core/events/sign.ts";
 import type { Pdu } from "../../core/events/room-event.ts";
+import { serverNameOf } from "../../core/identifiers/index.ts";
 import { isJsonObject } from "../../core/json.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { VerifyKeySource } from "./request-auth.ts";
@@ -26,4 +27,16 @@ export async function isSignedBy(pdu: Pdu, version: RoomVersion, serverName: str
     good = true;
   }
   return good;
+}
+
+/**
+ * Whether every server whose signature the event needs signed it ("Validating hashes and
+ * signatures on received events": the sender's, the event ID's in v1-v2, a restricted join's
+ * authorising server's), the sender's server always among them.
+ */
+export async function isSignedByRequiredServers(pdu: Pdu, version: RoomVersion, keys: VerifyKeySource): Promise<boolean> {
+  const sender = typeof pdu["sender"] === "string" ? serverNameOf(pdu["sender"]) : undefined;
+  if (sender === undefined) return false;
+  for (const server of new Set([sender, ...requiredSignatures(pdu, version)])) if (!(await isSignedBy(pdu, version, server, keys))) return false;
+  return true;
 }

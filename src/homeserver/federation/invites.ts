@@ -17,7 +17,7 @@ import type { Roomserver } from "../roomserver/index.ts";
 import type { InputResult } from "../roomserver/types.ts";
 import { FederationRequestError } from "./client.ts";
 import { addSignature, completeEvent, type EventTemplates } from "./event-template.ts";
-import { isSignedBy } from "./event-signatures.ts";
+import { isSignedBy, isSignedByRequiredServers } from "./event-signatures.ts";
 import { parsePdu } from "./remote-events.ts";
 import type { VerifyKeySource } from "./request-auth.ts";
 import type { RoomServers } from "./room-servers.ts";
@@ -147,8 +147,11 @@ export class FederationInvites {
     await this.#o.checkInvitable?.(invite.stateKey);
     if (!checkContentHash(invite.pdu, version)) throw invalid("The invite's content hash does not match");
     if (!(await isSignedBy(invite.pdu, version, origin, this.#o.keys))) throw invalid("The invite is not signed by the inviting server");
+    // invites-v2.yaml: M_INVALID_PARAM if "The invite event fails a signature check", which in v1-v2
+    // also asks the signature of the server its event ID names.
+    if (!(await isSignedByRequiredServers(invite.pdu, version, this.#o.keys))) throw invalid("The invite is not signed by every server it needs");
     if (!(await this.#o.rooms.isAllowed(roomId, origin))) throw new MatrixError("M_FORBIDDEN", "The room's server ACL denies your server", 403);
-    const state = this.#inviteRoomState(inviteRoomState, roomId, version);
+    const state = await this.#inviteRoomState(inviteRoomState, roomId, version);
     const signed = addSignature(invite.pdu, version, this.#o.serverName, this.#o.signingKey);
     if (!(await this.#o.rooms.isServerInRoom(roomId, this.#o.serverName))) {
       const received: ReceivedInvite = {
@@ -196,7 +199,7 @@ export class FederationInvites {
       roomVersion: version.id,
       origin,
       event: knock.pdu,
-      inviteRoomState: wellFormedRoomState(knockRoomState, knock.roomId, version),
+      inviteRoomState: await this.#wellFormedRoomState(knockRoomState, knock.roomId, version),
       receivedTs: (this.#o.now ?? Date.now)(),
     });
     const taken = await this.#o.roomserver.input({ kind: "out_of_band", pdu: knock.pdu, roomVersion: version.id, origin: this.#o.serverName });
@@ -205,11 +208,29 @@ export class FederationInvites {
   }
 
   /**
+   * knocks.yaml knock_room_state: entries "improperly signed or formatted SHOULD be removed" before
+   * clients see them. Rooms whose events name their room by the create event (v12) send whole PDUs
+   * there: those that do not parse as events of the room, or fail their signature check, go. Older
+   * versions keep the objects that came (the stripping for /sync drops malformed ones).
+   */
+  async #wellFormedRoomState(value: unknown, roomId: string, version: RoomVersion): Promise<JsonObject[]> {
+    const entries = Array.isArray(value) ? value.filter(isJsonObject) : [];
+    if (!version.roomIdFromCreateEvent) return entries;
+    const kept: JsonObject[] = [];
+    for (const entry of entries) {
+      const parsed = parsePdu(entry, version);
+      if (!("event" in parsed) || parsed.event.roomId !== roomId) continue;
+      if (await isSignedByRequiredServers(parsed.event.pdu, version, this.#o.keys)) kept.push(entry);
+    }
+    return kept;
+  }
+
+  /**
    * invite_room_state "MUST contain the m.room.create event" and entries "formatted according to the
    * room version" of the same room; servers SHOULD check it from v12 and MAY before, so v1-v11
    * keep whatever objects came.
    */
-  #inviteRoomState(value: unknown, roomId: string, version: RoomVersion): JsonObject[] {
+  async #inviteRoomState(value: unknown, roomId: string, version: RoomVersion): Promise<JsonObject[]> {
     const entries = Array.isArray(value) ? value.filter(isJsonObject) : [];
     if (!version.roomIdFromCreateEvent) return entries;
     let create = false;
@@ -217,6 +238,8 @@ export class FederationInvites {
       const parsed = parsePdu(entry, version);
       if (!("event" in parsed)) throw invalid(`invite_room_state has an invalid event: ${parsed.error}`);
       if (parsed.event.roomId !== roomId) throw invalid("invite_room_state has an event of another room");
+      // invites-v2.yaml: M_INVALID_PARAM if "One or more events fails a signature check".
+      if (!(await isSignedByRequiredServers(parsed.event.pdu, version, this.#o.keys))) throw invalid("invite_room_state has an event that fails its signature check");
       if (parsed.event.type === "m.room.create") create = true;
     }
     if (!create) throw invalid("invite_room_state has no m.room.create event");
@@ -283,21 +306,6 @@ export class FederationInvites {
       throw asMatrixError(err);
     }
   }
-}
-
-/**
- * knocks.yaml knock_room_state: entries "improperly signed or formatted SHOULD be removed" before
- * clients see them. Rooms whose events name their room by the create event (v12) send whole PDUs
- * there: those that do not parse as events of the room go. Older versions keep the objects that
- * came (the stripping for /sync drops malformed ones).
- */
-function wellFormedRoomState(value: unknown, roomId: string, version: RoomVersion): JsonObject[] {
-  const entries = Array.isArray(value) ? value.filter(isJsonObject) : [];
-  if (!version.roomIdFromCreateEvent) return entries;
-  return entries.filter((entry) => {
-    const parsed = parsePdu(entry, version);
-    return "event" in parsed && parsed.event.roomId === roomId;
-  });
 }
 
 /**

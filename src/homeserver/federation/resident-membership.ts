@@ -97,6 +97,10 @@ export class ResidentMembership {
     let signedByUs = false;
     const authoriser = event.content["join_authorised_via_users_server"];
     if (kind === "join" && version.restrictedJoins && typeof authoriser === "string" && serverNameOf(authoriser) === this.#o.serverName) {
+      // Our signature is what vouches for the join, and the joining server wrote the content: check
+      // the conditions again rather than trust its make_join (server-server-api#restricted-rooms: the
+      // resident "must ensure that the joining server satisfies at least one of the conditions").
+      await this.#restrictedJoinAuthoriser(roomId, event.sender, version);
       // server-server-api#restricted-rooms: "the signature must be added before sending or persisting the event".
       pdu = addSignature(pdu, version, this.#o.serverName, this.#o.signingKey);
       signedByUs = true;

@@ -16,6 +16,8 @@ function makeEndpoint(kind: MembershipHandshake, resident: ResidentMembership): 
     auth: "federation",
     handler: async (req) => {
       const versions = kind === "leave" ? undefined : queryList(req, "ver");
+      // knocks.yaml make_knock: `ver` is "required: true" (make_join's "Defaults to [1]").
+      if (kind === "knock" && versions?.length === 0) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: ver", 400);
       return resident.make(kind, originOf(req), req.params["roomId"] ?? "", req.params["userId"] ?? "", versions);
     },
   };
