@@ -19,8 +19,13 @@ async function listenerSpec(config: HomeserverConfig, listener: ListenerConfig):
   for (const resource of listener.resources) {
     for (const name of resource.names) if (RESOURCES.has(name)) resources.add(name as Resource);
   }
-  // `openid` is the federation OpenID userinfo endpoint alone; a federation listener serves it too (as Synapse's does).
-  if (resources.has("federation")) resources.add("openid");
+  // `openid` is the federation OpenID userinfo endpoint alone, `keys` the server's keys and the
+  // notary: a federation listener serves both too (as Synapse's does), or other servers could check
+  // none of its signatures.
+  if (resources.has("federation")) {
+    resources.add("openid");
+    resources.add("keys");
+  }
   let tls: ListenerSpec["tls"];
   if (listener.tls) {
     // The config layer refuses a TLS listener without both paths.

@@ -171,3 +171,16 @@ describe("graceful shutdown", () => {
     await assert.rejects(fetch(`${hs.baseUrl}/_matrix/client/versions`));
   });
 });
+
+describe("a federation listener", () => {
+  it("serves the server's keys and OpenID userinfo beside federation, as Synapse's does, and no client API", async () => {
+    const hs = await startTestHomeserver("sqlite", { resources: "federation" });
+    try {
+      assert.equal((await fetch(`${hs.baseUrl}/_matrix/key/v2/server`)).status, 200);
+      assert.equal((await fetch(`${hs.baseUrl}/_matrix/federation/v1/version`)).status, 200);
+      assert.equal((await fetch(`${hs.baseUrl}/_matrix/client/versions`)).status, 404);
+    } finally {
+      await hs.stop();
+    }
+  });
+});

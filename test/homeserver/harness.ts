@@ -25,7 +25,7 @@ export interface TestHomeserver {
 
 export async function startTestHomeserver(
   engine: Engine,
-  options: { serverName?: string; yaml?: string } = {},
+  options: { serverName?: string; yaml?: string; resources?: string } = {},
 ): Promise<TestHomeserver> {
   const dataDir = await mkdtemp(join(tmpdir(), "weft-hs-"));
   const storage = await createTestStorage(engine);
@@ -35,7 +35,7 @@ export async function startTestHomeserver(
     "  - port: 1", // replaced below by port 0: the config layer rightly refuses 0
     "    bind_addresses: ['127.0.0.1']",
     "    type: http",
-    "    resources: [{ names: [client, federation, keys, media] }]",
+    `    resources: [{ names: [${options.resources ?? "client, federation, keys, media"}] }]`,
     `log_level: ${process.env["WEFT_TEST_LOG"] ?? "silent"}`,
     options.yaml ?? "",
   ].join("\n");
