@@ -220,11 +220,7 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
     if (requester !== undefined && endpoint.whileLocked !== true && deps.isLocked?.(requester.userId) === true) throw accountLockedError();
   }
 
-  let body: unknown;
-  if (compiled.body === "json") {
-    body = parseJsonBody(req.body);
-    if (compiled.validate !== undefined && !compiled.validate(body)) throw schemaError(compiled.validate.errors);
-  }
+  const body: unknown = compiled.body === "json" ? parseJsonBody(req.body) : undefined;
 
   if (endpoint.auth === "federation") {
     if (deps.authenticateFederation === undefined) {
@@ -234,9 +230,11 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
       method: req.method,
       uri: req.url,
       authorization: req.headers.authorization,
-      body: compiled.body === "json" ? body : undefined,
+      body,
     });
   }
+  // After the X-Matrix check (which signs the parsed body): an unsigned request is 401 whatever its body.
+  if (compiled.body === "json" && compiled.validate !== undefined && !compiled.validate(body)) throw schemaError(compiled.validate.errors);
 
   if (endpoint.rateLimit !== undefined) {
     const limiter = deps.rateLimiters.get(endpoint.rateLimit);

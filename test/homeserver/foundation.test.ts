@@ -172,6 +172,24 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("federation request authentication", () => {
+  it("answers an unsigned request 401 M_UNAUTHORIZED before looking at its body", async () => {
+    const hs = await startTestHomeserver("sqlite", { resources: "federation" });
+    try {
+      // invites-v2.yaml's body needs room_version and event: this one has neither, and no X-Matrix header.
+      const res = await fetch(`${hs.baseUrl}/_matrix/federation/v2/invite/${encodeURIComponent("!r:test.local")}/${encodeURIComponent("$e")}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as Record<string, unknown>)["errcode"], "M_UNAUTHORIZED");
+    } finally {
+      await hs.stop();
+    }
+  });
+});
+
 describe("a federation listener", () => {
   it("serves the server's keys and OpenID userinfo beside federation, as Synapse's does, and no client API", async () => {
     const hs = await startTestHomeserver("sqlite", { resources: "federation" });
