@@ -43,6 +43,7 @@ import { dummyStage, passwordStage, registrationTokenStage } from "./users/uia-s
 import { UserService } from "./users/user-service.ts";
 import { AccountRestrictions } from "./users/account-restrictions.ts";
 import { AccountRestrictionStore } from "../storage/stores/account-restrictions.ts";
+import { CrossSigningStore } from "../storage/stores/cross-signing.ts";
 import { accountRestrictionEndpoints } from "./api/admin/account-restrictions.ts";
 import { whoisEndpoint } from "./api/admin/whois.ts";
 
@@ -101,7 +102,16 @@ export async function createAccountServices(options: {
     new AccountRestrictions({ store: new AccountRestrictionStore(db, kind), kind, serverName: config.serverName, getUser: (userId) => users.getUser(userId), now: Date.now });
   const [locks, suspensions] = [restrictions("lock"), restrictions("suspension")];
   await Promise.all([locks.load(), suspensions.load()]);
-  const login = new LoginService(passwords, users, devices, new LoginTokenStore(db), uia, (userId) => locks.isRestricted(userId));
+  const crossSigningKeys = new CrossSigningStore(db);
+  const login = new LoginService(
+    passwords,
+    users,
+    devices,
+    new LoginTokenStore(db),
+    uia,
+    (userId) => locks.isRestricted(userId),
+    async (userId, deviceId) => (await crossSigningKeys.keysOf([userId])).some((k) => k.publicKey === deviceId),
+  );
   const profiles = new ProfileService(config.serverName, new ProfileStore(db), { onError: onError("a profile-change listener") });
   const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
   const pushRules = new PushRulesService(accountData);

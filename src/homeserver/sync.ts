@@ -183,7 +183,11 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     roomState: new BatchedRoomState((ids, when) => statesInBulk(roomserver, ids, when)),
     visibility: new BatchedVisibility(rooms.visibility),
     serializer: events.serializer,
-    accountData: { changesSince: (userId, since) => accounts.accountData.changesSince(userId, since), currentPosition: () => accounts.accountData.currentPosition() },
+    accountData: {
+      changesSince: (userId, since) => accounts.accountData.changesSince(userId, since),
+      unstoredManaged: (userId) => accounts.accountData.unstoredManaged(userId),
+      currentPosition: () => accounts.accountData.currentPosition(),
+    },
     typing,
     receipts,
     presence,

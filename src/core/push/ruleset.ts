@@ -144,7 +144,12 @@ export function putRule(ruleset: Ruleset, kind: RuleKind, ruleId: string, body: 
   return { ...ruleset, [kind]: [...others.slice(0, index), rule, ...others.slice(index)] };
 }
 
-/** The historical actions are ignored (modules/push.md#historical-actions): stripped here. */
+/**
+ * modules/push.md#historical-actions: `dont_notify` and `coalesce` MUST be ignored, which stripping
+ * or skipping them both do. They are kept as the client sent them (Complement's
+ * TestPushRuleCacheHealth reads `dont_notify` back, as Synapse serves it); whatever evaluates the
+ * rules skips them, so that `["dont_notify"]` acts as `[]`.
+ */
 const HISTORICAL_ACTIONS: ReadonlySet<string> = new Set(["dont_notify", "coalesce"]);
 
 function checkActions(value: JsonValue | undefined): JsonValue[] {
@@ -153,8 +158,7 @@ function checkActions(value: JsonValue | undefined): JsonValue[] {
   const actions: JsonValue[] = [];
   for (const action of value) {
     if (typeof action === "string") {
-      if (HISTORICAL_ACTIONS.has(action)) continue;
-      if (action !== "notify") throw new MatrixError("M_INVALID_PARAM", `Unrecognised action: ${action}`, 400);
+      if (action !== "notify" && !HISTORICAL_ACTIONS.has(action)) throw new MatrixError("M_INVALID_PARAM", `Unrecognised action: ${action}`, 400);
       actions.push(action);
     } else if (isJsonObject(action) && typeof action["set_tweak"] === "string") {
       actions.push(action);

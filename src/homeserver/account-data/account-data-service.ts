@@ -32,12 +32,23 @@ export class AccountDataService {
   readonly #store: AccountDataStore;
   readonly #listeners: AccountDataListener[] = [];
   readonly #onError: (error: unknown) => void;
+  /** How GET reads global types the server manages, by type (m.push_rules: the rendered ruleset). */
+  readonly #managedReaders = new Map<string, (userId: string) => Promise<JsonObject>>();
   #position: number | undefined;
   #loading: Promise<number> | undefined;
 
   constructor(store: AccountDataStore, options: { onError?: (error: unknown) => void } = {}) {
     this.#store = store;
     this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /**
+   * modules/account_data.md#server-behaviour: "Servers must allow clients to read the above event
+   * types as normal". GET of the global `type` answers what `read` gives, e.g. the push rules with
+   * the server defaults, which exist before the user has changed (and so stored) anything.
+   */
+  readManagedWith(type: string, read: (userId: string) => Promise<JsonObject>): void {
+    this.#managedReaders.set(type, read);
   }
 
   /** Listens for changes (sync wakes its waiters with the position). */
@@ -59,6 +70,20 @@ export class AccountDataService {
     return this.#store.changesSince(userId, since, limit);
   }
 
+  /**
+   * The global types the server manages that the user has stored nothing of, as GET reads them
+   * (at position 0): an initial sync sends them too, since the push rules exist, with the server's
+   * defaults, before the user changes one (modules/push.md: clients read them from /sync).
+   */
+  async unstoredManaged(userId: string): Promise<AccountDataEntry[]> {
+    const out: AccountDataEntry[] = [];
+    for (const [type, read] of this.#managedReaders) {
+      if ((await this.#store.get(userId, undefined, type)) !== undefined) continue;
+      out.push({ streamId: 0, userId, roomId: undefined, type, content: await read(userId) });
+    }
+    return out;
+  }
+
   /** The user's account data in a room as the server reads it (no requester), by type. */
   roomEntries(userId: string, roomId: string): Promise<{ type: string; content: JsonObject }[]> {
     return this.#store.roomEntries(userId, roomId);
@@ -73,7 +98,8 @@ export class AccountDataService {
   async get(requester: Requester, userId: string, roomId: string | undefined, type: string): Promise<JsonObject> {
     checkOwner(requester, userId);
     checkRoomId(roomId);
-    const content = await this.#store.get(userId, roomId, type);
+    const read = roomId === undefined ? this.#managedReaders.get(type) : undefined;
+    const content = read !== undefined ? await read(userId) : await this.#store.get(userId, roomId, type);
     if (content === undefined) throw new MatrixError("M_NOT_FOUND", roomId === undefined ? "Account data not found" : "Room account data not found", 404);
     return content;
   }

@@ -12,6 +12,8 @@ export class PushRulesService {
 
   constructor(accountData: AccountDataService) {
     this.#accountData = accountData;
+    // GET /user/{userId}/account_data/m.push_rules reads the same ruleset as GET /pushrules/.
+    accountData.readManagedWith(PUSH_RULES_TYPE, async (userId) => rulesetContent(await this.ruleset(userId)));
   }
 
   /** The user's current ruleset. */

@@ -248,8 +248,9 @@ export class SyncResponseBuilder {
   async #accountData(ctx: SyncContext): Promise<AccountDataItem[]> {
     const since = ctx.since?.accountData ?? 0;
     if (ctx.since !== undefined && ctx.to.accountData <= since) return [];
-    const changes = await this.#deps.accountData.changesSince(ctx.userId, since);
-    return changes.filter((c) => c.streamId <= ctx.to.accountData);
+    const changes = (await this.#deps.accountData.changesSince(ctx.userId, since)).filter((c) => c.streamId <= ctx.to.accountData);
+    if (ctx.since !== undefined || this.#deps.accountData.unstoredManaged === undefined) return changes;
+    return [...(await this.#deps.accountData.unstoredManaged(ctx.userId)), ...changes];
   }
 
   // invite_state / knock_state: what the member event carried, or the room's state at it.

@@ -91,6 +91,8 @@ export interface SyncOneTimeKeys {
 /** Account data (account-data/account-data-service.ts). */
 export interface SyncAccountData {
   changesSince(userId: string, since: number): Promise<ReadonlyArray<{ readonly roomId: string | undefined; readonly type: string; readonly content: JsonObject; readonly streamId: number }>>;
+  /** The server-managed global types (m.push_rules) the user has stored nothing of, as they read: an initial sync sends them too. */
+  unstoredManaged?(userId: string): Promise<ReadonlyArray<{ readonly roomId: string | undefined; readonly type: string; readonly content: JsonObject; readonly streamId: number }>>;
   currentPosition(): Promise<number>;
 }
 

@@ -39,6 +39,7 @@ export class LoginService {
   readonly #loginTokens: LoginTokenStore;
   readonly #uia: UserInteractiveAuth;
   readonly #isLocked: (userId: string) => boolean;
+  readonly #isCrossSigningKeyId: (userId: string, deviceId: string) => Promise<boolean>;
   readonly #now: () => number;
 
   constructor(
@@ -48,6 +49,8 @@ export class LoginService {
     loginTokens: LoginTokenStore,
     uia: UserInteractiveAuth,
     isLocked: (userId: string) => boolean = () => false,
+    /** Whether `deviceId` is the public key (key ID) of one of the user's cross-signing keys. */
+    isCrossSigningKeyId: (userId: string, deviceId: string) => Promise<boolean> = async () => false,
     now: () => number = Date.now,
   ) {
     this.#passwords = passwords;
@@ -56,6 +59,7 @@ export class LoginService {
     this.#loginTokens = loginTokens;
     this.#uia = uia;
     this.#isLocked = isLocked;
+    this.#isCrossSigningKeyId = isCrossSigningKeyId;
     this.#now = now;
   }
 
@@ -80,6 +84,11 @@ export class LoginService {
     if (user.deactivated) throw new MatrixError("M_USER_DEACTIVATED", "This account has been deactivated", 403);
     // A locked account cannot open sessions either: login is not among the APIs it may call.
     if (this.#isLocked(user.userId)) throw accountLockedError();
+    // login.yaml 403 M_FORBIDDEN "the requested device ID is the same as a cross-signing key ID"
+    // (modules/end_to_end_encryption.md: servers MUST not allow devices to have such IDs).
+    if (request.device_id !== undefined && (await this.#isCrossSigningKeyId(user.userId, request.device_id))) {
+      throw new MatrixError("M_FORBIDDEN", "The device ID is the ID of a cross-signing key", 403);
+    }
     const session = await this.#devices.createSession(user.userId, {
       deviceId: request.device_id,
       initialDisplayName: request.initial_device_display_name,

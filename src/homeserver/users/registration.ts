@@ -59,7 +59,9 @@ export class RegistrationService {
     this.#checkEnabled();
     // registration.yaml: username checks come before UIA, so a taken name is reported at once.
     const localpart = body.username === undefined ? undefined : await this.#available(body.username);
-    if (body.password === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: password", 400);
+    // client-server-api#user-interactive-authentication-api: a request without `auth` gets the 401
+    // with the flows (clients discover them with `{}`); the password is asked for once auth comes.
+    if (body.password === undefined && body.auth !== undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: password", 400);
 
     const flows = this.flows();
     if (flows.length === 0) throw new MatrixError("M_FORBIDDEN", "Registration is disabled", 403);

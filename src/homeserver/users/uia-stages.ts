@@ -1,5 +1,6 @@
 // The UIA stages Weft offers (client-server-api#authentication-types): m.login.password,
 // m.login.dummy and m.login.registration_token.
+import { MatrixError } from "../../core/errors.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { PasswordAuthenticator } from "./password-auth.ts";
 import type { StageFailure, UiaSession, UiaStage } from "./uia.ts";
@@ -32,8 +33,11 @@ export function passwordStage(passwords: PasswordAuthenticator): UiaStage {
         medium: auth["medium"],
         address: auth["address"],
       });
+      // client-server-api#user-interactive-authentication-api: "fails for a reason other than
+      // authentication": another account's identifier is no retryable attempt but a 403, given
+      // before its password is looked at (so that no one can test another account's password here).
       if ((await passwords.resolveUserId(claimed)) !== session.userId) {
-        return { errcode: "M_FORBIDDEN", error: "The identifier does not name the logged-in user" };
+        throw new MatrixError("M_FORBIDDEN", "The identifier does not name the logged-in user", 403);
       }
       const user = await passwords.verify(claimed, password, { countAccount: false });
       return user?.userId === session.userId ? undefined : invalid;

@@ -190,7 +190,9 @@ export class UserInteractiveAuth {
       params: request.params ?? {},
       session: session.id,
     };
-    if (session.completed.length > 0) body["completed"] = [...session.completed];
+    // client-server-api#user-interactive-authentication-api: a failed attempt answers "the same 401
+    // response as above" (the one with `completed`), so it carries `completed` even when empty.
+    if (session.completed.length > 0 || failure !== undefined) body["completed"] = [...session.completed];
     return new UiaChallenge(body, failure);
   }
 

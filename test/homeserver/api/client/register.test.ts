@@ -62,7 +62,7 @@ for (const engine of engines) {
       assertError(await call(hs, "POST", REGISTER, { body: { username: "dora smith", password: "pw" } }), 400, "M_INVALID_USERNAME");
       assertError(await call(hs, "POST", REGISTER, { body: { username: "12345", password: "pw" } }), 400, "M_INVALID_USERNAME");
       assertError(await call(hs, "POST", REGISTER, { body: { username: "x".repeat(300), password: "pw" } }), 400, "M_INVALID_USERNAME");
-      assertError(await call(hs, "POST", REGISTER, { body: { username: "erin" } }), 400, "M_MISSING_PARAM");
+      assertError(await call(hs, "POST", REGISTER, { body: { username: "erin", auth: { type: "m.login.dummy" } } }), 400, "M_MISSING_PARAM");
       assertError(await call(hs, "POST", REGISTER, { body: { username: 5, password: "pw" } }), 400, "M_BAD_JSON");
       assertError(await call(hs, "POST", `${REGISTER}?kind=admin`, { body: { password: "pw" } }), 400, "M_INVALID_PARAM");
     });
