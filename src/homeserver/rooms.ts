@@ -34,6 +34,9 @@ import type { RemoteRooms } from "./rooms/remote-joiner.ts";
 import { RoomCreationService } from "./rooms/room-creation.ts";
 import { RoomSummaryService } from "./rooms/room-summaries.ts";
 import { SpaceHierarchyService } from "./rooms/hierarchy.ts";
+import { UserDirectoryService } from "./rooms/user-directory.ts";
+import { userDirectoryEndpoints } from "./api/client/user-directory.ts";
+import { UserDirectoryStore } from "../storage/stores/user-directory.ts";
 import { RoomStateReader } from "./rooms/room-state.ts";
 import { RoomUpgradeService } from "./rooms/upgrade.ts";
 import { settingsTransfer } from "./rooms/upgrade-settings.ts";
@@ -139,6 +142,12 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       });
     guestRemovals.set(roomId, removal);
   });
+  // The user directory searches rooms with a public join rule or world_readable history: it hears of changes to either.
+  const userDirectory = new UserDirectoryService({ store: new UserDirectoryStore(db), states });
+  const openingKeys = [stateMapKey("m.room.join_rules", ""), stateMapKey("m.room.history_visibility", "")];
+  const unsubscribeDirectory = roomserver.subscribe((output) => {
+    if (output.kind === "new_room_event" && openingKeys.some((key) => output.stateDelta.has(key))) userDirectory.roomChanged(output.roomId);
+  });
 
   await membershipIndex.start();
   return {
@@ -156,6 +165,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       ...mutualRoomsEndpoints(membership),
       ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex })),
       ...hierarchyEndpoints(new SpaceHierarchyService({ states, directory, membershipIndex })),
+      ...userDirectoryEndpoints(userDirectory),
       ...aliasEndpoints(aliases),
       ...directoryEndpoints(directory, config.serverName, () => remote.directory),
       ...federationPublicRoomsEndpoints(directory, config.allowPublicRoomsOverFederation),
@@ -168,6 +178,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     },
     close: async () => {
       unsubscribeGuests();
+      unsubscribeDirectory();
       await Promise.all(guestRemovals.values());
       await membershipIndex.close();
     },
