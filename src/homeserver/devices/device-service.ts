@@ -176,6 +176,11 @@ export class DeviceService {
     await this.deleteDevicesExcept(userId, undefined);
   }
 
+  /** The user's flags changed (a guest became a full user): requests read them afresh. */
+  userChanged(userId: string): void {
+    this.#cache.invalidateUser(userId);
+  }
+
   /** Deletes every device of the user but `keepDeviceId`, with their tokens. */
   async deleteDevicesExcept(userId: string, keepDeviceId: string | undefined): Promise<void> {
     const deleted = await this.#devices.deleteDevicesExcept(userId, keepDeviceId);

@@ -25,6 +25,8 @@ export interface RegisterRequest {
   readonly initial_device_display_name?: string;
   readonly inhibit_login?: boolean;
   readonly refresh_token?: boolean;
+  /** modules/guest_access.md: the access token of the guest account this registration upgrades. */
+  readonly guest_access_token?: string;
 }
 
 /** The most guesses at a free generated localpart before giving up (collisions are rare). */
@@ -57,8 +59,9 @@ export class RegistrationService {
     if (kind === "guest") return this.#registerGuest(body);
     if (kind !== undefined && kind !== "user") throw new MatrixError("M_INVALID_PARAM", "kind must be user or guest", 400);
     this.#checkEnabled();
+    const guest = body.guest_access_token === undefined ? undefined : await this.#upgradedGuest(body.guest_access_token, body.username);
     // registration.yaml: username checks come before UIA, so a taken name is reported at once.
-    const localpart = body.username === undefined ? undefined : await this.#available(body.username);
+    const localpart = body.username === undefined || guest !== undefined ? undefined : await this.#available(body.username);
     // client-server-api#user-interactive-authentication-api: a request without `auth` gets the 401
     // with the flows (clients discover them with `{}`); the password is asked for once auth comes.
     if (body.password === undefined && body.auth !== undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: password", 400);
@@ -66,23 +69,36 @@ export class RegistrationService {
     const flows = this.flows();
     if (flows.length === 0) throw new MatrixError("M_FORBIDDEN", "Registration is disabled", 403);
     const { registrationToken } = await this.#uia.authenticate({ endpoint: "POST /register", userId: undefined, body, flows });
+    const session = {
+      inhibitLogin: body.inhibit_login === true,
+      deviceId: body.device_id,
+      initialDeviceDisplayName: body.initial_device_display_name,
+      refreshable: body.refresh_token === true,
+    };
     try {
-      const registered = await this.#withLocalpart(localpart, (lp) =>
-        this.#users.register({
-          localpart: lp,
-          password: body.password,
-          inhibitLogin: body.inhibit_login === true,
-          deviceId: body.device_id,
-          initialDeviceDisplayName: body.initial_device_display_name,
-          refreshable: body.refresh_token === true,
-        }),
-      );
+      const registered =
+        guest !== undefined
+          ? await this.#users.upgradeGuest(guest, body.password ?? "", session)
+          : await this.#withLocalpart(localpart, (lp) => this.#users.register({ localpart: lp, password: body.password, ...session }));
       if (registrationToken !== undefined) await this.#tokens.complete(registrationToken);
       return registered;
     } catch (error) {
       if (registrationToken !== undefined) await this.#tokens.release(registrationToken);
       throw error;
     }
+  }
+
+  /**
+   * modules/guest_access.md: a guest upgrades "by going through the ordinary register flow" with
+   * its access token, naming its own localpart as `username`. The guest's user ID.
+   */
+  async #upgradedGuest(accessToken: string, username: string | undefined): Promise<string> {
+    const requester = await this.#users.authenticateAccessToken(accessToken);
+    if (!requester.isGuest) throw new MatrixError("M_FORBIDDEN", "guest_access_token is not a guest's access token", 403);
+    if (username === undefined || `@${username.toLowerCase()}:${this.#serverName}` !== requester.userId) {
+      throw new MatrixError("M_INVALID_PARAM", "username must be the guest's own localpart", 400);
+    }
+    return requester.userId;
   }
 
   /** GET /register/available: throws M_INVALID_USERNAME or M_USER_IN_USE, as registration would. */

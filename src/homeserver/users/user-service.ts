@@ -53,6 +53,21 @@ export class UserService {
       if (error instanceof UserExistsError) throw new MatrixError("M_USER_IN_USE", "User ID already taken", 400);
       throw error;
     }
+    return await this.#loggedIn(userId, options);
+  }
+
+  /**
+   * modules/guest_access.md: the guest account becomes a full one with the password (and, unless
+   * inhibited, a new device with an access token); its guest sessions stay, as a full user's.
+   */
+  async upgradeGuest(userId: string, password: string, options: Omit<RegisterOptions, "localpart" | "password" | "admin" | "guest" | "displayname">): Promise<RegisteredUser> {
+    if (!(await this.users.upgradeGuest(userId, await hashPassword(password)))) throw new MatrixError("M_FORBIDDEN", "Only a guest account can be upgraded", 403);
+    this.devices.userChanged(userId);
+    return await this.#loggedIn(userId, options);
+  }
+
+  // The new account's first session, unless the registration inhibits login.
+  async #loggedIn(userId: string, options: Pick<RegisterOptions, "inhibitLogin" | "deviceId" | "initialDeviceDisplayName" | "refreshable">): Promise<RegisteredUser> {
     if (options.inhibitLogin === true) return { userId, deviceId: undefined, accessToken: undefined };
     const session = await this.devices.createSession(userId, {
       deviceId: options.deviceId,

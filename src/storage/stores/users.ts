@@ -109,6 +109,14 @@ export class UserStore {
     return updated.numUpdatedRows > 0n;
   }
 
+  /** A guest account becomes a full one with this password; false when the user is no guest. */
+  async upgradeGuest(userId: string, passwordHash: string): Promise<boolean> {
+    const updated = await this.#db.write("upgrade_guest", (trx) =>
+      trx.updateTable("users").set({ password_hash: passwordHash, is_guest: toFlag(false) }).where("user_id", "=", userId).where("is_guest", "=", toFlag(true)).executeTakeFirst(),
+    );
+    return updated.numUpdatedRows > 0n;
+  }
+
   /**
    * Marks the account deactivated and forgets its password; with `erase`, also records the user as
    * erased. The row stays, so the user ID is never given out again.

@@ -23,6 +23,7 @@ export function registrationEndpoints(registration: RegistrationService, serverN
         initial_device_display_name: { type: "string" },
         inhibit_login: { type: "boolean" },
         refresh_token: { type: "boolean" },
+        guest_access_token: { type: "string" },
       },
     },
     handler: async (req) => {

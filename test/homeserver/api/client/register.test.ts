@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { engines } from "../../../storage/engines.ts";
 import { startTestHomeserver, type TestHomeserver } from "../../harness.ts";
-import { ACCOUNTS_YAML, assertError, call, registerUser, tokenEntropyBytes } from "./helpers.ts";
+import { ACCOUNTS_YAML, assertError, call, registerGuest, registerUser, tokenEntropyBytes } from "./helpers.ts";
 
 const REGISTER = "/_matrix/client/v3/register";
 
@@ -105,6 +105,28 @@ for (const engine of engines) {
       assertError(await call(hs, "PUT", `/_matrix/client/v3/user/${userId}/account_data/a.b`, { token, body: {} }), 403, "M_GUEST_ACCESS_FORBIDDEN");
       assertError(await call(hs, "PUT", `/_matrix/client/v3/profile/${userId}/avatar_url`, { token, body: { avatar_url: "mxc://a/b" } }), 403, "M_FORBIDDEN");
       assert.equal((await call(hs, "PUT", `/_matrix/client/v3/profile/${userId}/displayname`, { token, body: { displayname: "G" } })).status, 200);
+    });
+
+    it("upgrades a guest through the ordinary flow with guest_access_token and its own localpart", async () => {
+      const guest = await registerGuest(hs);
+      const localpart = guest.userId.slice(1).split(":")[0] as string;
+      const upgrade = (body: Record<string, unknown>) => call(hs, "POST", REGISTER, { body: { guest_access_token: guest.accessToken, password: "Guest-no-more-1", ...body } });
+      // modules/guest_access.md: "required to specify the username parameter to the value of the local part".
+      assertError(await upgrade({ username: "someoneelse", auth: { type: "m.login.dummy" } }), 400, "M_INVALID_PARAM");
+      assertError(await upgrade({ auth: { type: "m.login.dummy" } }), 400, "M_INVALID_PARAM");
+      const challenge = await upgrade({ username: localpart });
+      assert.equal(challenge.status, 401, "the ordinary flow: UIA first");
+      const done = await upgrade({ username: localpart, auth: { type: "m.login.dummy", session: challenge.body["session"] } });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.equal(done.body["user_id"], guest.userId);
+      const token = done.body["access_token"] as string;
+      assert.equal((await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token })).body["is_guest"], false);
+      assert.equal((await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token: guest.accessToken })).body["is_guest"], false, "the guest session is a full user's now");
+      const login = await call(hs, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user: localpart }, password: "Guest-no-more-1" } });
+      assert.equal(login.status, 200);
+      // A full user's token upgrades nothing.
+      const full = await registerUser(hs, "notaguest");
+      assertError(await call(hs, "POST", REGISTER, { body: { guest_access_token: full.accessToken, username: "notaguest", password: "x" } }), 403, "M_FORBIDDEN");
     });
 
     it("serves r0 paths too", async () => {
