@@ -29,6 +29,7 @@ import type { Federation } from "./federation/federation.ts";
 import { FederationInvites } from "./federation/invites.ts";
 import { FederationQueries } from "./federation/queries.ts";
 import { RemotePublicRooms } from "./federation/public-rooms.ts";
+import { RemoteSpaces } from "./federation/remote-hierarchy.ts";
 import { RemoteTimestampLookup } from "./federation/timestamp-lookup.ts";
 import { FederationReceiver } from "./federation/receiver.ts";
 import { RemoteMembership } from "./federation/remote-membership.ts";
@@ -60,6 +61,8 @@ export interface FederationRoomServices {
   readonly queries: FederationQueries;
   /** The client's /timestamp_to_event asking the room's other servers. */
   readonly timestamps: RemoteTimestampLookup;
+  /** Other servers' spaces, for the client's /hierarchy walking into rooms that are not here. */
+  readonly spaces: RemoteSpaces;
   /** The seams the rooms services call for rooms that are not here. */
   readonly remoteRooms: RemoteRooms;
   /** The seams of the e2ee services: other servers' keys, to-device messages for their users. */
@@ -226,6 +229,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     reads,
     queries,
     timestamps,
+    spaces: new RemoteSpaces(client, serverName, { logger: log }),
     remoteRooms,
     remoteKeys: remoteKeyQuerier(client),
     remoteToDevice: remoteToDeviceSender((destination, edu) => sender.enqueueEdu(destination, edu)),

@@ -18,6 +18,7 @@ import type { AccountServices } from "./accounts.ts";
 import { aliasEndpoints } from "./api/client/aliases.ts";
 import { directoryEndpoints } from "./api/client/directory.ts";
 import { federationPublicRoomsEndpoints } from "./api/federation/public-rooms.ts";
+import { federationHierarchyEndpoints } from "./api/federation/hierarchy.ts";
 import { membershipEndpoints } from "./api/client/membership.ts";
 import { mutualRoomsEndpoints } from "./api/client/mutual-rooms.ts";
 import { roomEndpoints } from "./api/client/rooms.ts";
@@ -51,6 +52,8 @@ export interface RoomServices {
   readonly creation: RoomCreationService;
   readonly upgrades: RoomUpgradeService;
   readonly states: RoomStateReader;
+  /** The space hierarchy (client and federation /hierarchy); its federation side is plugged in with useRemote. */
+  readonly hierarchy: SpaceHierarchyService;
   readonly endpoints: readonly AnyEndpoint[];
   /**
    * Plugs in the federation side (remote joins, invites, knocks, leaves, alias queries) once it is
@@ -149,6 +152,8 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     if (output.kind === "new_room_event" && openingKeys.some((key) => output.stateDelta.has(key))) userDirectory.roomChanged(output.roomId);
   });
 
+  const hierarchy = new SpaceHierarchyService({ serverName: config.serverName, states, directory, membershipIndex });
+
   await membershipIndex.start();
   return {
     membershipIndex,
@@ -159,12 +164,14 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     creation,
     upgrades,
     states,
+    hierarchy,
     endpoints: [
       ...roomEndpoints({ creation, membership, upgrades }),
       ...membershipEndpoints(membership),
       ...mutualRoomsEndpoints(membership),
       ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex })),
-      ...hierarchyEndpoints(new SpaceHierarchyService({ states, directory, membershipIndex })),
+      ...hierarchyEndpoints(hierarchy),
+      ...federationHierarchyEndpoints(hierarchy),
       ...userDirectoryEndpoints(userDirectory),
       ...aliasEndpoints(aliases),
       ...directoryEndpoints(directory, config.serverName, () => remote.directory),

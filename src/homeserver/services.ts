@@ -162,6 +162,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
 
   // Rooms elsewhere: joins, invites, knocks, leaves and alias queries go through federation.
   rooms.connectRemote(federationRooms.remoteRooms);
+  // The client's /hierarchy asks other servers about the children not known here.
+  rooms.hierarchy.useRemote(federationRooms.spaces);
   const sync = await createSyncServices({
     config,
     db,

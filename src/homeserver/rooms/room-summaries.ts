@@ -24,11 +24,11 @@ export interface RoomSummaryDeps {
   readonly membershipIndex: MembershipIndex;
 }
 
-/** Join rules that let anyone see the room's summary (room_summary.yaml). */
-const OPEN_JOIN_RULES: ReadonlySet<string> = new Set(["public", "knock", "knock_restricted"]);
-const RESTRICTED_JOIN_RULES: ReadonlySet<string> = new Set(["restricted", "knock_restricted"]);
+/** Join rules that let anyone see the room's summary (room_summary.yaml): joinable or knockable. */
+export const OPEN_JOIN_RULES: ReadonlySet<string> = new Set(["public", "knock", "knock_restricted"]);
+export const RESTRICTED_JOIN_RULES: ReadonlySet<string> = new Set(["restricted", "knock_restricted"]);
 /** Memberships that let a user see the room's summary whatever its join rule. */
-const MEMBER_MEMBERSHIPS: ReadonlySet<string> = new Set(["join", "invite", "knock"]);
+export const MEMBER_MEMBERSHIPS: ReadonlySet<string> = new Set(["join", "invite", "knock"]);
 
 function notFound(): MatrixError {
   return new MatrixError("M_NOT_FOUND", "Room not found", 404);
