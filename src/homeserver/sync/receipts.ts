@@ -75,6 +75,17 @@ export function threadOf(content: JsonObject): string | undefined {
   return typeof root === "string" ? root : undefined;
 }
 
+/** modules/receipts.md#threaded-read-receipts: how many relations are followed to find an event's thread. */
+const MAX_THREAD_HOPS = 3;
+
+/** The event a non-thread relation (an edit, a reaction...) points to, if any. */
+function parentOf(content: JsonObject): string | undefined {
+  const relation = content["m.relates_to"];
+  if (!isJsonObject(relation) || relation["rel_type"] === "m.thread") return undefined;
+  const parent = relation["event_id"];
+  return typeof parent === "string" ? parent : undefined;
+}
+
 export class ReceiptService {
   readonly #store: ReceiptStore;
   readonly #notifier: Notifier;
@@ -121,12 +132,27 @@ export class ReceiptService {
     if (!(await this.#isJoined(roomId, userId))) throw new MatrixError("M_FORBIDDEN", "You are not joined to this room", 403);
     const event = await this.#getEvent(eventId);
     if (event === undefined || event.roomId !== roomId) throw new MatrixError("M_NOT_FOUND", "Event not found in this room", 404);
-    if (threadId !== undefined) checkThread(eventId, event, threadId);
+    if (threadId !== undefined) await this.#checkThread(eventId, event, threadId);
     const ts = this.#clock.now();
     const written = await this.#put({ roomId, receiptType, userId, threadId, eventId, ts }, event.streamOrdering);
     this.#onReceipt(userId);
     if (!written) return;
     for (const listener of this.#listeners) listener({ roomId, receiptType, userId, threadId, eventId, ts });
+  }
+
+  // receipts.yaml 400: "The event_id is not related to the thread_id". modules/receipts.md#threaded-
+  // read-receipts: an event is in a thread through its m.thread relation or, "following the event
+  // relationships", a parent's ("a maximum of 3 hops is recommended"); a thread root is in `main`.
+  async #checkThread(eventId: string, event: ReceiptedEvent, threadId: string): Promise<void> {
+    let thread = threadOf(event.content);
+    let current: ReceiptedEvent | undefined = event;
+    for (let hop = 0; thread === undefined && current !== undefined && hop < MAX_THREAD_HOPS; hop++) {
+      const parent = parentOf(current.content);
+      current = parent === undefined ? undefined : await this.#getEvent(parent);
+      if (current !== undefined && current.roomId === event.roomId) thread = threadOf(current.content);
+    }
+    const ok = threadId === MAIN_THREAD ? thread === undefined : thread === threadId || eventId === threadId;
+    if (!ok) throw new MatrixError("M_INVALID_PARAM", `Event ${eventId} is not in thread ${threadId}`, 400);
   }
 
   /**
@@ -206,19 +232,16 @@ export class ReceiptService {
   }
 }
 
-// receipts.yaml 400: "The event_id is not related to the thread_id".
-function checkThread(eventId: string, event: ReceiptedEvent, threadId: string): void {
-  const thread = threadOf(event.content);
-  const ok = threadId === MAIN_THREAD ? thread === undefined : thread === threadId || eventId === threadId;
-  if (!ok) throw new MatrixError("M_INVALID_PARAM", `Event ${eventId} is not in thread ${threadId}`, 400);
-}
-
 /** m.receipt: event ID -> receipt type -> user ID -> {ts, thread_id?} (m.receipt.yaml). */
 function receiptEvent(receipts: readonly StoredReceipt[]): JsonObject {
   const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
   for (const r of receipts) {
     const byType = (content[r.eventId] ??= {});
     const byUser = (byType[r.receiptType] ??= {});
+    // One event per room holds one receipt per (event, type, user): when a user's unthreaded and
+    // threaded receipts are on the same event, the unthreaded one is shown, which covers the
+    // thread's too (modules/receipts.md#threaded-read-receipts; Synapse's choice, MSC4102).
+    if (r.threadId !== undefined && byUser[r.userId] !== undefined && byUser[r.userId]?.["thread_id"] === undefined) continue;
     byUser[r.userId] = r.threadId === undefined ? { ts: r.ts } : { ts: r.ts, thread_id: r.threadId };
   }
   return { type: "m.receipt", content };

@@ -1,9 +1,10 @@
 // unread_notifications and unread_thread_notifications of /sync (client-server-api#receiving-
 // notifications), until push rules land: the messages from others after the user's read receipt
 // (or, without one, after their membership), as the default rules would count them: messages,
-// encrypted events and stickers notify, notices and edits do not; a message mentioning the user
-// (m.mentions user_ids) is a highlight. Threads per modules/receipts.md#threaded-read-receipts: an
-// event in thread T is read when the unthreaded receipt or T's receipt is at or after it.
+// encrypted events and call invites notify, notices, edits and stickers do not; a message
+// mentioning the user (m.mentions user_ids) is a highlight. Threads per modules/receipts.md#
+// threaded-read-receipts: an event in thread T is read when the unthreaded receipt or T's receipt
+// is at or after it.
 //
 // Each room's countable events are kept in memory from the position they were first needed from,
 // extended by the roomserver's outputs, so incremental syncs count without reading storage.
@@ -68,7 +69,8 @@ function countableOf(info: RoomEventInfo, streamOrdering: number): Countable | u
   const content = event.content;
   if (event.type === "m.room.message") {
     if (content["msgtype"] === "m.notice" || typeof content["msgtype"] !== "string") return undefined;
-  } else if (event.type !== "m.room.encrypted" && event.type !== "m.sticker") {
+  } else if (event.type !== "m.room.encrypted" && event.type !== "m.call.invite") {
+    // modules/push.md default underrides: .m.rule.call, .m.rule.encrypted and .m.rule.message notify; no rule matches m.sticker.
     return undefined;
   }
   const relation = content["m.relates_to"];
