@@ -61,3 +61,6 @@ export const DEFAULT_MAX_REQUEST_SIZE = 8 * 1024 * 1024;
 
 /** Folder, relative to the config file (or cwd), for the database, media and signing key by default. */
 export const DEFAULT_DATA_DIR = "data";
+
+/** Synapse's default `turn_user_lifetime`: TURN credentials are good for an hour. */
+export const DEFAULT_TURN_USER_LIFETIME_MS = 60 * 60 * 1000;

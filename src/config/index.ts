@@ -8,7 +8,7 @@ export { generateConfig } from "./generate.ts";
 export type { GenerateConfigOptions } from "./generate.ts";
 export { loadOrCreateSigningKey } from "./signing-key.ts";
 export { DEFAULT_IP_RANGE_BLOCKLIST, DEFAULT_BIND_ADDRESSES, DEFAULT_RATE_LIMITS, DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_MAX_REQUEST_SIZE } from "./defaults.ts";
-export { parseSize, normaliseIpRange } from "./values.ts";
+export { parseSize, parseDuration, normaliseIpRange } from "./values.ts";
 export type {
   HomeserverConfig,
   ListenerConfig,
@@ -20,4 +20,7 @@ export type {
   FederationRateLimit,
   TrustedKeyServer,
   LogLevel,
+  TurnConfig,
+  ServerSupportConfig,
+  SupportContact,
 } from "./types.ts";

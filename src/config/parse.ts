@@ -11,6 +11,8 @@ import { DEFAULT_DATA_DIR, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_UPLOAD_SIZE } f
 import { readIpRangeBlocklist, readIpRanges, readTrustedKeyServers } from "./federation.ts";
 import { readListeners } from "./listeners.ts";
 import { readRateLimits } from "./rate-limits.ts";
+import { readServerSupport } from "./support.ts";
+import { readTurnConfig } from "./voip.ts";
 import { describe, isMapping, resolvePath, Section } from "./section.ts";
 import type { ReadContext } from "./section.ts";
 import { parseSize } from "./values.ts";
@@ -85,6 +87,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     database: database === undefined ? { engine: "sqlite", path: dataPath("homeserver.db") } : readDatabase(database, dataPath("homeserver.db")),
     mediaStorePath: root.filePath("media_store_path") ?? dataPath("media_store"),
     maxUploadSize: readSize(root, "max_upload_size", DEFAULT_MAX_UPLOAD_SIZE),
+    enableAuthenticatedMedia: root.boolean("enable_authenticated_media", true),
     maxRequestSize: readSize(root, "max_request_size", DEFAULT_MAX_REQUEST_SIZE),
     signingKeyPath: root.filePath("signing_key_path") ?? dataPath(`${serverName.replace(/[^A-Za-z0-9.-]/g, "_")}.signing.key`),
     enableRegistration,
@@ -108,6 +111,8 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     reportStats,
     presence: { enabled: readPresenceEnabled(root) },
     logLevel: readLogLevel(root),
+    turn: readTurnConfig(root),
+    serverSupport: readServerSupport(root),
   };
   // What suppress_key_server_warning is for, as in Synapse: a notary can vouch for any key.
   if (!config.suppressKeyServerWarning && config.trustedKeyServers.some((k) => k.serverName === "matrix.org")) {

@@ -78,6 +78,37 @@ export interface TrustedKeyServer {
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
+/** The TURN server clients are pointed at by GET /voip/turnServer (modules/voip_events.md), Synapse's keys. */
+export interface TurnConfig {
+  /** `turn_uris`: `turn:` / `turns:` URIs; empty: no TURN server is offered. */
+  readonly uris: readonly string[];
+  /** `turn_shared_secret` (or `turn_shared_secret_path`): time-limited credentials, the TURN REST API's. */
+  readonly sharedSecret: string | undefined;
+  /** `turn_username` / `turn_password`: fixed credentials, when there is no shared secret. */
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** `turn_user_lifetime`, in milliseconds (Synapse's duration: `1h`, `30m`, or milliseconds); default 1h. */
+  readonly userLifetimeMs: number;
+  /** `turn_allow_guests`: whether guests get credentials too (default true). */
+  readonly allowGuests: boolean;
+}
+
+/** One way to reach the server's admins (client-server support.yaml `contacts`). */
+export interface SupportContact {
+  readonly matrixId?: string;
+  readonly emailAddress?: string;
+  /** `m.role.admin`, `m.role.security`, or a namespaced role of one's own. */
+  readonly role: string;
+}
+
+/** What GET /.well-known/matrix/support serves (client-server support.yaml), from Weft's own keys. */
+export interface ServerSupportConfig {
+  /** `support_contacts` */
+  readonly contacts: readonly SupportContact[];
+  /** `support_page` */
+  readonly page: string | undefined;
+}
+
 export interface HomeserverConfig {
   /** The file this came from, absolute; undefined for the embedded defaults. */
   readonly configPath: string | undefined;
@@ -97,6 +128,11 @@ export interface HomeserverConfig {
   readonly mediaStorePath: string;
   /** `max_upload_size`, in bytes. */
   readonly maxUploadSize: number;
+  /**
+   * `enable_authenticated_media` (Synapse's, default true): media uploaded while it is on are served
+   * by the authenticated endpoints only (client-server-api#content-repo-client-behaviour, the freeze).
+   */
+  readonly enableAuthenticatedMedia: boolean;
   /** `max_request_size` (Weft's own): the largest non-media request body, in bytes. */
   readonly maxRequestSize: number;
   /** `signing_key_path` */
@@ -147,4 +183,8 @@ export interface HomeserverConfig {
   readonly presence: { readonly enabled: boolean };
   /** `log_level` (Weft's own, pino levels); Synapse's `log_config` is not read. */
   readonly logLevel: LogLevel;
+  /** `turn_uris`, `turn_shared_secret`, `turn_username`, `turn_password`, `turn_user_lifetime`, `turn_allow_guests` */
+  readonly turn: TurnConfig;
+  /** `support_contacts`, `support_page` (Weft's own keys); undefined when neither is set. */
+  readonly serverSupport: ServerSupportConfig | undefined;
 }

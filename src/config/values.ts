@@ -31,3 +31,27 @@ export function normaliseIpRange(value: string): string | undefined {
   const prefix = Number(prefixText);
   return prefix <= max ? `${address}/${prefix}` : undefined;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  ms: 1,
+  s: 1000,
+  m: 60 * 1000,
+  h: 60 * 60 * 1000,
+  d: 24 * 60 * 60 * 1000,
+  w: 7 * 24 * 60 * 60 * 1000,
+  y: 365 * 24 * 60 * 60 * 1000,
+};
+
+/**
+ * A duration in milliseconds, as Synapse reads one: an integer is milliseconds; a string is digits
+ * with an optional `ms`, `s`, `m`, `h`, `d`, `w` or `y` suffix (no suffix: milliseconds).
+ */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== "string") return undefined;
+  const match = /^(\d+)\s*(ms|[smhdwy]?)$/.exec(value.trim());
+  if (match === null) return undefined;
+  const ms = Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 1);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}

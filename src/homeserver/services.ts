@@ -33,6 +33,17 @@ import { OpenidTokenStore } from "../storage/stores/openid-tokens.ts";
 import { OpenidTokens } from "./users/openid-tokens.ts";
 import { openidRequestTokenEndpoint } from "./api/client/openid.ts";
 import { openidUserInfoEndpoint } from "./api/federation/openid.ts";
+import { supportWellKnownEndpoint } from "./api/client/support.ts";
+import { voipEndpoints } from "./api/client/voip.ts";
+import { thirdPartyEndpoints } from "./api/client/thirdparty.ts";
+import { reportingEndpoints } from "./api/client/reporting.ts";
+import { ReportService } from "./reporting/report-service.ts";
+import { ReportStore } from "../storage/stores/reports.ts";
+import { MediaStore } from "../storage/stores/media.ts";
+import { MediaService } from "./media/media-service.ts";
+import { Thumbnailer } from "./media/thumbnailer.ts";
+import { mediaEndpoints } from "./api/media/media.ts";
+import { federationMediaEndpoints } from "./api/media/federation-media.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -49,6 +60,8 @@ export interface Services {
   readonly e2ee: E2eeServices;
   readonly federationRooms: FederationRoomServices;
   readonly sync: SyncServices;
+  /** The local media repository (client-server-api#content-repository). */
+  readonly media: MediaService;
   readonly http: HttpDeps;
   close(): Promise<void>;
 }
@@ -69,6 +82,19 @@ function rateLimiters(config: HomeserverConfig): Map<string, RateLimiter> {
 /** OpenID tokens for third parties (client-server-api#openid): asked for by clients, checked over federation. */
 function openidEndpoints(tokens: OpenidTokens): AnyEndpoint[] {
   return [openidRequestTokenEndpoint(tokens) as AnyEndpoint, openidUserInfoEndpoint(tokens)];
+}
+
+/** Reporting content (modules/report_content.md): reports are checked against what the reporter may see, and stored. */
+function reportEndpoints(config: HomeserverConfig, db: Database, roomserver: Roomserver, events: EventServices, users: UserService): AnyEndpoint[] {
+  const reports = new ReportService({
+    serverName: config.serverName,
+    store: new ReportStore(db),
+    roomKnown: async (roomId) => (await roomserver.roomVersion(roomId)) !== undefined,
+    membershipOf: (roomId, userId) => events.access.membershipOf(roomId, userId),
+    visibleEvent: (userId, roomId, eventId) => events.access.visibleEvent(userId, roomId, eventId),
+    localUserExists: (userId) => users.isUserIdTaken(userId),
+  });
+  return reportingEndpoints(reports);
 }
 
 export async function createServices(config: HomeserverConfig, logger: Logger): Promise<Services> {
@@ -196,6 +222,18 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     roomOutputs: roomserver,
   });
 
+  // The media repository: files under media_store_path, rows in local_media. Other servers' media
+  // are unknown until fetching them over federation is built (media.useRemote).
+  const media = new MediaService({
+    serverName: config.serverName,
+    storePath: config.mediaStorePath,
+    maxUploadSize: config.maxUploadSize,
+    enableAuthenticatedMedia: config.enableAuthenticatedMedia,
+    store: new MediaStore(db),
+    thumbnailer: new Thumbnailer(),
+    log: logger.child({ component: "media" }),
+  });
+
   const endpoints: AnyEndpoint[] = [
     versionsEndpoint,
     healthEndpoint,
@@ -204,6 +242,10 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       extraClientContent: config.extraWellKnownClientContent,
       serverDelegation: config.serveServerWellKnown ? `${new URL(config.publicBaseurl).hostname}:443` : undefined,
     }),
+    supportWellKnownEndpoint(config.serverSupport),
+    ...voipEndpoints(config.turn),
+    ...thirdPartyEndpoints(),
+    ...reportEndpoints(config, db, roomserver, events, users),
     ...serverKeyEndpoints(serverKeys),
     ...keyQueryEndpoints(federation.notary),
     federationVersionEndpoint(),
@@ -215,6 +257,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...federationRooms.endpoints,
     ...sync.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
+    ...mediaEndpoints({ media }),
+    ...federationMediaEndpoints({ media, serverName: config.serverName }),
   ];
 
   const http: HttpDeps = {
@@ -243,6 +287,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     e2ee,
     federationRooms,
     sync,
+    media,
     http,
     close: async () => {
       clearInterval(purgeTimer);

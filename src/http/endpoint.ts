@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { Readable } from "node:stream";
 import type { JsonObject } from "../core/json.ts";
 
 // Endpoints are described once (ARCHITECTURE.md): method, paths across spec versions, auth scheme,
@@ -52,7 +53,8 @@ export interface MatrixRequest<Body = unknown> {
 export class HttpReply {
   constructor(
     readonly status: number,
-    readonly payload: { readonly json: unknown } | { readonly raw: Buffer | string; readonly contentType: string },
+    /** Raw bytes may be a stream (a media download read from its file). */
+    readonly payload: { readonly json: unknown } | { readonly raw: Buffer | string | Readable; readonly contentType: string },
     readonly headers: Readonly<Record<string, string>> = {},
   ) {}
 
@@ -60,7 +62,7 @@ export class HttpReply {
     return new HttpReply(status, { json }, headers);
   }
 
-  static raw(status: number, raw: Buffer | string, contentType: string, headers?: Record<string, string>): HttpReply {
+  static raw(status: number, raw: Buffer | string | Readable, contentType: string, headers?: Record<string, string>): HttpReply {
     return new HttpReply(status, { raw, contentType }, headers);
   }
 }

@@ -576,3 +576,42 @@ export interface AccountSuspensionsTable {
 export interface Schema {
   account_suspensions: AccountSuspensionsTable;
 }
+
+// Tables of migration 016 (the local media repository).
+
+export interface LocalMediaTable {
+  media_id: string;
+  user_id: string;
+  created_ts: number;
+  /** Set while created and not yet uploaded (media/v1/create): when the ID expires unused. */
+  unused_expires_ts: number | null;
+  /** Null until the bytes are stored. */
+  upload_ts: number | null;
+  content_type: string | null;
+  upload_name: string | null;
+  size: number | null;
+  /** 1: uploaded while unauthenticated media was frozen, served by the authenticated endpoints only. */
+  authenticated: Generated<Flag>;
+}
+
+export interface Schema {
+  local_media: LocalMediaTable;
+}
+
+// Tables of migration 017 (reports of content).
+
+export interface ReportsTable {
+  id: Generated<number>;
+  kind: "event" | "room" | "user";
+  reporter_user_id: string;
+  room_id: string | null;
+  event_id: string | null;
+  /** The user reported (user reports), or the reported event's sender (event reports). */
+  target_user_id: string | null;
+  reason: string | null;
+  received_ts: number;
+}
+
+export interface Schema {
+  reports: ReportsTable;
+}

@@ -15,5 +15,7 @@ import { fewerEventPages } from "./012-fewer-event-pages.ts";
 import { accountLocks } from "./013-account-locks.ts";
 import { accountSuspensions } from "./014-account-suspensions.ts";
 import { deviceUserAgents } from "./015-device-user-agents.ts";
+import { media } from "./016-media.ts";
+import { reports } from "./017-reports.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports];
