@@ -147,8 +147,8 @@ function matchesFilter(room: JsonObject, request: RemotePublicRoomsRequest): boo
   });
 }
 
-/** public_rooms_chunk.yaml: the required fields, with their types; each optional one kept only if well-typed. */
-function checkedRoom(value: JsonValue): JsonObject | undefined {
+/** public_rooms_chunk.yaml (from another server): the required fields, with their types; each optional one kept only if well-typed. */
+export function checkedRoom(value: JsonValue | undefined): JsonObject | undefined {
   if (!isJsonObject(value)) return undefined;
   const roomId = value["room_id"];
   const members = value["num_joined_members"];
@@ -159,6 +159,7 @@ function checkedRoom(value: JsonValue): JsonObject | undefined {
     num_joined_members: members,
     world_readable: value["world_readable"] === true,
     guest_can_join: value["guest_can_join"] === true,
+    // `join_rule`: "When not present, the room is assumed to be public".
     join_rule: typeof value["join_rule"] === "string" ? value["join_rule"] : "public",
   };
   for (const key of ["name", "topic", "canonical_alias", "avatar_url", "room_type"]) {

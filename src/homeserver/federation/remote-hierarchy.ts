@@ -13,6 +13,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.t
 import type { RemoteHierarchy, RemoteSpace, RemoteWalkBudget } from "../rooms/hierarchy.ts";
 import type { QueryParams } from "./client.ts";
 import { errorText } from "./event-fetcher.ts";
+import { checkedRoom } from "./public-rooms.ts";
 
 export interface HierarchyClient {
   get(destination: string, path: string, options?: { query?: QueryParams; timeoutMs?: number; maxResponseBytes?: number }): Promise<JsonObject>;
@@ -129,20 +130,9 @@ export class RemoteSpaces implements RemoteHierarchy {
 
 /** room_summary.yaml (over public_rooms_chunk.yaml): the required fields, with their types; each optional one kept only if well-typed. */
 export function checkedSummary(value: JsonValue | undefined): JsonObject | undefined {
-  if (!isJsonObject(value)) return undefined;
-  const roomId = value["room_id"];
-  const members = value["num_joined_members"];
-  if (typeof roomId !== "string" || !roomId.startsWith("!")) return undefined;
-  if (typeof members !== "number" || !Number.isSafeInteger(members) || members < 0) return undefined;
-  const room: JsonObject = {
-    room_id: roomId,
-    num_joined_members: members,
-    world_readable: value["world_readable"] === true,
-    guest_can_join: value["guest_can_join"] === true,
-    // `join_rule`: "When not present, the room is assumed to be public".
-    join_rule: typeof value["join_rule"] === "string" ? value["join_rule"] : "public",
-  };
-  for (const key of ["name", "topic", "canonical_alias", "avatar_url", "room_type", "encryption", "room_version"]) {
+  const room = checkedRoom(value);
+  if (room === undefined || !isJsonObject(value)) return undefined;
+  for (const key of ["encryption", "room_version"]) {
     const field = value[key];
     if (typeof field === "string") room[key] = field;
   }
