@@ -40,7 +40,9 @@ import { reportingEndpoints } from "./api/client/reporting.ts";
 import { ReportService } from "./reporting/report-service.ts";
 import { ReportStore } from "../storage/stores/reports.ts";
 import { MediaStore } from "../storage/stores/media.ts";
+import { RemoteMediaStore } from "../storage/stores/remote-media.ts";
 import { MediaService } from "./media/media-service.ts";
+import { FederationRemoteMedia } from "./media/remote-media.ts";
 import { Thumbnailer } from "./media/thumbnailer.ts";
 import { mediaEndpoints } from "./api/media/media.ts";
 import { federationMediaEndpoints } from "./api/media/federation-media.ts";
@@ -223,16 +225,27 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   });
 
   // The media repository: files under media_store_path, rows in local_media. Other servers' media
-  // are unknown until fetching them over federation is built (media.useRemote).
+  // are fetched over federation and kept (remote_content, rows in remote_media).
+  const thumbnailer = new Thumbnailer();
   const media = new MediaService({
     serverName: config.serverName,
     storePath: config.mediaStorePath,
     maxUploadSize: config.maxUploadSize,
     enableAuthenticatedMedia: config.enableAuthenticatedMedia,
     store: new MediaStore(db),
-    thumbnailer: new Thumbnailer(),
+    thumbnailer,
     log: logger.child({ component: "media" }),
   });
+  media.useRemote(
+    new FederationRemoteMedia({
+      client: federation.client,
+      store: new RemoteMediaStore(db),
+      storePath: config.mediaStorePath,
+      maxUploadSize: config.maxUploadSize,
+      thumbnailer,
+      log: logger.child({ component: "remote-media" }),
+    }),
+  );
 
   const endpoints: AnyEndpoint[] = [
     versionsEndpoint,

@@ -615,3 +615,18 @@ export interface ReportsTable {
 export interface Schema {
   reports: ReportsTable;
 }
+
+// Tables of migration 018 (the cache of other servers' media).
+
+export interface RemoteMediaTable {
+  server_name: string;
+  media_id: string;
+  content_type: string;
+  upload_name: string | null;
+  size: number;
+  fetched_ts: number;
+}
+
+export interface Schema {
+  remote_media: RemoteMediaTable;
+}

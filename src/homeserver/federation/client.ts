@@ -34,6 +34,8 @@ export interface FederationRequestOptions {
   readonly maxResponseBytes?: number;
   /** Accept numbers canonical JSON forbids (room versions 1-5 events, rooms/fragments/v1-canonical-json.md). */
   readonly lenientNumbers?: boolean;
+  /** The Accept header: `application/json` unless told. */
+  readonly accept?: string;
 }
 
 export interface FederationClientOptions {
@@ -111,13 +113,28 @@ export class FederationClient {
     body: JsonObject | undefined,
     options: FederationRequestOptions = {},
   ): Promise<JsonValue> {
+    const response = await this.requestRaw(method, destination, path, body, options);
+    return this.parse(destination, method, path, response, options.lenientNumbers === true);
+  }
+
+  /**
+   * Sends a signed request and answers the remote's reply as it came (any status, the body's
+   * bytes unparsed): for the few endpoints that do not answer JSON (federation media).
+   */
+  async requestRaw(
+    method: "GET" | "PUT" | "POST" | "DELETE",
+    destination: string,
+    path: string,
+    body: JsonObject | undefined,
+    options: FederationRequestOptions = {},
+  ): Promise<TransportResponse> {
     const serverName = parseServerName(destination);
     if (serverName === undefined) throw new FederationRequestError(destination, "bad-destination", `${JSON.stringify(destination)} is not a server name`);
     if (!path.startsWith("/")) throw new TypeError(`a federation path starts with "/": ${path}`);
     const uri = path + encodeQuery(options.query);
     const { serverName: origin, signingKey } = this.options;
     const authorization = signRequest({ method, uri, origin, destination, content: body }, signingKey);
-    const headers: Record<string, string> = { authorization, accept: "application/json" };
+    const headers: Record<string, string> = { authorization, accept: options.accept ?? "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
@@ -153,7 +170,47 @@ export class FederationClient {
         cause: error,
       });
     }
-    return this.parse(destination, method, path, response, options.lenientNumbers === true);
+    return response;
+  }
+
+  /**
+   * An unsigned GET of an https URL a remote server gave (a federation media `Location`), through
+   * the same guarded transport (blocked address ranges included).
+   */
+  async fetchUrl(url: string, options: { timeoutMs?: number; maxResponseBytes?: number } = {}): Promise<TransportResponse> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new FederationRequestError(url, "bad-destination", `${JSON.stringify(url)} is not a URL`);
+    }
+    if (parsed.protocol !== "https:") throw new FederationRequestError(url, "bad-destination", `${JSON.stringify(url)} is not an https URL`);
+    const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    try {
+      return await this.options.transport.request({
+        target: { host, port: parsed.port === "" ? 443 : Number(parsed.port) },
+        hostHeader: parsed.host,
+        method: "GET",
+        path: parsed.pathname + parsed.search,
+        headers: {},
+        timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxResponseBytes: options.maxResponseBytes ?? this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      });
+    } catch (err) {
+      if (!(err instanceof TransportError)) throw err;
+      throw new FederationRequestError(parsed.host, err.reason, `GET ${url}: ${err.message}`, undefined, undefined, { cause: err });
+    }
+  }
+
+  /** The status and errcode of a non-2xx reply, thrown as for JSON requests. */
+  httpError(destination: string, method: string, path: string, response: TransportResponse): FederationRequestError | undefined {
+    try {
+      this.parse(destination, method, path, response, false);
+      return undefined;
+    } catch (err) {
+      if (err instanceof FederationRequestError && err.reason === "http") return err;
+      return undefined;
+    }
   }
 
   private parse(destination: string, method: string, path: string, response: TransportResponse, lenientNumbers: boolean): JsonValue {

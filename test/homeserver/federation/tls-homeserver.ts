@@ -75,7 +75,7 @@ export async function startTlsHomeserver(
       {
         port,
         bindAddresses: ["127.0.0.1"],
-        resources: new Set<Resource>(["client", "federation", "keys", "health"]),
+        resources: new Set<Resource>(["client", "federation", "keys", "media", "health"]),
         xForwarded: false,
         tls: { cert: certificate.cert, key: certificate.key },
       },
