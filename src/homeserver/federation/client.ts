@@ -202,17 +202,6 @@ export class FederationClient {
     }
   }
 
-  /** The status and errcode of a non-2xx reply, thrown as for JSON requests. */
-  httpError(destination: string, method: string, path: string, response: TransportResponse): FederationRequestError | undefined {
-    try {
-      this.parse(destination, method, path, response, false);
-      return undefined;
-    } catch (err) {
-      if (err instanceof FederationRequestError && err.reason === "http") return err;
-      return undefined;
-    }
-  }
-
   private parse(destination: string, method: string, path: string, response: TransportResponse, lenientNumbers: boolean): JsonValue {
     let json: JsonValue | undefined;
     try {
