@@ -28,7 +28,7 @@ import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import { allowedRoomIds } from "./restricted-joins.ts";
-import { MEMBER_MEMBERSHIPS, OPEN_JOIN_RULES, RESTRICTED_JOIN_RULES, mayPreview, roomSummaryOf } from "./room-summaries.ts";
+import { OPEN_JOIN_RULES, RESTRICTED_JOIN_RULES, mayPreview, mayPreviewFrom, roomSummaryOf } from "./room-summaries.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
 
 /** A space as another server describes it (its federation /hierarchy answer, checked). */
@@ -352,19 +352,21 @@ export class SpaceHierarchyService {
    * public, knock or knock_restricted, the history is world_readable, or the join rule is restricted
    * and the user is joined to an allowed room; never a banned user.
    */
-  async #mayPreviewRemote(room: JsonObject, userId: string): Promise<boolean> {
+  #mayPreviewRemote(room: JsonObject, userId: string): Promise<boolean> {
     const index = this.#deps.membershipIndex;
-    const membership = typeof room["room_id"] === "string" ? await index.membershipOf(userId, room["room_id"]) : undefined;
-    if (membership !== undefined && MEMBER_MEMBERSHIPS.has(membership)) return true;
-    if (membership === "ban") return false;
-    // public_rooms_chunk.yaml `join_rule`: "When not present, the room is assumed to be public".
-    const joinRule = typeof room["join_rule"] === "string" ? room["join_rule"] : "public";
-    if (OPEN_JOIN_RULES.has(joinRule) || room["world_readable"] === true) return true;
-    if (!RESTRICTED_JOIN_RULES.has(joinRule) || !Array.isArray(room["allowed_room_ids"])) return false;
-    for (const allowed of room["allowed_room_ids"]) {
-      if (typeof allowed === "string" && (await index.membershipOf(userId, allowed)) === "join") return true;
-    }
-    return false;
+    const roomId = room["room_id"];
+    const allowed = room["allowed_room_ids"];
+    return mayPreviewFrom(
+      {
+        membership: () => (typeof roomId === "string" ? index.membershipOf(userId, roomId) : Promise.resolve(undefined)),
+        // public_rooms_chunk.yaml `join_rule`: "When not present, the room is assumed to be public".
+        joinRule: () => Promise.resolve(typeof room["join_rule"] === "string" ? room["join_rule"] : "public"),
+        worldReadable: () => Promise.resolve(room["world_readable"] === true),
+        allowedRoomIds: () => Promise.resolve(Array.isArray(allowed) ? allowed.filter((id): id is string => typeof id === "string") : []),
+      },
+      userId,
+      index,
+    );
   }
 
   /**

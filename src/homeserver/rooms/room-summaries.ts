@@ -14,7 +14,7 @@ import type { JsonObject } from "../../core/json.ts";
 import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
-import { allowedRoomIds, joinedToAllowedRoom } from "./restricted-joins.ts";
+import { allowedRoomIds } from "./restricted-joins.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
 
 export interface RoomSummaryDeps {
@@ -28,21 +28,49 @@ export interface RoomSummaryDeps {
 export const OPEN_JOIN_RULES: ReadonlySet<string> = new Set(["public", "knock", "knock_restricted"]);
 export const RESTRICTED_JOIN_RULES: ReadonlySet<string> = new Set(["restricted", "knock_restricted"]);
 /** Memberships that let a user see the room's summary whatever its join rule. */
-export const MEMBER_MEMBERSHIPS: ReadonlySet<string> = new Set(["join", "invite", "knock"]);
+const MEMBER_MEMBERSHIPS: ReadonlySet<string> = new Set(["join", "invite", "knock"]);
 
 function notFound(): MatrixError {
   return new MatrixError("M_NOT_FOUND", "Room not found", 404);
 }
 
-/** Whether the user (undefined: without an access token) may see the room's summary, in /room_summary and /hierarchy. */
-export async function mayPreview(state: RoomState, userId: string | undefined, index: MembershipIndex): Promise<boolean> {
-  const membership = userId === undefined ? undefined : await state.membershipOf(userId);
+/** What the preview rule asks of a room, read only as far as the rule needs. */
+export interface PreviewFacts {
+  /** The user's membership, as far as this server knows. */
+  membership(): Promise<string | undefined>;
+  joinRule(): Promise<string>;
+  worldReadable(): Promise<boolean>;
+  /** The rooms a restricted join rule allows. */
+  allowedRoomIds(): Promise<readonly string[]>;
+}
+
+/**
+ * Whether the user (undefined: without an access token) may see a room's summary, in /room_summary
+ * and /hierarchy: its room here (mayPreview) or one another server described (the hierarchy's).
+ */
+export async function mayPreviewFrom(facts: PreviewFacts, userId: string | undefined, index: MembershipIndex): Promise<boolean> {
+  const membership = userId === undefined ? undefined : await facts.membership();
   if (membership !== undefined && MEMBER_MEMBERSHIPS.has(membership)) return true;
   if (membership === "ban") return false;
-  const joinRule = (await state.stringField("m.room.join_rules", "join_rule")) ?? "public";
-  if (OPEN_JOIN_RULES.has(joinRule)) return true;
-  if ((await state.stringField("m.room.history_visibility", "history_visibility")) === "world_readable") return true;
-  return userId !== undefined && RESTRICTED_JOIN_RULES.has(joinRule) && (await joinedToAllowedRoom((await state.content("m.room.join_rules")) ?? {}, userId, index));
+  const joinRule = await facts.joinRule();
+  if (OPEN_JOIN_RULES.has(joinRule) || (await facts.worldReadable())) return true;
+  if (userId === undefined || !RESTRICTED_JOIN_RULES.has(joinRule)) return false;
+  for (const roomId of await facts.allowedRoomIds()) if ((await index.membershipOf(userId, roomId)) === "join") return true;
+  return false;
+}
+
+/** mayPreviewFrom for a room whose state is here. */
+export function mayPreview(state: RoomState, userId: string | undefined, index: MembershipIndex): Promise<boolean> {
+  return mayPreviewFrom(
+    {
+      membership: () => (userId === undefined ? Promise.resolve(undefined) : state.membershipOf(userId)),
+      joinRule: async () => (await state.stringField("m.room.join_rules", "join_rule")) ?? "public",
+      worldReadable: async () => (await state.stringField("m.room.history_visibility", "history_visibility")) === "world_readable",
+      allowedRoomIds: async () => allowedRoomIds((await state.content("m.room.join_rules")) ?? {}),
+    },
+    userId,
+    index,
+  );
 }
 
 /** room_summary.yaml: the directory's chunk of the room, its version, encryption, and the rooms a restricted join rule allows. */
