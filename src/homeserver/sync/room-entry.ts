@@ -164,10 +164,15 @@ export class RoomEntryBuilder {
         }
       }
       const somethingNew = timeline.length > 0 || state.length > 0 || ephemeral.length > 0 || accountData.length > 0;
-      const joinedMembers = [...draft.timeline.events, ...(stateLists[i] as RoomEventInfo[])].flatMap(({ event }) =>
-        event.type === "m.room.member" && event.stateKey !== undefined && event.content["membership"] === "join" ? [event.stateKey] : [],
-      );
-      if (somethingNew || plan.since === undefined || ctx.fullState) entries.push({ roomId: plan.roomId, section: "join", json, joinedMembers });
+      if (!(somethingNew || plan.since === undefined || ctx.fullState)) continue;
+      // Read only by an incremental sync (the presence of users newly sharing a room): not worked out for an initial one.
+      const joinedMembers =
+        ctx.since === undefined
+          ? undefined
+          : [...draft.timeline.events, ...(stateLists[i] as RoomEventInfo[])].flatMap(({ event }) =>
+              event.type === "m.room.member" && event.stateKey !== undefined && event.content["membership"] === "join" ? [event.stateKey] : [],
+            );
+      entries.push({ roomId: plan.roomId, section: "join", json, joinedMembers });
     }
     return entries;
   }
