@@ -19,10 +19,14 @@ async function listenerSpec(config: HomeserverConfig, listener: ListenerConfig):
   for (const resource of listener.resources) {
     for (const name of resource.names) if (RESOURCES.has(name)) resources.add(name as Resource);
   }
-  // `openid` is the federation OpenID userinfo endpoint alone, `keys` the server's keys and the
-  // notary: a federation listener serves both too (as Synapse's does), or other servers could check
-  // none of its signatures.
+  // What Synapse's listener resources imply (its config manual, `listeners`): `client` implies
+  // `media` (a Synapse file naming [client, federation] serves uploads and downloads), and
+  // `federation` implies `media`, `keys` and `openid`. `openid` is the federation OpenID userinfo
+  // endpoint alone, `keys` the server's keys and the notary: without them other servers could check
+  // none of this server's signatures.
+  if (resources.has("client")) resources.add("media");
   if (resources.has("federation")) {
+    resources.add("media");
     resources.add("openid");
     resources.add("keys");
   }

@@ -197,6 +197,22 @@ describe("a federation listener", () => {
       assert.equal((await fetch(`${hs.baseUrl}/_matrix/key/v2/server`)).status, 200);
       assert.equal((await fetch(`${hs.baseUrl}/_matrix/federation/v1/version`)).status, 200);
       assert.equal((await fetch(`${hs.baseUrl}/_matrix/client/versions`)).status, 404);
+      // Synapse's `federation` implies `media` too.
+      assert.equal((await fetch(`${hs.baseUrl}/_matrix/client/v1/media/config`)).status, 401);
+    } finally {
+      await hs.stop();
+    }
+  });
+});
+
+describe("a client listener", () => {
+  it("serves the media repository too, as Synapse's `client` resource implies `media`", async () => {
+    const hs = await startTestHomeserver("sqlite", { resources: "client" });
+    try {
+      const reply = await fetch(`${hs.baseUrl}/_matrix/client/v1/media/config`);
+      assert.equal(reply.status, 401);
+      assert.equal(((await reply.json()) as { errcode: string }).errcode, "M_MISSING_TOKEN");
+      assert.equal((await fetch(`${hs.baseUrl}/_matrix/federation/v1/version`)).status, 404);
     } finally {
       await hs.stop();
     }
