@@ -125,7 +125,17 @@ export class RoomAccess {
     }
     const [visible] = await this.#visibility.filterEventsForUser(userId, [info]);
     if (visible === undefined) throw eventNotFound();
+    if (await this.#forgotRoom(userId, roomId)) throw eventNotFound();
     return visible;
+  }
+
+  /** Whether the user left the room and forgot it since (its history is closed to them, see #forgot). */
+  async #forgotRoom(userId: string, roomId: string): Promise<boolean> {
+    const state = await this.#roomserver.currentState(roomId);
+    const memberId = state?.get(stateMapKey("m.room.member", userId));
+    if (state === undefined || memberId === undefined) return false;
+    const membership = (await this.#roomserver.getEvent(memberId))?.event.content["membership"];
+    return await this.#forgot(userId, roomId, membership, state);
   }
 
   // leaving.yaml /forget: "After this API is called, however, a user will no longer be able to

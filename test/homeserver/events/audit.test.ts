@@ -124,6 +124,8 @@ for (const engine of engines) {
       const eventId = await send(hs, alice, roomId, text("before bob left"));
       await setMembership(hs, roomId, bob, "leave");
       assert.equal((await get(hs, bob, roomPath(roomId, "/messages?dir=b"))).status, 200);
+      assert.equal((await get(hs, bob, roomPath(roomId, `/event/${enc(eventId)}`))).status, 200);
+      assert.equal((await get(hs, bob, roomPath(roomId, `/relations/${enc(eventId)}`, "v1"))).status, 200);
       const forget = await call(hs, "POST", roomPath(roomId, "/forget"), { token: bob.accessToken, body: {} });
       assert.equal(forget.status, 200, JSON.stringify(forget.body));
       // leaving.yaml /forget: "After this API is called, however, a user will no longer be able to retrieve history for this room."
@@ -132,6 +134,10 @@ for (const engine of engines) {
       assertError(await get(hs, bob, roomPath(roomId, `/context/${enc(eventId)}`)), 403, "M_FORBIDDEN");
       assertError(await get(hs, bob, roomPath(roomId, "/state")), 403, "M_FORBIDDEN");
       assertError(await get(hs, bob, roomPath(roomId, "/members")), 403, "M_FORBIDDEN");
+      // rooms.yaml GET /event and relations.yaml: 404, "not found or you do not have permission to read this event".
+      assertError(await get(hs, bob, roomPath(roomId, `/event/${enc(eventId)}`)), 404, "M_NOT_FOUND");
+      assertError(await get(hs, bob, roomPath(roomId, `/relations/${enc(eventId)}`, "v1")), 404, "M_NOT_FOUND");
+      assertError(await get(hs, bob, roomPath(roomId, "/threads", "v1")), 403, "M_FORBIDDEN");
       // Joining again gives the history back.
       await setMembership(hs, roomId, bob, "join");
       assert.equal((await get(hs, bob, roomPath(roomId, "/messages?dir=b"))).status, 200);
