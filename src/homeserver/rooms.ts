@@ -169,7 +169,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       ...roomEndpoints({ creation, membership, upgrades }),
       ...membershipEndpoints(membership),
       ...mutualRoomsEndpoints(membership),
-      ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex })),
+      ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex, remote: () => hierarchy.remote })),
       ...hierarchyEndpoints(hierarchy),
       ...federationHierarchyEndpoints(hierarchy),
       ...userDirectoryEndpoints(userDirectory),

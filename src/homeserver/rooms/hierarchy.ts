@@ -28,7 +28,7 @@ import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import { allowedRoomIds } from "./restricted-joins.ts";
-import { OPEN_JOIN_RULES, RESTRICTED_JOIN_RULES, mayPreview, mayPreviewFrom, roomSummaryOf } from "./room-summaries.ts";
+import { OPEN_JOIN_RULES, RESTRICTED_JOIN_RULES, SUMMARY_FIELDS, mayPreview, mayPreviewSummary, roomSummaryOf } from "./room-summaries.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
 
 /** A space as another server describes it (its federation /hierarchy answer, checked). */
@@ -210,22 +210,6 @@ export function remoteChildren(room: JsonObject, suggestedOnly: boolean): Child[
   return children.sort(compareChildren);
 }
 
-/** The fields of a room summary (room_summary.yaml) a remote room shows with, its children apart. */
-const SUMMARY_FIELDS = [
-  "room_id",
-  "num_joined_members",
-  "world_readable",
-  "guest_can_join",
-  "join_rule",
-  "name",
-  "topic",
-  "canonical_alias",
-  "avatar_url",
-  "room_type",
-  "allowed_room_ids",
-  "encryption",
-  "room_version",
-] as const;
 
 export class SpaceHierarchyService {
   readonly #deps: HierarchyDeps;
@@ -238,6 +222,11 @@ export class SpaceHierarchyService {
   /** Plugs in the federation side: children not known here are asked of their servers. */
   useRemote(remote: RemoteHierarchy): void {
     this.#remote = remote;
+  }
+
+  /** The federation side, once plugged in (room summaries ask it too). */
+  get remote(): RemoteHierarchy | undefined {
+    return this.#remote;
   }
 
   /** GET /rooms/{roomId}/hierarchy for `userId`. */
@@ -338,35 +327,12 @@ export class SpaceHierarchyService {
       room = space.room;
     }
     // The federation answer holds what our server may see: "The requesting server is responsible for filtering the results further down for the user's request".
-    if (!(await this.#mayPreviewRemote(room, userId))) return undefined;
+    if (!(await mayPreviewSummary(room, userId, this.#deps.membershipIndex))) return undefined;
     const children = remoteChildren(room, suggestedOnly);
     const chunk: JsonObject = {};
     for (const field of SUMMARY_FIELDS) if (room[field] !== undefined) chunk[field] = room[field];
     chunk["children_state"] = children.map((c) => c.stripped);
     return { chunk, children, space };
-  }
-
-  /**
-   * space_hierarchy.yaml (client-server) `rooms`, for a room known only from another server's
-   * summary: the user is joined, invited or knocking (as this server knows), the join rule is
-   * public, knock or knock_restricted, the history is world_readable, or the join rule is restricted
-   * and the user is joined to an allowed room; never a banned user.
-   */
-  #mayPreviewRemote(room: JsonObject, userId: string): Promise<boolean> {
-    const index = this.#deps.membershipIndex;
-    const roomId = room["room_id"];
-    const allowed = room["allowed_room_ids"];
-    return mayPreviewFrom(
-      {
-        membership: () => (typeof roomId === "string" ? index.membershipOf(userId, roomId) : Promise.resolve(undefined)),
-        // public_rooms_chunk.yaml `join_rule`: "When not present, the room is assumed to be public".
-        joinRule: () => Promise.resolve(typeof room["join_rule"] === "string" ? room["join_rule"] : "public"),
-        worldReadable: () => Promise.resolve(room["world_readable"] === true),
-        allowedRoomIds: () => Promise.resolve(Array.isArray(allowed) ? allowed.filter((id): id is string => typeof id === "string") : []),
-      },
-      userId,
-      index,
-    );
   }
 
   /**

@@ -6,12 +6,16 @@
 // gives the rest, those of space_hierarchy.yaml `rooms`): anyone when the join rule is public, knock
 // or knock_restricted or the history is world_readable; besides, a user invited, joined or
 // knocking, and for a restricted join rule a user joined to a room it allows; never a banned user.
-// To anyone else the room does not exist (404), as a room unknown here: a summary of a room this
-// server is not in would come from another server's /hierarchy, which Weft does not ask yet.
+// To anyone else the room does not exist (404). A room this server is not in is summarised from
+// the answer of one of the `via` servers to GET /_matrix/federation/v1/hierarchy (the summary of
+// the room itself: MSC3266 asks servers to use it), for signed-in users only: room_summary.yaml
+// "Servers should consider rate limiting requests that require a federation request more heavily
+// if the client is unauthenticated", and the simplest such limit is none.
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomAlias, parseRoomId } from "../../core/identifiers/index.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { AliasService } from "./aliases.ts";
+import type { RemoteHierarchy, RemoteWalkBudget } from "./hierarchy.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import { allowedRoomIds } from "./restricted-joins.ts";
@@ -22,7 +26,13 @@ export interface RoomSummaryDeps {
   readonly directory: RoomDirectoryService;
   readonly aliases: AliasService;
   readonly membershipIndex: MembershipIndex;
+  /** The federation side of /hierarchy, once plugged in: other servers' summaries of rooms not known here. */
+  readonly remote?: () => RemoteHierarchy | undefined;
 }
+
+/** How long a summary may wait for other servers, and how many it may ask. */
+const REMOTE_SUMMARY_MS = 10_000;
+const REMOTE_SUMMARY_REQUESTS = 3;
 
 /** Join rules that let anyone see the room's summary (room_summary.yaml): joinable or knockable. */
 export const OPEN_JOIN_RULES: ReadonlySet<string> = new Set(["public", "knock", "knock_restricted"]);
@@ -73,6 +83,43 @@ export function mayPreview(state: RoomState, userId: string | undefined, index: 
   );
 }
 
+/**
+ * mayPreviewFrom for a room known only from another server's summary (room_summary.yaml fields):
+ * the user's membership as this server knows it, the rest as the summary says.
+ */
+export function mayPreviewSummary(room: JsonObject, userId: string | undefined, index: MembershipIndex): Promise<boolean> {
+  const roomId = room["room_id"];
+  const allowed = room["allowed_room_ids"];
+  return mayPreviewFrom(
+    {
+      membership: () => (typeof roomId === "string" && userId !== undefined ? index.membershipOf(userId, roomId) : Promise.resolve(undefined)),
+      // public_rooms_chunk.yaml `join_rule`: "When not present, the room is assumed to be public".
+      joinRule: () => Promise.resolve(typeof room["join_rule"] === "string" ? room["join_rule"] : "public"),
+      worldReadable: () => Promise.resolve(room["world_readable"] === true),
+      allowedRoomIds: () => Promise.resolve(Array.isArray(allowed) ? allowed.filter((id): id is string => typeof id === "string") : []),
+    },
+    userId,
+    index,
+  );
+}
+
+/** The fields of a room summary (room_summary.yaml) taken from another server's, its children apart. */
+export const SUMMARY_FIELDS = [
+  "room_id",
+  "num_joined_members",
+  "world_readable",
+  "guest_can_join",
+  "join_rule",
+  "name",
+  "topic",
+  "canonical_alias",
+  "avatar_url",
+  "room_type",
+  "allowed_room_ids",
+  "encryption",
+  "room_version",
+] as const;
+
 /** room_summary.yaml: the directory's chunk of the room, its version, encryption, and the rooms a restricted join rule allows. */
 export async function roomSummaryOf(state: RoomState, directory: RoomDirectoryService): Promise<JsonObject> {
   const out: JsonObject = { ...(await directory.chunkOf(state)), room_version: state.version.id };
@@ -89,28 +136,48 @@ export class RoomSummaryService {
     this.#deps = deps;
   }
 
-  /** GET /room_summary/{roomIdOrAlias}, for `userId` (undefined: asked without an access token). */
-  async summary(roomIdOrAlias: string, userId: string | undefined): Promise<JsonObject> {
-    const roomId = await this.#roomIdOf(roomIdOrAlias);
+  /**
+   * GET /room_summary/{roomIdOrAlias}, for `userId` (undefined: asked without an access token);
+   * `via` names the servers to ask when the room is not known here.
+   */
+  async summary(roomIdOrAlias: string, userId: string | undefined, via: readonly string[] = []): Promise<JsonObject> {
+    const { roomId, servers } = await this.#roomIdOf(roomIdOrAlias);
     const state = await this.#deps.states.current(roomId);
-    if (state === undefined || !(await mayPreview(state, userId, this.#deps.membershipIndex))) throw notFound();
+    if (state === undefined) return await this.#remoteSummary(roomId, userId, [...via, ...servers]);
+    if (!(await mayPreview(state, userId, this.#deps.membershipIndex))) throw notFound();
     const out = await roomSummaryOf(state, this.#deps.directory);
     const membership = userId === undefined ? undefined : await state.membershipOf(userId);
     if (membership !== undefined) out["membership"] = membership;
     return out;
   }
 
-  async #roomIdOf(roomIdOrAlias: string): Promise<string> {
+  // room_summary.yaml `via`: "The servers to attempt to request the summary from when the local server cannot generate it".
+  async #remoteSummary(roomId: string, userId: string | undefined, servers: readonly string[]): Promise<JsonObject> {
+    const remote = this.#deps.remote?.();
+    if (remote === undefined || userId === undefined || servers.length === 0) throw notFound();
+    const budget: RemoteWalkBudget = { deadline: Date.now() + REMOTE_SUMMARY_MS, requestsLeft: REMOTE_SUMMARY_REQUESTS };
+    const room = (await remote.space(roomId, servers, false, budget))?.room;
+    // The other server answers for what our server may see; the user's own view is ours to apply.
+    if (room === undefined || !(await mayPreviewSummary(room, userId, this.#deps.membershipIndex))) throw notFound();
+    const out: JsonObject = {};
+    for (const field of SUMMARY_FIELDS) if (room[field] !== undefined) out[field] = room[field];
+    const membership = await this.#deps.membershipIndex.membershipOf(userId, roomId);
+    if (membership !== undefined) out["membership"] = membership;
+    return out;
+  }
+
+  /** The room, and for an alias the servers its directory named (other servers' aliases included). */
+  async #roomIdOf(roomIdOrAlias: string): Promise<{ roomId: string; servers: readonly string[] }> {
     if (roomIdOrAlias.startsWith("#")) {
       if (parseRoomAlias(roomIdOrAlias) === undefined) throw new MatrixError("M_INVALID_PARAM", "Invalid room alias", 400);
       try {
-        return (await this.#deps.aliases.resolve(roomIdOrAlias)).roomId;
+        return await this.#deps.aliases.resolve(roomIdOrAlias);
       } catch (err) {
         if (err instanceof MatrixError && err.errcode === "M_NOT_FOUND") throw notFound();
         throw err;
       }
     }
     if (parseRoomId(roomIdOrAlias) === undefined) throw new MatrixError("M_INVALID_PARAM", "Invalid room ID or alias", 400);
-    return roomIdOrAlias;
+    return { roomId: roomIdOrAlias, servers: [] };
   }
 }

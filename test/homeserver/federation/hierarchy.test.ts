@@ -316,6 +316,35 @@ for (const engine of engines) {
       assert.equal((await clientHierarchy(carol, bspace)).status, 403);
     });
 
+    it("summarises a room of B for a client of A from B's /hierarchy, given a via (room_summary.yaml)", async () => {
+      const summaryOf = async (user: { token: string } | undefined, roomIdOrAlias: string, query = ""): Promise<{ status: number; body: JsonObject }> => {
+        const response = await fetch(`https://127.0.0.1:${a.port}/_matrix/client/v1/room_summary/${encodeURIComponent(roomIdOrAlias)}${query}`, {
+          dispatcher: agent,
+          headers: user === undefined ? {} : { authorization: `Bearer ${user.token}` },
+        });
+        return { status: response.status, body: (await response.json()) as JsonObject };
+      };
+      const via = `?via=${encodeURIComponent("not a server")}&via=${encodeURIComponent(b.serverName)}`;
+      const reply = await summaryOf(carol, bsub, via);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body, {
+        room_id: bsub,
+        name: "B sub-space",
+        room_type: "m.space",
+        join_rule: "public",
+        num_joined_members: 1,
+        world_readable: false,
+        guest_can_join: false,
+        room_version: b.config.defaultRoomVersion,
+      });
+      // Rooms B will not describe to A, and any room without a server to ask, stay unknown.
+      assert.equal((await summaryOf(carol, bsecret, via)).status, 404);
+      assert.equal((await summaryOf(carol, bdeep)).status, 404);
+      // Without an access token nothing is asked of other servers.
+      assert.equal((await summaryOf(undefined, bdeep, via)).status, 404);
+      assert.equal((await summaryOf(carol, bdeep, via)).status, 200);
+    });
+
     it("shows A's users the rooms their memberships open, and only to them", async () => {
       // An invite of alice lets A see binvited; alice joined to bpub lets A see brestricted.
       await b.server.services.rooms.membership.invite(requester(bob), binvited, alice.userId);

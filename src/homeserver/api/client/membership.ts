@@ -4,7 +4,7 @@
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint, type JsonSchema, type MatrixRequest } from "../../../http/endpoint.ts";
 import type { MembershipService } from "../../rooms/membership-service.ts";
-import { nonGuestRequesterOf, requesterOf } from "./requester.ts";
+import { nonGuestRequesterOf, queryList, requesterOf } from "./requester.ts";
 
 const reasonOnly: JsonSchema = { type: "object", properties: { reason: { type: "string" } } };
 const joinSchema: JsonSchema = { type: "object", properties: { reason: { type: "string" }, third_party_signed: { type: "object" } } };
@@ -27,13 +27,7 @@ interface TargetBody {
 
 /** joining.yaml: `via` (and the deprecated `server_name`, both repeatable) name servers to join through. */
 function viaServers(req: MatrixRequest): string[] {
-  const out: string[] = [];
-  for (const name of ["via", "server_name"]) {
-    const value = req.query[name];
-    if (typeof value === "string") out.push(value);
-    else if (Array.isArray(value)) out.push(...value);
-  }
-  return out;
+  return [...queryList(req, "via"), ...queryList(req, "server_name")];
 }
 
 export function membershipEndpoints(membership: MembershipService): Endpoint[] {

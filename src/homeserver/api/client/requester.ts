@@ -23,3 +23,9 @@ export function queryParam(req: MatrixRequest, name: string): string | undefined
   const value = req.query[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** A repeatable query parameter's values, in order (none when absent). */
+export function queryList(req: MatrixRequest, name: string): string[] {
+  const value = req.query[name];
+  return value === undefined ? [] : Array.isArray(value) ? [...value] : [value];
+}
