@@ -3,7 +3,11 @@
 // A session is bound to what it authorises: the endpoint, the user making the request (none for
 // registration) and a hash of the request body without `auth`. A stage completed for one request
 // therefore cannot be spent on another request, nor by another user. A session is used up when its
-// flow completes, so a completed flow cannot be replayed either.
+// flow completes, so a completed flow cannot be replayed either: "Completed stages cannot be retried
+// by clients, therefore servers must return either a 401 response with the completed stages, or
+// the result of the API call if all stages were completed when a client retries a stage". A used-up
+// session is remembered for the session lifetime, and a retry of it gets that 401 (running the
+// request again could repeat what it did, a password change or a device deletion).
 //
 // Sessions live in memory: they last minutes, and the body hash (which may cover a password) never
 // reaches the database. A restart forgets them; clients then start a new session.
@@ -94,6 +98,8 @@ export function requestBodyHash(body: JsonObject): string {
 export class UserInteractiveAuth {
   readonly #stages: ReadonlyMap<string, UiaStage>;
   readonly #sessions = new Map<string, UiaSession>();
+  /** Sessions whose flow completed, oldest first: a retry of one is answered with its completed stages. */
+  readonly #usedUp = new Map<string, UiaSession>();
   readonly #now: () => number;
   readonly #lifetimeMs: number;
   readonly #maxSessions: number;
@@ -151,6 +157,7 @@ export class UserInteractiveAuth {
 
     if (request.flows.some((flow) => flow.stages.every((s) => session.completed.includes(s)))) {
       this.#sessions.delete(session.id);
+      this.#rememberUsedUp(session);
       return { completed: [...session.completed], registrationToken: session.registrationToken };
     }
     throw this.#challenge(session, request);
@@ -177,11 +184,24 @@ export class UserInteractiveAuth {
 
   #bound(sessionId: string, request: UiaRequest, bodyHash: string): UiaSession {
     const session = this.#sessions.get(sessionId);
-    if (session === undefined) throw unknownSession();
-    if (session.endpoint !== request.endpoint || session.userId !== request.userId || session.bodyHash !== bodyHash) {
-      throw new MatrixError("M_FORBIDDEN", "Requested operation has changed during the UI authentication session", 403);
+    if (session === undefined) {
+      const usedUp = this.#usedUp.get(sessionId);
+      if (usedUp === undefined) throw unknownSession();
+      checkSameRequest(usedUp, request, bodyHash);
+      throw this.#challenge(usedUp, request);
     }
+    checkSameRequest(session, request, bodyHash);
     return session;
+  }
+
+  #rememberUsedUp(session: UiaSession): void {
+    while (this.#usedUp.size >= this.#maxSessions) {
+      const oldest = this.#usedUp.keys().next();
+      if (oldest.done === true) break;
+      this.#usedUp.delete(oldest.value);
+    }
+    session.lastUsedTs = this.#now();
+    this.#usedUp.set(session.id, session);
   }
 
   #challenge(session: UiaSession, request: UiaRequest, failure?: StageFailure): UiaChallenge {
@@ -199,11 +219,23 @@ export class UserInteractiveAuth {
   #sweep(): void {
     const cutoff = this.#now() - this.#lifetimeMs;
     for (const session of this.#sessions.values()) if (session.lastUsedTs <= cutoff) this.#drop(session);
+    // Oldest first: the sweep stops at the first one still fresh.
+    for (const session of this.#usedUp.values()) {
+      if (session.lastUsedTs > cutoff) break;
+      this.#usedUp.delete(session.id);
+    }
   }
 
   #drop(session: UiaSession): void {
     this.#sessions.delete(session.id);
     this.#onAbandoned(session);
+  }
+}
+
+/** A session authorises only the request it began with: the same endpoint, user and body. */
+function checkSameRequest(session: UiaSession, request: UiaRequest, bodyHash: string): void {
+  if (session.endpoint !== request.endpoint || session.userId !== request.userId || session.bodyHash !== bodyHash) {
+    throw new MatrixError("M_FORBIDDEN", "Requested operation has changed during the UI authentication session", 403);
   }
 }
 

@@ -52,7 +52,26 @@ describe("user-interactive authentication", () => {
     const done = await uia.authenticate(request({ type: "test.secret", secret: "open sesame", session }));
     assert.deepEqual(done.completed, ["m.login.dummy", "test.secret"]);
     assert.equal(uia.sessionCount, 0);
-    await assert.rejects(uia.authenticate(request({ type: "test.secret", secret: "open sesame", session })), { errcode: "M_UNKNOWN", status: 400 });
+    // client-server-api#user-interactive-authentication-api: a retry of a completed flow gets "a 401
+    // response with the completed stages" (never the request run a second time).
+    const retried = await challenge(uia.authenticate(request({ type: "test.secret", secret: "open sesame", session })));
+    assert.deepEqual(retried.toJSON(), { flows: twoStages, params: {}, session, completed: ["m.login.dummy", "test.secret"] });
+    // Still bound to its request.
+    await assert.rejects(uia.authenticate({ ...request({ type: "test.secret", secret: "open sesame", session }), userId: "@b:hs" }), { errcode: "M_FORBIDDEN", status: 403 });
+    await assert.rejects(uia.authenticate(request({ type: "test.secret", secret: "open sesame", session: "no-such-session" })), { errcode: "M_UNKNOWN", status: 400 });
+  });
+
+  it("forgets a used-up session after the session lifetime", async () => {
+    let now = 0;
+    const uia = setup({ now: () => now });
+    const flows = [{ stages: ["m.login.dummy"] }];
+    const request = (auth?: JsonObject) => ({ endpoint: "POST /x", userId: "@a:hs", body: { ...(auth === undefined ? {} : { auth }) }, flows });
+    const session = (await challenge(uia.authenticate(request()))).body["session"] as string;
+    await uia.authenticate(request({ type: "m.login.dummy", session }));
+    now = 999;
+    await challenge(uia.authenticate(request({ type: "m.login.dummy", session })));
+    now = 2001;
+    await assert.rejects(uia.authenticate(request({ type: "m.login.dummy", session })), { errcode: "M_UNKNOWN", status: 400 });
   });
 
   it("binds a session to its endpoint, its user and its request body (auth aside)", async () => {

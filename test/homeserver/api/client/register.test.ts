@@ -44,9 +44,10 @@ for (const engine of engines) {
       assertError(other, 403, "M_FORBIDDEN");
       const done = await call(hs, "POST", REGISTER, { body: { ...body, auth: { type: "m.login.dummy", session } } });
       assert.equal(done.status, 200);
-      // Used up: the same session is unknown now, for this body or any other.
+      // Used up: it serves no other request, and the same one finds its username taken.
       const replay = await call(hs, "POST", REGISTER, { body: { username: "bruno2", password: "Secret-1", auth: { type: "m.login.dummy", session } } });
-      assertError(replay, 400, "M_UNKNOWN");
+      assertError(replay, 403, "M_FORBIDDEN");
+      assertError(await call(hs, "POST", REGISTER, { body: { ...body, auth: { type: "m.login.dummy", session } } }), 400, "M_USER_IN_USE");
     });
 
     it("accepts the dummy stage without a prior session, and maps the username to lower case", async () => {
