@@ -40,6 +40,7 @@ export const DEFAULT_RATE_LIMITS = {
   loginFailedAttempts: { perSecond: 0.17, burstCount: 3 },
   joinsLocal: { perSecond: 0.1, burstCount: 10 },
   joinsRemote: { perSecond: 0.01, burstCount: 10 },
+  mediaCreate: { perSecond: 10, burstCount: 50 },
 } as const satisfies Record<string, RateLimit>;
 
 export const DEFAULT_FEDERATION_RATE_LIMIT: FederationRateLimit = {

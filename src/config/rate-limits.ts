@@ -19,6 +19,7 @@ export function readRateLimits(root: Section): RateLimitsConfig {
       local: readRateLimit(joins?.section("local"), DEFAULT_RATE_LIMITS.joinsLocal),
       remote: readRateLimit(joins?.section("remote"), DEFAULT_RATE_LIMITS.joinsRemote),
     },
+    mediaCreate: readRateLimit(root.section("rc_media_create"), DEFAULT_RATE_LIMITS.mediaCreate),
     federation: readFederationRateLimit(root.section("rc_federation")),
   };
   login?.finish();

@@ -63,6 +63,8 @@ export interface RateLimitsConfig {
   readonly login: { readonly address: RateLimit; readonly account: RateLimit; readonly failedAttempts: RateLimit };
   /** `rc_joins.local`, `rc_joins.remote` */
   readonly joins: { readonly local: RateLimit; readonly remote: RateLimit };
+  /** `rc_media_create`: POST /_matrix/media/v1/create, per user */
+  readonly mediaCreate: RateLimit;
   /** `rc_federation` */
   readonly federation: FederationRateLimit;
 }

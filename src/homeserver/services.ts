@@ -78,6 +78,7 @@ function rateLimiters(config: HomeserverConfig): Map<string, RateLimiter> {
     ["rc_login_failed_attempts", new RateLimiter(rc.login.failedAttempts)],
     ["rc_joins_local", new RateLimiter(rc.joins.local)],
     ["rc_joins_remote", new RateLimiter(rc.joins.remote)],
+    ["rc_media_create", new RateLimiter(rc.mediaCreate)],
   ]);
 }
 

@@ -105,6 +105,8 @@ rc_joins:
   remote:
     per_second: 0.05
     burst_count: 12
+rc_media_create:
+  burst_count: 3
 rc_federation:
   window_size: 750
   sleep_limit: 15
@@ -141,6 +143,7 @@ describe("loadConfig", () => {
     assert.deepEqual(config.rateLimits.message, { perSecond: 0.2, burstCount: 10 });
     assert.deepEqual(config.rateLimits.login.failedAttempts, { perSecond: 0.17, burstCount: 3 });
     assert.deepEqual(config.rateLimits.joins.remote, { perSecond: 0.01, burstCount: 10 });
+    assert.deepEqual(config.rateLimits.mediaCreate, { perSecond: 10, burstCount: 50 });
     assert.equal(config.rateLimits.federation.concurrent, 3);
     assert.equal(config.logLevel, "info");
     assert.equal(config.presence.enabled, true);
@@ -200,6 +203,7 @@ describe("loadConfig", () => {
         failedAttempts: { perSecond: 0.17, burstCount: 7 },
       },
       joins: { local: { perSecond: 0.5, burstCount: 15 }, remote: { perSecond: 0.05, burstCount: 12 } },
+      mediaCreate: { perSecond: 10, burstCount: 3 }, // per_second left at Synapse's default
       federation: { windowSize: 750, sleepLimit: 15, sleepDelay: 400, rejectLimit: 40, concurrent: 5 },
     });
     assert.equal(config.defaultRoomVersion, "10");

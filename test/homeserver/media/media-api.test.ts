@@ -323,6 +323,23 @@ for (const engine of engines) {
   });
 }
 
+describe("rc_media_create", () => {
+  it("limits each user's POST /media/v1/create with 429 M_LIMIT_EXCEEDED and retry_after_ms, as Synapse's key does", async () => {
+    const hs = await startTestHomeserver("sqlite", { yaml: `${MEDIA_YAML}\nrc_media_create: {per_second: 0.01, burst_count: 2}` });
+    try {
+      const [alice, bob] = [await registerUser(hs, "alice"), await registerUser(hs, "bob")];
+      for (let i = 0; i < 2; i++) assert.equal((await call(hs, "POST", "/_matrix/media/v1/create", { token: alice.accessToken })).status, 200);
+      const refused = await call(hs, "POST", "/_matrix/media/v1/create", { token: alice.accessToken });
+      assertError(refused, 429, "M_LIMIT_EXCEEDED");
+      assert.equal(typeof refused.body["retry_after_ms"], "number");
+      // Per user: bob has his own burst.
+      assert.equal((await call(hs, "POST", "/_matrix/media/v1/create", { token: bob.accessToken })).status, 200);
+    } finally {
+      await hs.stop();
+    }
+  });
+});
+
 async function dims(bytes: Buffer): Promise<{ width: number; height: number }> {
   const meta = await sharp(bytes).metadata();
   return { width: meta.width, height: meta.pageHeight ?? meta.height };

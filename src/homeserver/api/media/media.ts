@@ -109,6 +109,8 @@ export function mediaEndpoints({ media }: MediaEndpointOptions): AnyEndpoint[] {
     paths: ["/_matrix/media/v1/create"],
     resource: "media",
     auth: "accessToken",
+    // Synapse's rc_media_create: content URIs reserved for later uploads, each one a row and a slot.
+    rateLimit: "rc_media_create",
     // content-repo.yaml create: the request has no body (an empty JSON object at most); it is not read.
     body: "raw",
     handler: async (req) => await media.create(nonGuestRequesterOf(req).userId),
