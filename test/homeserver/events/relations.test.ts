@@ -272,5 +272,38 @@ for (const engine of engines) {
       assert.equal((await store.relationsOf([child])).get(child)?.relatesToId, parent);
       await indexer.close();
     });
+
+    it("keeps the stored position behind a write that failed, so that the next start indexes what it lost", async () => {
+      const services = hs.server.services;
+      const store = new RelationStore(services.db);
+      // A store whose first write fails, as a full disk would.
+      class FlakyStore extends RelationStore {
+        failNext = true;
+        override async write(write: Parameters<RelationStore["write"]>[0]): Promise<void> {
+          if (this.failNext) {
+            this.failNext = false;
+            throw new Error("disk full");
+          }
+          await super.write(write);
+        }
+      }
+      const flaky = new FlakyStore(services.db);
+      const indexer = new RelationsIndexer({ roomserver: services.roomserver, store: flaky, streamSince: (p, l) => services.roomserver.store.streamSince(p, l), logger: { error: () => undefined } });
+      await indexer.start();
+      const before = await store.position();
+      const parent = await send(hs, alice, roomId, text("parent of a lost child"));
+      const lost = (await services.roomserver.createLocalEvent({ roomId, type: "m.room.message", sender: bob.userId, content: { ...text("lost"), ...relatesTo("m.reference", parent) } })).eventId;
+      await indexer.settled();
+      const kept = (await services.roomserver.createLocalEvent({ roomId, type: "m.room.message", sender: bob.userId, content: { ...text("kept"), ...relatesTo("m.reference", parent) } })).eventId;
+      await indexer.settled();
+      await indexer.close();
+      assert.equal((await store.relationsOf([kept])).get(kept)?.relatesToId, parent);
+      assert.ok((await store.position()) <= before, "the stored position did not pass the lost write");
+      // The next start reads the lost relation again.
+      const next = new RelationsIndexer({ roomserver: services.roomserver, store, streamSince: (p, l) => services.roomserver.store.streamSince(p, l) });
+      await next.start();
+      assert.equal((await store.relationsOf([lost])).get(lost)?.relatesToId, parent);
+      await next.close();
+    });
   });
 }

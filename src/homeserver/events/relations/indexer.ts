@@ -33,6 +33,11 @@ export class RelationsIndexer {
   #pending: Item[] = [];
   #position = 0;
   #storedPosition = 0;
+  /**
+   * Set once a write failed: the stored position is held there for the rest of the process, so that
+   * the next start reads the lost items again (their rows are written idempotently).
+   */
+  #heldAt: number | undefined;
   #live = false;
   #running: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
@@ -105,7 +110,8 @@ export class RelationsIndexer {
     this.#unsubscribe?.();
     if (this.#live) {
       await this.settled();
-      if (this.#position > this.#storedPosition) await this.#write({ add: [], threadRoots: [], remove: [], position: this.#position });
+      const position = this.#heldAt === undefined ? this.#position : Math.min(this.#position, this.#heldAt);
+      if (position > this.#storedPosition) await this.#write({ add: [], threadRoots: [], remove: [], position });
     }
   }
 
@@ -123,10 +129,12 @@ export class RelationsIndexer {
       // Outputs heard during the catch-up may have been read by it already.
       const fresh = items.filter((i) => i.kind === "redacted" || i.streamOrdering > this.#position);
       const position = Math.max(this.#position, ...fresh.map((i) => (i.kind === "event" ? i.streamOrdering : 0)));
+      const before = this.#storedPosition;
       try {
         await this.#apply(fresh, position, false);
       } catch (err) {
-        // The stored position stays behind these: the next start reads them again.
+        // The stored position stays behind these from now on: the next start reads them again.
+        this.#heldAt ??= before;
         this.#deps.logger?.error({ err }, "relations index: a write failed");
       }
     });
@@ -168,9 +176,10 @@ export class RelationsIndexer {
     }
     // A child redacted in the same stretch as it was indexed stays out.
     const removed = new Set(remove);
-    const write: RelationsWrite = { add: add.filter((r) => !removed.has(r.eventId)), threadRoots: [...roots.values()], remove, position };
+    const stored = this.#heldAt === undefined ? position : Math.min(position, this.#heldAt);
+    const write: RelationsWrite = { add: add.filter((r) => !removed.has(r.eventId)), threadRoots: [...roots.values()], remove, position: stored };
     this.#position = position;
-    if (write.add.length > 0 || write.remove.length > 0 || position - this.#storedPosition >= POSITION_EVERY) await this.#write(write);
+    if (write.add.length > 0 || write.remove.length > 0 || stored - this.#storedPosition >= POSITION_EVERY) await this.#write(write);
   }
 
   async #write(write: RelationsWrite): Promise<void> {
