@@ -7,6 +7,7 @@
 //   Roomserver, EventVisibility  <-  RoomAccess
 //   Timeline, RoomAccess, EventSerializer  <-  MessagesService, RoomReader, RelationsService
 //   Transactions, RelationStore, RelationsIndexer  <-  EventSender
+//   Roomserver, RoomAccess, RoomReader, EventSerializer, Timeline  <-  Search (search/index.ts)
 import type { Logger } from "pino";
 import type { JsonObject } from "../core/json.ts";
 import { isJsonObject } from "../core/json.ts";
@@ -34,6 +35,7 @@ import { Timeline } from "./events/timeline.ts";
 import { Transactions } from "./events/transactions.ts";
 import type { Roomserver } from "./roomserver/index.ts";
 import { IgnoredUsers } from "./sync/user-cache.ts";
+import { createSearch, type Search, type UserRoom } from "./search/index.ts";
 
 export interface EventServices {
   /** Formats events for clients (sync serves every event through it). */
@@ -48,8 +50,10 @@ export interface EventServices {
   readonly relations: RelationsService;
   readonly relationsIndexer: RelationsIndexer;
   readonly transactions: Transactions;
+  /** Server-side search (POST /search) and its index. */
+  readonly search: Search;
   readonly endpoints: readonly AnyEndpoint[];
-  /** Stops the indexer (after the roomserver closed, before the database). */
+  /** Stops the indexers (after the roomserver closed, before the database). */
   close(): Promise<void>;
 }
 
@@ -71,6 +75,8 @@ export interface EventServicesDeps {
   readonly checkInvitable?: (userId: string) => Promise<void>;
   /** Settles once the guests a change of the room's guest access removes have left (the rooms area). */
   readonly guestsRemoved?: (roomId: string) => Promise<void>;
+  /** The rooms a user has a membership of (the rooms area's membership index): the rooms /search searches. */
+  readonly roomsOfUser?: (userId: string) => Promise<readonly UserRoom[]>;
   readonly now?: () => number;
 }
 
@@ -108,6 +114,18 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
   const reader = new RoomReader({ roomserver, access, serializer, timeline });
   const messages = new MessagesService({ roomserver, timeline, access, serializer, stateLookup, ignoredUsers: deps.ignoredUsers });
   const relations = new RelationsService({ store: relationStore, roomserver, access, serializer, ignoredUsers: deps.ignoredUsers, indexed });
+  const search = createSearch({
+    db,
+    logger: deps.logger,
+    roomserver,
+    access,
+    reader,
+    serializer,
+    timeline,
+    stateLookup,
+    ignoredUsers: deps.ignoredUsers,
+    ...(deps.roomsOfUser === undefined ? {} : { roomsOfUser: deps.roomsOfUser }),
+  });
 
   await relationsIndexer.start();
   const purgeTimer = setInterval(() => {
@@ -121,6 +139,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
     ...messagesEndpoints(messages),
     ...membersEndpoints(reader),
     ...relationsEndpoints(relations),
+    ...search.endpoints,
   ];
 
   return {
@@ -133,10 +152,12 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
     relations,
     relationsIndexer,
     transactions,
+    search,
     endpoints,
     close: async () => {
       clearInterval(purgeTimer);
       await relationsIndexer.close();
+      await search.close();
     },
   };
 }

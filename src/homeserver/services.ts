@@ -148,6 +148,11 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
     guestsRemoved: (roomId) => rooms.guestsRemoved(roomId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
+    // Read once the index has applied what the room engine has put out (a join just made included).
+    roomsOfUser: async (userId) => {
+      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
+      return await rooms.membershipIndex.roomsForUser(userId);
+    },
   });
   const federationRooms = await createFederationRoomServices({
     config,
@@ -166,6 +171,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   // /timestamp_to_event asks the room's other servers when they may have a closer event than ours.
   events.messages.useRemoteTimestamps((roomId, ts, dir, local) => federationRooms.timestamps.closer(roomId, ts, dir, local));
   federationRooms.backfiller.onPlaced((placed) => events.relationsIndexer.indexBackfilled(placed));
+  federationRooms.backfiller.onPlaced((placed) => events.search.indexer.indexBackfilled(placed));
   // The notifier /sync waits on: made before e2ee and sync, since e2ee wakes it too.
   const e2eeNotifier = new Notifier();
   const e2ee = await createE2eeServices({

@@ -630,3 +630,30 @@ export interface RemoteMediaTable {
 export interface Schema {
   remote_media: RemoteMediaTable;
 }
+
+// Tables of migration 019 (the server-side search index). On PostgreSQL event_search also has the
+// generated `vector` (tsvector) column, and on SQLite the FTS5 table event_search_fts beside it:
+// both are only read through SQL written for each engine (stores/search.ts).
+
+export interface EventSearchTable {
+  search_id: Generated<number>;
+  event_id: string;
+  room_id: string;
+  sender: string;
+  /** content.body, content.name or content.topic. */
+  key: string;
+  stream_ordering: number;
+  origin_server_ts: number;
+  value: string;
+  contains_url: Generated<Flag>;
+}
+
+export interface SearchIndexPositionTable {
+  id: number;
+  stream_ordering: number;
+}
+
+export interface Schema {
+  event_search: EventSearchTable;
+  search_index_position: SearchIndexPositionTable;
+}

@@ -18,5 +18,6 @@ import { deviceUserAgents } from "./015-device-user-agents.ts";
 import { media } from "./016-media.ts";
 import { reports } from "./017-reports.ts";
 import { remoteMedia } from "./018-remote-media.ts";
+import { search } from "./019-search.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search];
