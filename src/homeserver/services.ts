@@ -46,6 +46,7 @@ import { FederationRemoteMedia } from "./media/remote-media.ts";
 import { Thumbnailer } from "./media/thumbnailer.ts";
 import { mediaEndpoints } from "./api/media/media.ts";
 import { federationMediaEndpoints } from "./api/media/federation-media.ts";
+import { createPushServices, type PushServices } from "./push.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -64,6 +65,8 @@ export interface Services {
   readonly sync: SyncServices;
   /** The local media repository (client-server-api#content-repository). */
   readonly media: MediaService;
+  /** Pushers and push notification delivery (modules/push.md). */
+  readonly push: PushServices;
   readonly http: HttpDeps;
   close(): Promise<void>;
 }
@@ -211,6 +214,24 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     e2ee,
     receivedInvites: federationRooms.invites,
   });
+  // Push notifications: the rules of the members with a pusher applied to each new event, the
+  // notifications sent to their push gateways with the unread counts /sync gives.
+  const push = await createPushServices({
+    config,
+    db,
+    logger,
+    roomOutputs: roomserver,
+    roomState: roomserver,
+    members: rooms.membershipIndex,
+    history: {
+      eventsBefore: (roomId, after, upTo, limit) => events.timeline.eventsBetween(roomId, after, upTo, limit, "b"),
+      serialize: (userId, list) => events.serializer.serialize(list, { userId, format: "client", withoutRoomId: true }),
+      readUpTo: (userId) => sync.receipts.readUpTo(userId),
+    },
+    accounts,
+    ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
+    unreadCount: (userId, upTo) => sync.unreadNotificationTotal(userId, upTo),
+  });
   // Typing, receipts and presence of users here go to the other servers in their rooms, and theirs come in.
   const ephemeralEdus = connectEphemeralEdus({
     serverName: config.serverName,
@@ -276,6 +297,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...e2ee.endpoints,
     ...federationRooms.endpoints,
     ...sync.endpoints,
+    ...push.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
     ...mediaEndpoints({ media }),
     ...federationMediaEndpoints({ media, serverName: config.serverName }),
@@ -308,9 +330,11 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     federationRooms,
     sync,
     media,
+    push,
     http,
     close: async () => {
       clearInterval(purgeTimer);
+      await push.close();
       await roomserver.close();
       await rooms.close();
       await events.close();

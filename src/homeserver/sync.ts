@@ -60,6 +60,11 @@ export interface SyncServices {
   readonly sync: SyncService;
   /** Every stream's position now (what a sync token taken now holds). */
   positions(): StreamPositions;
+  /**
+   * The user's notification counts summed over their joined rooms, as /sync counts them up to
+   * `upTo` (or the head): the `unread` count a push notification carries (push_notifier.yaml).
+   */
+  unreadNotificationTotal(userId: string, upTo?: number): Promise<number>;
   readonly endpoints: readonly AnyEndpoint[];
   /** Stops the timers and writes pending presence; call before closing the database. */
   close(): Promise<void>;
@@ -235,6 +240,16 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     ...roomPreviewEndpoints(previews),
   ];
 
+  const unreadNotificationTotal = async (userId: string, upTo?: number): Promise<number> => {
+    const [joined, readUpTo, ignored] = await Promise.all([membershipIndex.roomsForUser(userId, ["join"]), receipts.readUpTo(userId), ignoredUsers.of(userId)]);
+    const to = Math.max(heads.head, upTo ?? 0);
+    let total = 0;
+    for (const room of joined) {
+      total += (await unread.counts(room.roomId, userId, room.streamOrdering, to, readUpTo.get(room.roomId), ignored, false)).room.notification_count;
+    }
+    return total;
+  };
+
   return {
     notifier,
     typing,
@@ -243,6 +258,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     readMarkers,
     sync,
     positions,
+    unreadNotificationTotal,
     endpoints,
     close: async () => {
       unsubscribe();

@@ -657,3 +657,25 @@ export interface Schema {
   event_search: EventSearchTable;
   search_index_position: SearchIndexPositionTable;
 }
+
+// Tables of migration 020 (pushers).
+
+export interface PushersTable {
+  user_id: string;
+  app_id: string;
+  pushkey: string;
+  kind: string;
+  app_display_name: string;
+  device_display_name: string;
+  profile_tag: string | null;
+  lang: string;
+  /** PusherData, JSON text. */
+  data: string;
+  /** The device whose session set the pusher; null for a device-less access token. */
+  device_id: string | null;
+  pushkey_ts: number;
+}
+
+export interface Schema {
+  pushers: PushersTable;
+}

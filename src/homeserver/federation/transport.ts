@@ -30,6 +30,8 @@ export interface TransportRequest {
   /** The whole exchange, connection to last byte, ends by then. */
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
+  /** Plain HTTP for the few peers allowed it (a push gateway the user named so); HTTPS by default. */
+  readonly scheme?: "https" | "http";
 }
 
 export interface TransportResponse {
@@ -118,7 +120,7 @@ export class HttpsTransport {
 
   async request(request: TransportRequest): Promise<TransportResponse> {
     const { host, port } = request.target;
-    const origin = `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    const origin = `${request.scheme ?? "https"}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
     const signal = AbortSignal.timeout(request.timeoutMs);
     try {
       const response = await this.agent.request({

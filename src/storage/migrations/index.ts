@@ -19,5 +19,6 @@ import { media } from "./016-media.ts";
 import { reports } from "./017-reports.ts";
 import { remoteMedia } from "./018-remote-media.ts";
 import { search } from "./019-search.ts";
+import { pushers } from "./020-pushers.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers];
