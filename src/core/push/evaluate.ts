@@ -5,7 +5,8 @@
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.ts";
 import { rememberRecent } from "../recent-map.ts";
 import { compileGlob, foldText, globMatches, literalGlob, type FoldedText, type Glob } from "./glob.ts";
-import { parsePropertyPath, valueAtPath } from "./property-path.ts";
+import { parseDotPath } from "../filters/event-fields.ts";
+import { valueAtPath } from "./property-path.ts";
 import { RULE_KINDS, type PushRule, type RuleKind, type Ruleset } from "./ruleset.ts";
 
 /** What conditions need to know beyond the event, for the user whose rules are evaluated. */
@@ -51,7 +52,7 @@ export class PushEvent {
   /** The value at a dot-separated path (appendices#dot-separated-property-paths). */
   value(key: string): JsonValue | undefined {
     if (this.#values.has(key)) return this.#values.get(key);
-    const value = valueAtPath(this.json, parsePropertyPath(key));
+    const value = valueAtPath(this.json, parseDotPath(key));
     this.#values.set(key, value);
     return value;
   }

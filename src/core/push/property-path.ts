@@ -1,35 +1,7 @@
 // Dot-separated property paths (appendices#dot-separated-property-paths), the `key` of push
 // conditions: `content.m\.relates_to.rel_type` names `rel_type` in `m.relates_to` in `content`.
+// Paths are split by the filters' parseDotPath (event_fields uses the same syntax).
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.ts";
-
-/**
- * The property names of a path. appendices#dot-separated-property-paths: a literal dot or backslash
- * in a name is escaped with a backslash; "other escape sequences are left as-is" (`\x` is a
- * backslash then `x`).
- */
-export function parsePropertyPath(path: string): string[] {
-  const names: string[] = [];
-  let current = "";
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i] as string;
-    if (c === "\\") {
-      const following = path[i + 1];
-      if (following === "." || following === "\\") {
-        current += following;
-        i++;
-      } else {
-        current += c;
-      }
-    } else if (c === ".") {
-      names.push(current);
-      current = "";
-    } else {
-      current += c;
-    }
-  }
-  names.push(current);
-  return names;
-}
 
 /** The value at a path in an event, through objects only (own properties); undefined when absent. */
 export function valueAtPath(event: JsonObject, names: readonly string[]): JsonValue | undefined {

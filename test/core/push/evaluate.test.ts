@@ -3,7 +3,6 @@
 // tweaks, and the server-default rules on the events they are for.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import fc from "fast-check";
 import type { JsonObject } from "../../../src/core/json.ts";
 import {
   PushEvent,
@@ -13,7 +12,8 @@ import {
   usesDisplayName,
   type PushEnvironment,
 } from "../../../src/core/push/evaluate.ts";
-import { parsePropertyPath, valueAtPath } from "../../../src/core/push/property-path.ts";
+import { parseDotPath } from "../../../src/core/filters/event-fields.ts";
+import { valueAtPath } from "../../../src/core/push/property-path.ts";
 import { putRule, renderRuleset, setRuleEnabled, type Ruleset } from "../../../src/core/push/ruleset.ts";
 
 const ALICE = "@alice:example.org";
@@ -34,30 +34,13 @@ const message = (content: JsonObject, extra: JsonObject = {}): PushEvent =>
 
 const holds = (condition: JsonObject, event: PushEvent, e: PushEnvironment = env()) => conditionMatches(condition, event, e);
 
-describe("dot-separated property paths (appendices#dot-separated-property-paths)", () => {
-  it("splits on dots, takes \\. and \\\\ as literal characters and leaves other escapes as they are", () => {
-    assert.deepEqual(parsePropertyPath("content.body"), ["content", "body"]);
-    assert.deepEqual(parsePropertyPath("content.m\\.relates_to"), ["content", "m.relates_to"]);
-    assert.deepEqual(parsePropertyPath("content.m\\\\foo"), ["content", "m\\foo"]);
-    assert.deepEqual(parsePropertyPath("content.a\\xb"), ["content", "a\\xb"]);
-    assert.deepEqual(parsePropertyPath("a..b"), ["a", "", "b"]);
-  });
-
+describe("property paths of push conditions (appendices#dot-separated-property-paths)", () => {
+  // Splitting is the filters' parseDotPath, tested with event_fields.
   it("walks objects only, own properties only", () => {
     const event = { content: { "m.relates_to": { rel_type: "m.replace" }, list: [{ a: 1 }] } };
-    assert.equal(valueAtPath(event, parsePropertyPath("content.m\\.relates_to.rel_type")), "m.replace");
+    assert.equal(valueAtPath(event, parseDotPath("content.m\\.relates_to.rel_type")), "m.replace");
     assert.equal(valueAtPath(event, ["content", "list", "0", "a"]), undefined);
     assert.equal(valueAtPath(event, ["content", "toString"]), undefined);
-  });
-
-  it("finds any property name again from its escaped form (property)", () => {
-    const escape = (name: string) => name.replace(/\\/g, "\\\\").replace(/\./g, "\\.");
-    fc.assert(
-      fc.property(fc.array(fc.string(), { minLength: 1, maxLength: 4 }), (names) => {
-        // A name ending in a backslash escaped stays apart from the dot that follows it.
-        assert.deepEqual(parsePropertyPath(names.map(escape).join(".")), names);
-      }),
-    );
   });
 });
 
