@@ -13,6 +13,7 @@ import { readListeners } from "./listeners.ts";
 import { readRateLimits } from "./rate-limits.ts";
 import { readServerSupport } from "./support.ts";
 import { readTurnConfig } from "./voip.ts";
+import { readUrlPreview } from "./url-preview.ts";
 import { describe, isMapping, resolvePath, Section } from "./section.ts";
 import type { ReadContext } from "./section.ts";
 import { parseSize } from "./values.ts";
@@ -113,6 +114,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     logLevel: readLogLevel(root),
     turn: readTurnConfig(root),
     serverSupport: readServerSupport(root),
+    urlPreview: readUrlPreview(root),
   };
   // What suppress_key_server_warning is for, as in Synapse: a notary can vouch for any key.
   if (!config.suppressKeyServerWarning && config.trustedKeyServers.some((k) => k.serverName === "matrix.org")) {

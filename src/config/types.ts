@@ -111,6 +111,25 @@ export interface ServerSupportConfig {
   readonly page: string | undefined;
 }
 
+/** One `url_preview_url_blacklist` entry: URL part (`hostname`, `path`...) to a glob, or a regular expression starting with `^`. */
+export type UrlPatternRule = Readonly<Record<string, string>>;
+
+/** GET /media/preview_url, Synapse's keys (authed-content-repo.yaml). */
+export interface UrlPreviewConfig {
+  /** `url_preview_enabled` (default false: the endpoints are not served). */
+  readonly enabled: boolean;
+  /** `url_preview_ip_range_blacklist`, required when enabled; `0.0.0.0/32` and `::/128` always included. */
+  readonly ipRangeBlocklist: readonly string[];
+  /** `url_preview_ip_range_whitelist`: CIDRs exempt from that blocklist. */
+  readonly ipRangeAllowlist: readonly string[];
+  /** `url_preview_url_blacklist`: a URL matching every part of one entry is refused. */
+  readonly urlBlocklist: readonly UrlPatternRule[];
+  /** `max_spider_size`, in bytes (default 10M): the most read of one page or image. */
+  readonly maxSpiderSize: number;
+  /** `url_preview_accept_language` (default `[en]`): sent as Accept-Language. */
+  readonly acceptLanguage: readonly string[];
+}
+
 export interface HomeserverConfig {
   /** The file this came from, absolute; undefined for the embedded defaults. */
   readonly configPath: string | undefined;
@@ -189,4 +208,6 @@ export interface HomeserverConfig {
   readonly turn: TurnConfig;
   /** `support_contacts`, `support_page` (Weft's own keys); undefined when neither is set. */
   readonly serverSupport: ServerSupportConfig | undefined;
+  /** `url_preview_enabled`, `url_preview_ip_range_blacklist`, `url_preview_ip_range_whitelist`, `url_preview_url_blacklist`, `max_spider_size`, `url_preview_accept_language` */
+  readonly urlPreview: UrlPreviewConfig;
 }

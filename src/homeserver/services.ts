@@ -45,6 +45,8 @@ import { MediaService } from "./media/media-service.ts";
 import { FederationRemoteMedia } from "./media/remote-media.ts";
 import { Thumbnailer } from "./media/thumbnailer.ts";
 import { mediaEndpoints } from "./api/media/media.ts";
+import { previewUrlEndpoints } from "./api/media/preview-url.ts";
+import { UrlPreviewer } from "./media/url-preview/url-previewer.ts";
 import { federationMediaEndpoints } from "./api/media/federation-media.ts";
 import { createPushServices, type PushServices } from "./push.ts";
 
@@ -275,6 +277,12 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     }),
   );
 
+  // URL previews (authed-content-repo.yaml preview_url), only when url_preview_enabled: they fetch
+  // what users name, through their own IP blocklist, and store the pages' images as media.
+  const urlPreviewer = config.urlPreview.enabled
+    ? new UrlPreviewer({ config: config.urlPreview, media, thumbnailer, log: logger.child({ component: "url-preview" }) })
+    : undefined;
+
   const endpoints: AnyEndpoint[] = [
     versionsEndpoint,
     healthEndpoint,
@@ -300,6 +308,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...push.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
     ...mediaEndpoints({ media }),
+    ...(urlPreviewer === undefined ? [] : previewUrlEndpoints(urlPreviewer)),
     ...federationMediaEndpoints({ media, serverName: config.serverName }),
   ];
 
@@ -343,6 +352,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       await federationRooms.close();
       await sync.close();
       await federation.close();
+      await urlPreviewer?.close();
       await accounts.close();
       await db.close();
     },

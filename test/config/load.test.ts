@@ -248,7 +248,7 @@ describe("loadConfig", () => {
       "macaroon_secret_key: abc",
       "form_secret: def",
       "enable_metrics: true",
-      "url_preview_enabled: false",
+      "dynamic_thumbnails: false",
       "listeners:",
       "  - port: 8008",
       "    type: http",
@@ -272,10 +272,10 @@ describe("loadConfig", () => {
       "listeners[0].resources[0].names[1]: resource 'metrics' is Synapse-only: ignored",
       "listeners[1].type: 'metrics' listeners are Synapse-only: listener ignored",
       "presence.enabled: 'untracked' is Synapse-only: treated as true",
+      "unknown or not yet supported config key dynamic_thumbnails: ignored",
       "unknown or not yet supported config key enable_metrics: ignored",
       "unknown or not yet supported config key listeners[0].tag: ignored",
       "unknown or not yet supported config key rc_login.something_new: ignored",
-      "unknown or not yet supported config key url_preview_enabled: ignored",
     ]);
   });
 
