@@ -64,7 +64,10 @@ export type MatrixErrorCode =
   | "M_MEDIA_TOO_LARGE"
   | "M_PROFILE_TOO_LARGE"
   | "M_KEY_TOO_LARGE"
-  | "M_BAD_ALIAS";
+  | "M_BAD_ALIAS"
+  // application-service-api: appservice_ping.yaml, #identity-assertion.
+  | "M_BAD_STATUS"
+  | "M_UNKNOWN_DEVICE";
 
 /** A Matrix error: errcode, human-readable message, HTTP status and any extra body fields. */
 export class MatrixError extends Error {

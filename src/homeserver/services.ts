@@ -49,6 +49,7 @@ import { previewUrlEndpoints } from "./api/media/preview-url.ts";
 import { UrlPreviewer } from "./media/url-preview/url-previewer.ts";
 import { federationMediaEndpoints } from "./api/media/federation-media.ts";
 import { createPushServices, type PushServices } from "./push.ts";
+import { createAppserviceServices } from "./appservices/index.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -234,6 +235,42 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
     unreadCount: (userId, upTo) => sync.unreadNotificationTotal(userId, upTo),
   });
+  // Application services (application-service-api): their registration files, their requests, the
+  // events they are interested in pushed to them, and the users and aliases asked of them.
+  const appservices = await createAppserviceServices({
+    serverName: config.serverName,
+    files: config.appServiceConfigFiles,
+    db,
+    logger,
+    roomOutputs: roomserver,
+    lookups: {
+      joinedMembers: async (roomId, streamOrdering) => {
+        await rooms.membershipIndex.waitUntil(streamOrdering);
+        return await rooms.membershipIndex.joinedMembers(roomId);
+      },
+      aliasesOf: (roomId) => rooms.aliases.aliasesOfRoom(roomId),
+    },
+    serialize: async (event, streamOrdering) =>
+      (await events.serializer.serialize([{ event, outlier: false, backfilled: false, softFailed: false, rejectedReason: undefined, redactedBy: undefined, streamOrdering }], { format: "client" }))[0] ?? {},
+    deviceExists: async (userId, deviceId) => (await accounts.devices.listDevices(userId)).some((d) => d.deviceId === deviceId),
+    ensureUser: async (userId, localpart) => {
+      if (!(await users.isUserIdTaken(userId))) await users.register({ localpart, password: undefined, inhibitLogin: true });
+    },
+  });
+  if (!appservices.registry.isEmpty) {
+    const registry = appservices.registry;
+    accounts.registration.useAppservices({
+      isReservedUser: (userId) => registry.exclusiveOwnerOfUser(userId) !== undefined,
+      isAppserviceUser: (id, userId) => registry.byId(id)?.isInterestedInUser(userId) === true,
+    });
+    accounts.login.useAppservices((token, userId) => void registry.userForToken(token, userId, 403));
+    rooms.aliases.useAppservices({
+      isReservedFor: (alias, id) => registry.all.some((a) => a.id !== id && a.claimsAliasExclusively(alias)),
+      isAppserviceAlias: (id, alias) => registry.byId(id)?.isInterestedInAlias(alias) === true,
+      queryAlias: (alias) => appservices.queries.queryAlias(alias),
+    });
+    accounts.profiles.useUserQuery((userId) => appservices.queries.queryUser(userId));
+  }
   // Typing, receipts and presence of users here go to the other servers in their rooms, and theirs come in.
   const ephemeralEdus = connectEphemeralEdus({
     serverName: config.serverName,
@@ -293,7 +330,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     }),
     supportWellKnownEndpoint(config.serverSupport),
     ...voipEndpoints(config.turn),
-    ...thirdPartyEndpoints(),
+    ...thirdPartyEndpoints(appservices.queries),
+    ...appservices.endpoints,
     ...reportEndpoints(config, db, roomserver, events, users),
     ...serverKeyEndpoints(serverKeys),
     ...keyQueryEndpoints(federation.notary),
@@ -314,7 +352,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
 
   const http: HttpDeps = {
     endpoints,
-    authenticateAccessToken: (token, connection) => accounts.devices.authenticate(token, connection),
+    authenticateAccessToken: (token, connection, query) => appservices.authenticate(token, connection, query, (t, c) => accounts.devices.authenticate(t, c)),
     isLocked: (userId) => accounts.locks.isRestricted(userId),
     isSuspended: (userId) => accounts.suspensions.isRestricted(userId),
     authenticateFederation: (request) => federation.authenticator.authenticate(request),
@@ -344,6 +382,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     close: async () => {
       clearInterval(purgeTimer);
       await push.close();
+      await appservices.close();
       await roomserver.close();
       await rooms.close();
       await events.close();

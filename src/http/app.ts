@@ -21,8 +21,11 @@ export interface FederationRequestInfo {
 
 export interface HttpDeps {
   readonly endpoints: readonly AnyEndpoint[];
-  /** Resolves an access token to its requester; throws MatrixError M_UNKNOWN_TOKEN when invalid. */
-  authenticateAccessToken(token: string, connection: Connection): Promise<Requester>;
+  /**
+   * Resolves an access token to its requester; throws MatrixError M_UNKNOWN_TOKEN when invalid. The
+   * query is for an application service's identity assertion (its `user_id` and `device_id`).
+   */
+  authenticateAccessToken(token: string, connection: Connection, query?: Readonly<Record<string, unknown>>): Promise<Requester>;
   /** Whether a server admin locked the user's account (client-server-api#account-locking). */
   isLocked?(userId: string): boolean;
   /** Whether a server admin suspended the user's account (client-server-api#account-suspension). */
@@ -215,7 +218,7 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
   let origin: string | undefined;
   if (endpoint.auth === "accessToken" || endpoint.auth === "optionalAccessToken") {
     const token = accessTokenOf(req);
-    if (token !== undefined) requester = await deps.authenticateAccessToken(token, { ip: req.ip, userAgent: req.headers["user-agent"] });
+    if (token !== undefined) requester = await deps.authenticateAccessToken(token, { ip: req.ip, userAgent: req.headers["user-agent"] }, req.query as Record<string, unknown>);
     else if (endpoint.auth === "accessToken") throw new MatrixError("M_MISSING_TOKEN", "Missing access token", 401);
     if (requester !== undefined && endpoint.whileLocked !== true && deps.isLocked?.(requester.userId) === true) throw accountLockedError();
   }
@@ -236,7 +239,8 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
   // After the X-Matrix check (which signs the parsed body): an unsigned request is 401 whatever its body.
   if (compiled.body === "json" && compiled.validate !== undefined && !compiled.validate(body)) throw schemaError(compiled.validate.errors);
 
-  if (endpoint.rateLimit !== undefined) {
+  // application-service-api registration `rate_limited`: an application service's requests may be exempt.
+  if (endpoint.rateLimit !== undefined && requester?.appservice?.rateLimited !== false) {
     const limiter = deps.rateLimiters.get(endpoint.rateLimit);
     const decision = limiter?.take(requester?.userId ?? origin ?? req.ip);
     if (decision !== undefined && !decision.allowed) {

@@ -20,6 +20,11 @@ export interface Requester {
   readonly deviceId: string | undefined;
   readonly isGuest: boolean;
   readonly accessTokenId: number | undefined;
+  /**
+   * Set when an application service made the request with its as_token (application-service-api
+   * #identity-assertion): which service, and whether its request is rate limited.
+   */
+  readonly appservice?: { readonly id: string; readonly rateLimited: boolean };
 }
 
 /** Where a request came from, as a device's last sighting records it (admin.yaml ConnectionInfo). */

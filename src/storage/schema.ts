@@ -679,3 +679,23 @@ export interface PushersTable {
 export interface Schema {
   pushers: PushersTable;
 }
+
+// Tables of migration 021 (appservices).
+
+export interface AppserviceStreamTable {
+  appservice_id: string;
+  stream_ordering: number;
+  last_txn_id: number;
+}
+
+export interface AppserviceTxnsTable {
+  appservice_id: string;
+  txn_id: number;
+  /** The transaction's request body, JSON text. */
+  body: string;
+}
+
+export interface Schema {
+  appservice_stream: AppserviceStreamTable;
+  appservice_txns: AppserviceTxnsTable;
+}

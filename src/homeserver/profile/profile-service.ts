@@ -61,6 +61,7 @@ export class ProfileService {
   readonly #listeners: ProfileListener[] = [];
   readonly #onError: (error: unknown) => void;
   #remote: RemoteProfileLookup | undefined;
+  #userQuery: ((userId: string) => Promise<boolean>) | undefined;
 
   constructor(serverName: string, store: ProfileStore, options: { onError?: (error: unknown) => void } = {}) {
     this.#serverName = serverName;
@@ -71,6 +72,14 @@ export class ProfileService {
   /** Listens for profile changes of local users (awaited in turn; a failing listener is logged, not fatal). */
   onChange(listener: ProfileListener): void {
     this.#listeners.push(listener);
+  }
+
+  /**
+   * application-service-api#querying: an unknown local user of an application service's namespace is
+   * asked of the service (which may register it meanwhile); true when it now exists.
+   */
+  useUserQuery(query: (userId: string) => Promise<boolean>): void {
+    this.#userQuery = query;
   }
 
   /** Where other servers' users' profiles come from (federation is built after this service). */
@@ -90,6 +99,7 @@ export class ProfileService {
   async getProfile(userId: string): Promise<JsonObject> {
     if (parseUserId(userId) === undefined) throw invalid("Not a valid user ID");
     if (!this.#isLocal(userId) && this.#remote !== undefined) return await this.#remote.profile(userId);
+    if (this.#userQuery !== undefined && (await this.#store.getProfile(userId)) === undefined) await this.#userQuery(userId);
     return profileJson(await this.#load(userId));
   }
 

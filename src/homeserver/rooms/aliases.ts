@@ -24,11 +24,30 @@ export interface AliasServiceDeps {
   readonly now?: () => number;
 }
 
+/** What aliases ask of the application services (application-service-api). */
+export interface AliasAppserviceRules {
+  /** Whether an exclusive alias namespace of a service other than `appserviceId` claims the alias. */
+  isReservedFor(roomAlias: string, appserviceId: string | undefined): boolean;
+  /** Whether the service's alias namespaces match the alias. */
+  isAppserviceAlias(appserviceId: string, roomAlias: string): boolean;
+  /**
+   * application-service-api#querying: asks the services interested in an unknown alias of ours
+   * whether it exists (they create it meanwhile); true when one said so.
+   */
+  queryAlias(roomAlias: string): Promise<boolean>;
+}
+
 export class AliasService {
   readonly #deps: AliasServiceDeps;
+  #appservices: AliasAppserviceRules | undefined;
 
   constructor(deps: AliasServiceDeps) {
     this.#deps = deps;
+  }
+
+  /** Aliases learn of the application services (built after the rooms), when there are any. */
+  useAppservices(rules: AliasAppserviceRules): void {
+    this.#appservices = rules;
   }
 
   /** PUT /directory/room/{roomAlias}: a room member maps a new alias of this server to the room. */
@@ -37,7 +56,17 @@ export class AliasService {
     if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Invalid room ID", 400);
     if (!(await this.#deps.states.isKnown(roomId))) throw new MatrixError("M_NOT_FOUND", "Room not found", 404);
     if (requester.isGuest) throw new MatrixError("M_GUEST_ACCESS_FORBIDDEN", "Guests may not create aliases", 403);
-    const member = (await this.#deps.membershipIndex.membershipOf(requester.userId, roomId)) === "join";
+    // application-service-api#server-admin-style-permissions: a service has full control of the
+    // aliases of its namespaces (no membership needed) and none outside; an exclusive namespace's
+    // aliases are refused to everyone else. M_EXCLUSIVE either way (400, as Synapse).
+    const appserviceId = requester.appservice?.id;
+    if (appserviceId !== undefined && this.#appservices?.isAppserviceAlias(appserviceId, roomAlias) !== true) {
+      throw new MatrixError("M_EXCLUSIVE", "This application service has not reserved this alias", 400);
+    }
+    if (this.#appservices?.isReservedFor(roomAlias, appserviceId) === true) {
+      throw new MatrixError("M_EXCLUSIVE", "This alias is reserved by an application service", 400);
+    }
+    const member = appserviceId !== undefined || (await this.#deps.membershipIndex.membershipOf(requester.userId, roomId)) === "join";
     if (!member && !(await this.#deps.isAdmin(requester.userId))) {
       throw new MatrixError("M_FORBIDDEN", "You are not in the room", 403);
     }
@@ -54,6 +83,11 @@ export class AliasService {
     }
   }
 
+  /** The aliases of this server that point at the room (an application service's interest in its events). */
+  async aliasesOfRoom(roomId: string): Promise<string[]> {
+    return await this.#deps.store.forRoom(roomId);
+  }
+
   /** Whether an alias of this server is free (checked before a room is created for it). */
   async isFree(roomAlias: string): Promise<boolean> {
     return (await this.#deps.store.get(roomAlias)) === undefined;
@@ -67,7 +101,11 @@ export class AliasService {
       if (found === undefined) throw new MatrixError("M_NOT_FOUND", `Room alias ${roomAlias} not found`, 404);
       return found;
     }
-    const stored = await this.#deps.store.get(roomAlias);
+    let stored = await this.#deps.store.get(roomAlias);
+    // application-service-api#querying: an unknown alias of a service's namespace is asked of it first.
+    if (stored === undefined && this.#appservices !== undefined && (await this.#appservices.queryAlias(roomAlias))) {
+      stored = await this.#deps.store.get(roomAlias);
+    }
     if (stored === undefined) throw new MatrixError("M_NOT_FOUND", `Room alias ${roomAlias} not found`, 404);
     // The servers that can help a join: this one first, then the others in the room.
     const others = (await this.#deps.membershipIndex.serversInRoom(stored.roomId)).filter((s) => s !== this.#deps.serverName);

@@ -25,6 +25,13 @@ export interface LoginRequest {
   readonly refresh_token?: boolean;
 }
 
+/**
+ * application-service-api#server-admin-style-permissions: an `m.login.application_service` login
+ * names a user of the service whose as_token the request carries. Throws 401 without a token or with
+ * another, M_EXCLUSIVE outside the service's namespaces.
+ */
+export type AppserviceLoginCheck = (accessToken: string | undefined, userId: string) => void;
+
 export interface LoginResult extends SessionTokens {
   readonly userId: string;
 }
@@ -41,6 +48,7 @@ export class LoginService {
   readonly #isLocked: (userId: string) => boolean;
   readonly #isCrossSigningKeyId: (userId: string, deviceId: string) => Promise<boolean>;
   readonly #now: () => number;
+  #appserviceLogin: AppserviceLoginCheck | undefined;
 
   constructor(
     passwords: PasswordAuthenticator,
@@ -63,15 +71,25 @@ export class LoginService {
     this.#now = now;
   }
 
-  /** GET /login: the login types offered. */
-  flows(): JsonObject[] {
-    return [{ type: "m.login.password" }, { type: "m.login.token", get_login_token: true }];
+  /** Login learns of the application services (built after the accounts), when there are any. */
+  useAppservices(check: AppserviceLoginCheck): void {
+    this.#appserviceLogin = check;
   }
 
-  /** POST /login. */
-  async login(request: LoginRequest): Promise<LoginResult> {
+  /** GET /login: the login types offered. */
+  flows(): JsonObject[] {
+    const flows: JsonObject[] = [{ type: "m.login.password" }, { type: "m.login.token", get_login_token: true }];
+    if (this.#appserviceLogin !== undefined) flows.push({ type: "m.login.application_service" });
+    return flows;
+  }
+
+  /** POST /login; `accessToken` is the one the request carries (an application service's). */
+  async login(request: LoginRequest, accessToken?: string): Promise<LoginResult> {
     let user: User;
     switch (request.type) {
+      case "m.login.application_service":
+        user = await this.#byAppservice(request, accessToken);
+        break;
       case "m.login.password":
         user = await this.#byPassword(request);
         break;
@@ -119,6 +137,15 @@ export class LoginService {
     const claimed = this.#passwords.claimedUserId(request);
     const user = await this.#passwords.verify(claimed, request.password, { countAccount: true });
     if (user === undefined) throw new MatrixError("M_FORBIDDEN", "Invalid username or password", 403);
+    return user;
+  }
+
+  async #byAppservice(request: LoginRequest, accessToken: string | undefined): Promise<User> {
+    if (this.#appserviceLogin === undefined) throw new MatrixError(accessToken === undefined ? "M_MISSING_TOKEN" : "M_UNKNOWN_TOKEN", "No application service has this token", 401);
+    const claimed = this.#passwords.claimedUserId(request);
+    this.#appserviceLogin(accessToken, claimed);
+    const user = await this.#users.getUser(claimed);
+    if (user === undefined) throw new MatrixError("M_FORBIDDEN", "No such user", 403);
     return user;
   }
 

@@ -4,6 +4,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { MatrixError } from "../../core/errors.ts";
 import { userId as buildUserId } from "../../core/identifiers/index.ts";
 import type { JsonObject } from "../../core/json.ts";
+import type { Requester } from "../../http/endpoint.ts";
 import type { RegistrationTokenService } from "./registration-tokens.ts";
 import type { UiaFlow, UserInteractiveAuth } from "./uia.ts";
 import { DUMMY_STAGE, REGISTRATION_TOKEN_STAGE } from "./uia-stages.ts";
@@ -27,7 +28,20 @@ export interface RegisterRequest {
   readonly refresh_token?: boolean;
   /** modules/guest_access.md: the access token of the guest account this registration upgrades. */
   readonly guest_access_token?: string;
+  /** application-service-api#server-admin-style-permissions: `m.login.application_service`. */
+  readonly type?: string;
 }
+
+/** What registration asks of the application services (application-service-api#server-admin-style-permissions). */
+export interface AppserviceRegistrationRules {
+  /** Whether an exclusive namespace (or a sender) claims the user: nobody else may register it. */
+  isReservedUser(userId: string): boolean;
+  /** Whether the service may register the user (in one of its namespaces). */
+  isAppserviceUser(appserviceId: string, userId: string): boolean;
+}
+
+/** The login type of an application service's registration and login. */
+export const APPSERVICE_LOGIN_TYPE = "m.login.application_service";
 
 /** The most guesses at a free generated localpart before giving up (collisions are rare). */
 const GENERATE_ATTEMPTS = 5;
@@ -38,6 +52,7 @@ export class RegistrationService {
   readonly #users: UserService;
   readonly #uia: UserInteractiveAuth;
   readonly #tokens: RegistrationTokenService;
+  #appservices: AppserviceRegistrationRules | undefined;
 
   constructor(serverName: string, policy: RegistrationPolicy, users: UserService, uia: UserInteractiveAuth, tokens: RegistrationTokenService) {
     this.#serverName = serverName;
@@ -54,8 +69,14 @@ export class RegistrationService {
     return [];
   }
 
-  /** POST /register?kind=user|guest. */
-  async register(kind: string | undefined, body: RegisterRequest & JsonObject): Promise<RegisteredUser> {
+  /** Registration learns of the application services (built after the accounts). */
+  useAppservices(rules: AppserviceRegistrationRules): void {
+    this.#appservices = rules;
+  }
+
+  /** POST /register?kind=user|guest; `requester` is who the request's access token names, if any. */
+  async register(kind: string | undefined, body: RegisterRequest & JsonObject, requester?: Requester): Promise<RegisteredUser> {
+    if (body.type === APPSERVICE_LOGIN_TYPE) return this.#registerForAppservice(body, requester);
     if (kind === "guest") return this.#registerGuest(body);
     if (kind !== undefined && kind !== "user") throw new MatrixError("M_INVALID_PARAM", "kind must be user or guest", 400);
     this.#checkEnabled();
@@ -125,8 +146,34 @@ export class RegistrationService {
     const localpart = username.toLowerCase();
     const userId = buildUserId(localpart, this.#serverName); // M_INVALID_USERNAME
     if (/^[0-9]+$/.test(localpart)) throw new MatrixError("M_INVALID_USERNAME", "Numeric user IDs are reserved for guest users", 400);
+    // application-service-api#server-admin-style-permissions: users of an exclusive namespace are the service's alone.
+    if (this.#appservices?.isReservedUser(userId) === true) throw new MatrixError("M_EXCLUSIVE", "This user ID is reserved by an application service", 400);
     if (await this.#users.isUserIdTaken(userId)) throw new MatrixError("M_USER_IN_USE", "User ID already taken", 400);
     return localpart;
+  }
+
+  /**
+   * application-service-api#server-admin-style-permissions: an application service registers the
+   * users of its namespaces with its as_token, without UIA or password, even with registration off.
+   * Without a token 401 M_MISSING_TOKEN, with another 401 M_UNKNOWN_TOKEN, outside them M_EXCLUSIVE.
+   */
+  async #registerForAppservice(body: RegisterRequest, requester: Requester | undefined): Promise<RegisteredUser> {
+    if (requester === undefined) throw new MatrixError("M_MISSING_TOKEN", "Missing application service token", 401);
+    const appserviceId = requester.appservice?.id;
+    if (appserviceId === undefined) throw new MatrixError("M_UNKNOWN_TOKEN", "The access token is not an application service's", 401, { soft_logout: false });
+    if (body.username === undefined || body.username === "") throw new MatrixError("M_MISSING_PARAM", "Missing parameter: username", 400);
+    const userId = buildUserId(body.username, this.#serverName); // M_INVALID_USERNAME
+    if (this.#appservices?.isAppserviceUser(appserviceId, userId) !== true) {
+      throw new MatrixError("M_EXCLUSIVE", "The user is outside the application service's namespaces", 400);
+    }
+    return await this.#users.register({
+      localpart: body.username,
+      password: undefined,
+      inhibitLogin: body.inhibit_login === true,
+      deviceId: body.device_id,
+      initialDeviceDisplayName: body.initial_device_display_name,
+      refreshable: body.refresh_token === true,
+    });
   }
 
   /** modules/guest_access.md: every parameter but initial_device_display_name is ignored. */

@@ -11,7 +11,9 @@ export function registrationEndpoints(registration: RegistrationService, serverN
     method: "POST",
     paths: clientPaths("/register"),
     resource: "client",
-    auth: "none",
+    // An application service registers its users with its as_token (application-service-api
+    // #server-admin-style-permissions); read here so that its rate_limited setting applies.
+    auth: "optionalAccessToken",
     rateLimit: "rc_registration",
     schema: {
       type: "object",
@@ -24,10 +26,11 @@ export function registrationEndpoints(registration: RegistrationService, serverN
         inhibit_login: { type: "boolean" },
         refresh_token: { type: "boolean" },
         guest_access_token: { type: "string" },
+        type: { type: "string" },
       },
     },
     handler: async (req) => {
-      const registered = await registration.register(queryParam(req, "kind"), req.body);
+      const registered = await registration.register(queryParam(req, "kind"), req.body, req.requester);
       const answer: JsonObject = { user_id: registered.userId, home_server: serverName };
       if (registered.accessToken !== undefined && registered.deviceId !== undefined) {
         answer["access_token"] = registered.accessToken;

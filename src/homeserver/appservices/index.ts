@@ -1,0 +1,89 @@
+// Application services (application-service-api), built from the config: their registrations, how
+// their requests are recognised, the events pushed to them, and what is asked of them. A part of the
+// composition root that services.ts calls.
+import type { Logger } from "pino";
+import type { RoomEvent } from "../../core/events/room-event.ts";
+import type { JsonObject } from "../../core/json.ts";
+import type { AnyEndpoint, Connection, Requester } from "../../http/endpoint.ts";
+import type { Database } from "../../storage/database.ts";
+import { AppserviceStore } from "../../storage/stores/appservices.ts";
+import { appserviceEndpoints } from "../api/client/appservices.ts";
+import type { OutputListener } from "../roomserver/index.ts";
+import type { Appservice } from "./appservice.ts";
+import { AppserviceClient } from "./client.ts";
+import { EventForwarder } from "./event-forwarder.ts";
+import type { InterestLookups } from "./interest.ts";
+import { AppserviceQueries } from "./queries.ts";
+import { loadRegistrations } from "./registration.ts";
+import { AppserviceRegistry, assertionOf } from "./registry.ts";
+import { TransactionSender } from "./transaction-sender.ts";
+
+export interface AppserviceServices {
+  readonly registry: AppserviceRegistry;
+  readonly queries: AppserviceQueries;
+  readonly forwarder: EventForwarder;
+  readonly endpoints: readonly AnyEndpoint[];
+  /**
+   * The access-token check with application services first: an as_token names the service's sender
+   * or the user it asserts; any other token goes to `next`.
+   */
+  authenticate(
+    token: string,
+    connection: Connection,
+    query: Readonly<Record<string, unknown>> | undefined,
+    next: (token: string, connection: Connection) => Promise<Requester>,
+  ): Promise<Requester>;
+  close(): Promise<void>;
+}
+
+export interface AppserviceDeps {
+  readonly serverName: string;
+  readonly files: readonly string[];
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly roomOutputs: { subscribe(listener: OutputListener): () => void };
+  readonly lookups: InterestLookups;
+  readonly serialize: (event: RoomEvent, streamOrdering: number) => Promise<JsonObject>;
+  readonly deviceExists: (userId: string, deviceId: string) => Promise<boolean>;
+  /** Registers the service's sender when it is not a user yet (it acts and is invited as one). */
+  readonly ensureUser: (userId: string, localpart: string) => Promise<void>;
+  /** Transaction retries: the first wait, doubled each time up to the last (tests shorten them). */
+  readonly backoffMs?: { readonly min: number; readonly max: number };
+}
+
+export async function createAppserviceServices(deps: AppserviceDeps): Promise<AppserviceServices> {
+  const log = deps.logger.child({ component: "appservices" });
+  const registry = new AppserviceRegistry(await loadRegistrations(deps.files), deps.serverName);
+  for (const appservice of registry.all) await deps.ensureUser(appservice.sender, appservice.registration.senderLocalpart);
+  const client = new AppserviceClient();
+  const store = new AppserviceStore(deps.db);
+  const senders = new Map<Appservice, TransactionSender>();
+  for (const appservice of registry.all) {
+    if (appservice.registration.url === null) continue; // "null if no traffic is required"
+    senders.set(
+      appservice,
+      new TransactionSender({ appservice, store, client, log, minBackoffMs: deps.backoffMs?.min, maxBackoffMs: deps.backoffMs?.max }),
+    );
+  }
+  const forwarder = new EventForwarder({
+    source: deps.roomOutputs,
+    senders,
+    lookups: deps.lookups,
+    serialize: deps.serialize,
+    onError: (err) => log.error({ err }, "forwarding an event to application services failed"),
+  });
+  forwarder.start();
+  if (!registry.isEmpty) log.info({ appservices: registry.all.map((a) => a.id) }, "application services registered");
+  const queries = new AppserviceQueries(registry, client);
+  return {
+    registry,
+    queries,
+    forwarder,
+    endpoints: appserviceEndpoints(queries),
+    authenticate: async (token, connection, query, next) => {
+      if (registry.isEmpty) return await next(token, connection);
+      return (await registry.authenticate(token, assertionOf(query), deps.deviceExists)) ?? (await next(token, connection));
+    },
+    close: () => forwarder.close(),
+  };
+}
