@@ -6,7 +6,6 @@
 //   Roomserver outputs  ->  EventPusher  (PushRecipients, RulesetCache, RoomFacts, push rules)
 //     ->  PushDispatcher (a queue per pusher, retries)  ->  PushGatewayClient (HttpsTransport)
 //   Timeline, receipts, serializer, push rules  ->  NotificationsService (GET /notifications)
-import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { HomeserverConfig } from "../config/index.ts";
 import type { JsonObject } from "../core/json.ts";
@@ -17,6 +16,7 @@ import type { AccountServices } from "./accounts.ts";
 import { notificationsEndpoint } from "./api/client/notifications.ts";
 import { pusherEndpoints } from "./api/client/pushers.ts";
 import { systemResolver } from "./federation/dns.ts";
+import { readCaFiles } from "./federation/federation.ts";
 import { IpRangePolicy } from "./federation/ip-ranges.ts";
 import { HttpsTransport } from "./federation/transport.ts";
 import { PushDispatcher } from "./push/dispatcher.ts";
@@ -67,14 +67,6 @@ export interface PushServicesDeps {
   readonly unreadCount: (userId: string, upTo: number) => Promise<number>;
 }
 
-/**
- * The CAs an admin added for outbound TLS (federation_custom_ca_list) are trusted for push gateways
- * too, beside the system's: a gateway on a private network is reached as another server would be.
- */
-async function readCaFiles(paths: readonly string[]): Promise<string[]> {
-  return await Promise.all(paths.map((path) => readFile(path, "utf8")));
-}
-
 export async function createPushServices(deps: PushServicesDeps): Promise<PushServices> {
   const { config, accounts } = deps;
   const log = deps.logger.child({ component: "push" });
@@ -96,6 +88,8 @@ export async function createPushServices(deps: PushServicesDeps): Promise<PushSe
     resolver: systemResolver,
     ipRanges: new IpRangePolicy(config.ipRangeBlocklist, config.ipRangeAllowlist),
     verifyCertificates: true,
+    // The CAs an admin added for outbound TLS (federation_custom_ca_list) are trusted for push
+    // gateways too, beside the system's: a gateway on a private network is reached as a server is.
     extraCaCertificates: await readCaFiles(config.federationCustomCaList),
   });
   const dispatcher = new PushDispatcher({

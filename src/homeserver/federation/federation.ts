@@ -34,7 +34,8 @@ export interface FederationDeps {
   readonly resolver?: DnsResolver;
 }
 
-async function readCaFiles(paths: readonly string[]): Promise<string[]> {
+/** The PEM files of `federation_custom_ca_list`, read (push gateways trust them too). */
+export async function readCaFiles(paths: readonly string[]): Promise<string[]> {
   return Promise.all(
     paths.map(async (path) => {
       try {
