@@ -31,8 +31,12 @@ import { RulesetCache } from "./push/ruleset-cache.ts";
 import type { MembershipEntry, Membership } from "./rooms/membership-index.ts";
 import type { OutputListener, RoomEventInfo } from "./roomserver/index.ts";
 import type { ReadUpTo } from "./sync/receipts.ts";
+import type { UnreadRules } from "./sync/unread-counts.ts";
+import { ruleJudge } from "./push/rule-judge.ts";
 
 export interface PushServices {
+  /** The users' push rules applied to events, for /sync's unread counts. */
+  readonly unreadRules: UnreadRules;
   readonly pushers: PusherService;
   readonly eventPusher: EventPusher;
   readonly dispatcher: PushDispatcher;
@@ -130,7 +134,19 @@ export async function createPushServices(deps: PushServicesDeps): Promise<PushSe
     serialize: (userId, events) => deps.history.serialize(userId, events),
   });
 
+  const unreadRules: UnreadRules = {
+    judge: async (userId, roomId) => {
+      const [ruleset, members] = await Promise.all([rulesets.of(userId), deps.members.joinedMembers(roomId)]);
+      const judge = await ruleJudge(userId, ruleset, new RoomFacts(deps.roomState, roomId), members.length);
+      return async (event) => {
+        const outcome = await judge(event);
+        return { notify: outcome?.notify === true, highlight: outcome?.notify === true && outcome.highlight };
+      };
+    },
+  };
+
   return {
+    unreadRules,
     pushers,
     eventPusher,
     dispatcher,

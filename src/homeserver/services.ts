@@ -235,6 +235,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
     unreadCount: (userId, upTo) => sync.unreadNotificationTotal(userId, upTo),
   });
+  sync.useUnreadRules(push.unreadRules);
   // Application services (application-service-api): their registration files, their requests, the
   // events they are interested in pushed to them, and the users and aliases asked of them.
   const appservices = await createAppserviceServices({

@@ -48,7 +48,7 @@ import type { SyncReceivedInvites } from "./sync/sources.ts";
 import { STREAMS, type StreamPositions } from "./sync/token.ts";
 import { TypingNotifications } from "./sync/typing-notifications.ts";
 import { TypingService } from "./sync/typing.ts";
-import { UnreadCounter } from "./sync/unread-counts.ts";
+import { UnreadCounter, type UnreadRules } from "./sync/unread-counts.ts";
 import { IgnoredUsers, UserRooms } from "./sync/user-cache.ts";
 
 export interface SyncServices {
@@ -65,6 +65,8 @@ export interface SyncServices {
    * `upTo` (or the head): the `unread` count a push notification carries (push_notifier.yaml).
    */
   unreadNotificationTotal(userId: string, upTo?: number): Promise<number>;
+  /** Counts unread notifications by the users' push rules (the push area's) from now on. */
+  useUnreadRules(rules: UnreadRules): void;
   readonly endpoints: readonly AnyEndpoint[];
   /** Stops the timers and writes pending presence; call before closing the database. */
   close(): Promise<void>;
@@ -259,6 +261,7 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     sync,
     positions,
     unreadNotificationTotal,
+    useUnreadRules: (rules) => unread.useRules(rules),
     endpoints,
     close: async () => {
       unsubscribe();

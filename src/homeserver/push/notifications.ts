@@ -10,12 +10,13 @@
 // position (or the last match's, when the page is full), so the next page goes on below it. A page
 // may so hold fewer matches than `limit`, and still have a next_token. Rooms the user has left are
 // not read; `ts` is the event's origin_server_ts, as nothing records when a push went out.
-import { PushEvent, evaluatePushRules, usesDisplayName, type PushOutcome } from "../../core/push/evaluate.ts";
+import type { PushOutcome } from "../../core/push/evaluate.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
 import type { Ruleset } from "../../core/push/ruleset.ts";
 import type { RoomEventInfo } from "../roomserver/index.ts";
 import { MAIN_THREAD, threadOf, type ReadUpTo } from "../sync/receipts.ts";
 import type { RoomFacts } from "./room-facts.ts";
+import { ruleJudge } from "./rule-judge.ts";
 
 /** How many events are read per page at most, shared between the user's rooms. */
 const EVENTS_PER_PAGE = 2000;
@@ -96,25 +97,10 @@ export class NotificationsService {
   async #matches(userId: string, roomId: string, infos: readonly RoomEventInfo[], ruleset: Ruleset, ignored: ReadonlySet<string>, onlyHighlights: boolean): Promise<Match[]> {
     const candidates = infos.filter((info) => info.streamOrdering !== undefined && info.event.sender !== userId && !ignored.has(info.event.sender));
     if (candidates.length === 0) return [];
-    const facts = this.#deps.roomFacts(roomId);
-    const [memberCount, notificationPowerLevel, displayName] = await Promise.all([
-      this.#deps.memberCount(roomId),
-      facts.notificationLevels(),
-      usesDisplayName(ruleset) ? facts.displayName(userId) : undefined,
-    ]);
-    const senderLevels = new Map<string, Promise<number>>();
+    const judge = await ruleJudge(userId, ruleset, this.#deps.roomFacts(roomId), await this.#deps.memberCount(roomId));
     const out: Match[] = [];
     for (const info of candidates) {
-      const { event } = info;
-      let senderLevel = senderLevels.get(event.sender);
-      if (senderLevel === undefined) senderLevels.set(event.sender, (senderLevel = facts.powerLevelOf(event.sender)));
-      const outcome = evaluatePushRules(ruleset, new PushEvent({ ...event.pdu, event_id: event.eventId, room_id: event.roomId }), {
-        userId,
-        roomMemberCount: memberCount,
-        displayName,
-        senderPowerLevel: await senderLevel,
-        notificationPowerLevel,
-      });
+      const outcome = await judge(info.event);
       // notifications.yaml `only=highlight`: "only events where the notification had the highlight tweak set".
       if (outcome === undefined || !outcome.notify || (onlyHighlights && !outcome.highlight)) continue;
       out.push({ info, position: info.streamOrdering as number, outcome });

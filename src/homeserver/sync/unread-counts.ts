@@ -1,13 +1,16 @@
 // unread_notifications and unread_thread_notifications of /sync (client-server-api#receiving-
-// notifications), until push rules land: the messages from others after the user's read receipt
-// (or, without one, after their membership), as the default rules would count them: messages,
-// encrypted events and call invites notify, notices, edits and stickers do not; a message
-// mentioning the user (m.mentions user_ids) is a highlight. Threads per modules/receipts.md#
-// threaded-read-receipts: an event in thread T is read when the unthreaded receipt or T's receipt
-// is at or after it.
+// notifications): the events from others after the user's read receipt (or, without one, after
+// their membership) that the user's push rules say notify, and of those the ones they highlight
+// (useRules; the push area gives the rules), as they are when the event is counted. Without rules
+// (units alone), events are counted as the default rules would: messages, encrypted events and
+// call invites notify, notices, edits and stickers do not; a message mentioning the user
+// (m.mentions user_ids) is a highlight.
+// Threads per modules/receipts.md#threaded-read-receipts: an event in thread T is read when the
+// unthreaded receipt or T's receipt is at or after it.
 //
 // Each room's countable events are kept in memory from the position they were first needed from,
 // extended by the roomserver's outputs, so incremental syncs count without reading storage.
+import type { RoomEvent } from "../../core/events/room-event.ts";
 import { isJsonObject } from "../../core/json.ts";
 import type { RoomEventInfo, RoomserverOutput } from "../roomserver/index.ts";
 import { MAIN_THREAD, threadOf, type ReadUpTo } from "./receipts.ts";
@@ -22,10 +25,19 @@ const MAX_ROOMS = 20_000;
 
 interface Countable {
   readonly streamOrdering: number;
-  readonly eventId: string;
-  readonly sender: string;
+  readonly event: RoomEvent;
   readonly thread: string | undefined;
-  readonly mentions: readonly string[];
+}
+
+/** What a user's push rules say of an event: whether it notifies, and whether it highlights. */
+export interface Verdict {
+  readonly notify: boolean;
+  readonly highlight: boolean;
+}
+
+/** The push rules of users, applied to a room's events: a judge per user and room, its facts read once. */
+export interface UnreadRules {
+  judge(userId: string, roomId: string): Promise<(event: RoomEvent) => Promise<Verdict>>;
 }
 
 interface RoomLog {
@@ -62,22 +74,27 @@ export interface UnreadCounts {
   readonly threads: ReadonlyMap<string, NotificationCounts>;
 }
 
-/** The countable facts of an event, or undefined when it does not notify. */
+/** An event the rules may count: a timeline event that is not state, not redacted. */
 function countableOf(info: RoomEventInfo, streamOrdering: number): Countable | undefined {
   const { event } = info;
   if (info.redactedBy !== undefined || event.stateKey !== undefined) return undefined;
+  return { streamOrdering, event, thread: threadOf(event.content) };
+}
+
+/** How the default rules would count an event, without them at hand. */
+function defaultVerdict(event: RoomEvent, userId: string): Verdict {
   const content = event.content;
+  const none = { notify: false, highlight: false };
   if (event.type === "m.room.message") {
-    if (content["msgtype"] === "m.notice" || typeof content["msgtype"] !== "string") return undefined;
+    if (content["msgtype"] === "m.notice" || typeof content["msgtype"] !== "string") return none;
   } else if (event.type !== "m.room.encrypted" && event.type !== "m.call.invite") {
     // modules/push.md default underrides: .m.rule.call, .m.rule.encrypted and .m.rule.message notify; no rule matches m.sticker.
-    return undefined;
+    return none;
   }
   const relation = content["m.relates_to"];
-  if (isJsonObject(relation) && relation["rel_type"] === "m.replace") return undefined;
+  if (isJsonObject(relation) && relation["rel_type"] === "m.replace") return none;
   const mentioned = isJsonObject(content["m.mentions"]) ? content["m.mentions"]["user_ids"] : undefined;
-  const mentions = Array.isArray(mentioned) ? mentioned.filter((u): u is string => typeof u === "string") : [];
-  return { streamOrdering, eventId: event.eventId, sender: event.sender, thread: threadOf(content), mentions };
+  return { notify: true, highlight: Array.isArray(mentioned) && mentioned.includes(userId) };
 }
 
 export class UnreadCounter {
@@ -86,9 +103,15 @@ export class UnreadCounter {
   /** Rooms being read for the first time, with the outputs that arrived meanwhile. */
   readonly #loading = new Map<string, { readonly done: Promise<void>; readonly arrived: Countable[] }>();
   readonly #memos = new Map<string, Memo>();
+  #rules: UnreadRules | undefined;
 
   constructor(timeline: SyncTimeline) {
     this.#timeline = timeline;
+  }
+
+  /** Counts by the users' push rules from now on (the push area plugs them in). */
+  useRules(rules: UnreadRules): void {
+    this.#rules = rules;
   }
 
   /** A roomserver output (new events extend the rooms kept; redactions take events out). */
@@ -96,7 +119,7 @@ export class UnreadCounter {
     const log = this.#rooms.get(output.roomId);
     if (output.kind === "redaction_applied") {
       if (log !== undefined) {
-        log.entries = log.entries.filter((e) => e.eventId !== output.redactedEventId);
+        log.entries = log.entries.filter((e) => e.event.eventId !== output.redactedEventId);
         log.generation++;
       }
       return;
@@ -145,13 +168,18 @@ export class UnreadCounter {
     const tally = new Tally(fits ? memo.counts : undefined);
     // Only the events the memo has not counted yet, found by binary search.
     const from = Math.max(lowest, fits ? memo.to : 0);
+    let judge: ((event: RoomEvent) => Promise<Verdict>) | undefined;
     for (let i = firstAfter(log.entries, from); i < log.entries.length; i++) {
       const e = log.entries[i] as Countable;
       if (e.streamOrdering > to) break;
-      if (e.sender === userId || ignored.has(e.sender)) continue;
+      const sender = e.event.sender;
+      if (sender === userId || ignored.has(sender)) continue;
       const read = Math.max(readUpTo?.unthreaded ?? 0, readUpTo?.threads.get(e.thread ?? MAIN_THREAD) ?? 0);
       if (e.streamOrdering <= read) continue;
-      tally.add(threaded ? e.thread : undefined, e.mentions.includes(userId));
+      // The room's facts are read once, and only when there is something to count.
+      if (this.#rules !== undefined) judge ??= await this.#rules.judge(userId, roomId);
+      const verdict = judge === undefined ? defaultVerdict(e.event, userId) : await judge(e.event);
+      if (verdict.notify) tally.add(threaded ? e.thread : undefined, verdict.highlight);
     }
     const counts = tally.result();
     rememberRecent(this.#memos, memoKey, { after, readKey, ignored, threaded, generation: log.generation, to, counts }, MAX_MEMOS);
