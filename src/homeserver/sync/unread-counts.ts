@@ -22,6 +22,11 @@ const MAX_SCAN = 1_000;
 /** How many countable events a room keeps before the oldest half is dropped. */
 const MAX_KEPT = 2_000;
 const MAX_ROOMS = 20_000;
+/**
+ * How many events all the rooms keep at most: entries hold the events themselves (the rules read
+ * them), so past this the rooms loaded first are dropped, and read again from storage when needed.
+ */
+const MAX_KEPT_IN_ALL = 100_000;
 
 interface Countable {
   readonly streamOrdering: number;
@@ -46,7 +51,10 @@ interface RoomLog {
   entries: Countable[];
   /** Older events were dropped or never read (past MAX_SCAN): counts reaching past `from` stop there. */
   capped: boolean;
-  /** Bumped when events before the end change (a redaction, a read further back): memos start over. */
+  /**
+   * Changed when events before the end change (a redaction, a read further back): memos start over.
+   * Unique among logs, so that a room dropped and read again is counted afresh.
+   */
   generation: number;
 }
 
@@ -104,9 +112,15 @@ export class UnreadCounter {
   readonly #loading = new Map<string, { readonly done: Promise<void>; readonly arrived: Countable[] }>();
   readonly #memos = new Map<string, Memo>();
   #rules: UnreadRules | undefined;
+  /** Events kept in all the rooms' logs. */
+  #kept = 0;
+  #generations = 0;
+  readonly #maxKeptInAll: number;
 
-  constructor(timeline: SyncTimeline) {
+  /** `maxKeptInAll`: the events all rooms keep at most (MAX_KEPT_IN_ALL; tests lower it). */
+  constructor(timeline: SyncTimeline, options: { readonly maxKeptInAll?: number } = {}) {
     this.#timeline = timeline;
+    this.#maxKeptInAll = options.maxKeptInAll ?? MAX_KEPT_IN_ALL;
   }
 
   /** Counts by the users' push rules from now on (the push area plugs them in). */
@@ -119,8 +133,10 @@ export class UnreadCounter {
     const log = this.#rooms.get(output.roomId);
     if (output.kind === "redaction_applied") {
       if (log !== undefined) {
+        const before = log.entries.length;
         log.entries = log.entries.filter((e) => e.event.eventId !== output.redactedEventId);
-        log.generation++;
+        this.#kept -= before - log.entries.length;
+        log.generation = ++this.#generations;
       }
       return;
     }
@@ -131,12 +147,16 @@ export class UnreadCounter {
       return;
     }
     if (output.streamOrdering <= log.from) return;
-    if (!insert(log.entries, countable)) log.generation++; // it landed before the end
+    const before = log.entries.length;
+    if (!insert(log.entries, countable)) log.generation = ++this.#generations; // it landed before the end
+    this.#kept += log.entries.length - before;
     if (log.entries.length > MAX_KEPT) {
       const dropped = log.entries.splice(0, MAX_KEPT / 2);
+      this.#kept -= dropped.length;
       log.from = (dropped.at(-1) as Countable).streamOrdering;
       log.capped = true;
     }
+    this.#trim(log);
   }
 
   /**
@@ -201,15 +221,20 @@ export class UnreadCounter {
       const done = this.#read(roomId, from, known?.from).then(({ events: older, capped }) => {
         const current = this.#rooms.get(roomId);
         if (current !== undefined) {
+          const before = current.entries.length;
           for (const e of older) if (e.streamOrdering > from && e.streamOrdering <= current.from) insert(current.entries, e);
+          this.#kept += current.entries.length - before;
           current.from = Math.min(current.from, from);
           current.capped ||= capped;
-          current.generation++;
+          current.generation = ++this.#generations;
+          this.#trim(current);
           return;
         }
-        const log: RoomLog = { from, entries: older, capped, generation: 0 };
+        const log: RoomLog = { from, entries: older, capped, generation: ++this.#generations };
         for (const e of arrived) insert(log.entries, e);
-        rememberRecent(this.#rooms, roomId, log, MAX_ROOMS);
+        this.#rooms.set(roomId, log);
+        this.#kept += log.entries.length;
+        this.#trim(log);
       });
       this.#loading.set(roomId, { done: done.catch(() => undefined), arrived });
       try {
@@ -217,6 +242,16 @@ export class UnreadCounter {
       } finally {
         this.#loading.delete(roomId);
       }
+    }
+  }
+
+  // Drops the rooms loaded first while too many rooms, or events in all, are kept (never `keep`).
+  #trim(keep: RoomLog): void {
+    for (const [roomId, log] of this.#rooms) {
+      if (this.#rooms.size <= MAX_ROOMS && this.#kept <= this.#maxKeptInAll) return;
+      if (log === keep) continue;
+      this.#rooms.delete(roomId);
+      this.#kept -= log.entries.length;
     }
   }
 

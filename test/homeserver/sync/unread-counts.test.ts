@@ -138,3 +138,38 @@ describe("UnreadCounter", () => {
     );
   });
 });
+
+describe("UnreadCounter's bound on the events it keeps", () => {
+  it("drops the rooms loaded first past the bound, and counts them right when read again", async () => {
+    const rooms = new Map([
+      ["!one:test", new FakeTimeline()],
+      ["!two:test", new FakeTimeline()],
+    ]);
+    const timeline: SyncTimeline = {
+      entriesBetween: (roomId, from, to, limit, direction) => (rooms.get(roomId) as FakeTimeline).entriesBetween(roomId, from, to, limit, direction),
+      latestPosition: (roomId) => (rooms.get(roomId) as FakeTimeline).latestPosition(),
+      getEvents: async (ids) => (await Promise.all([...rooms.values()].map((t) => t.getEvents(ids)))).flat(),
+    } as SyncTimeline;
+    const counter = new UnreadCounter(timeline, { maxKeptInAll: 4 });
+    const none: ReadonlySet<string> = new Set();
+    let position = 0;
+    const send = (roomId: string, mention: boolean): Fake => {
+      const fake = fakeEvent(++position, "@a:test", { msgtype: "m.text", body: "x", ...(mention ? { "m.mentions": { user_ids: [ME] } } : {}) });
+      const event = { ...fake.info.event, roomId, eventId: `$${roomId}${position}` } as RoomEvent;
+      const placed = { streamOrdering: position, info: { ...fake.info, event } };
+      (rooms.get(roomId) as FakeTimeline).events.push(placed);
+      counter.receive({ kind: "new_room_event", roomId, event, streamOrdering: position, local: true, stateDelta: new Map(), forwardExtremities: [] } as RoomserverOutput);
+      return placed;
+    };
+    const count = (roomId: string) => counter.counts(roomId, ME, 0, position, undefined, none, false);
+    const first = send("!one:test", true);
+    for (let i = 0; i < 3; i++) send("!one:test", false);
+    assert.deepEqual((await count("!one:test")).room, { notification_count: 4, highlight_count: 1 });
+    for (let i = 0; i < 4; i++) send("!two:test", false);
+    // Reading !two's four events takes the kept events past four: !one, loaded first, is dropped.
+    assert.deepEqual((await count("!two:test")).room, { notification_count: 4, highlight_count: 0 });
+    // Redacted while dropped: read again from storage, !one is counted afresh, not from an old memo.
+    (rooms.get("!one:test") as FakeTimeline).redacted.add(first.info.event.eventId);
+    assert.deepEqual((await count("!one:test")).room, { notification_count: 3, highlight_count: 0 });
+  });
+});
