@@ -4,6 +4,7 @@
 // done later, in order. With no service to send to it is not subscribed at all.
 import type { RoomEvent } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
+import { BackgroundQueue } from "../background-queue.ts";
 import type { OutputListener, RoomserverOutput } from "../roomserver/index.ts";
 import type { Appservice } from "./appservice.ts";
 import { interestedServices, type InterestLookups } from "./interest.ts";
@@ -27,14 +28,13 @@ export interface EventForwarderDeps {
 export class EventForwarder {
   readonly #deps: EventForwarderDeps;
   readonly #services: readonly Appservice[];
-  #queue: NewRoomEvent[] = [];
-  #draining: Promise<void> | undefined;
+  readonly #queue: BackgroundQueue<NewRoomEvent>;
   #unsubscribe: (() => void) | undefined;
-  #closed = false;
 
   constructor(deps: EventForwarderDeps) {
     this.#deps = deps;
     this.#services = [...deps.senders.keys()];
+    this.#queue = new BackgroundQueue({ max: MAX_QUEUED, batch: 64, work: (output) => this.#forward(output), onError: deps.onError });
   }
 
   start(): void {
@@ -45,42 +45,20 @@ export class EventForwarder {
 
   /** Resolves once every event heard so far is in its services' queues and sent (tests). */
   async idle(): Promise<void> {
-    while (this.#draining !== undefined) await this.#draining;
+    await this.#queue.idle();
     await Promise.all([...this.#deps.senders.values()].map((s) => s.idle()));
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     this.#unsubscribe?.();
-    this.#queue = [];
-    await this.#draining;
+    await this.#queue.close();
     await Promise.all([...this.#deps.senders.values()].map((s) => s.close()));
   }
 
   #receive(output: RoomserverOutput): void {
     // Outlier memberships (an invite over federation) are outside the room's stream order and state.
-    if (output.kind !== "new_room_event" || output.outOfBand === true || this.#closed) return;
-    if (this.#queue.length >= MAX_QUEUED) this.#queue.shift();
+    if (output.kind !== "new_room_event" || output.outOfBand === true) return;
     this.#queue.push(output);
-    this.#draining ??= this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        const batch = this.#queue.splice(0, 64);
-        for (const output of batch) {
-          try {
-            await this.#forward(output);
-          } catch (error) {
-            this.#deps.onError(error);
-          }
-        }
-      }
-    } finally {
-      this.#draining = undefined;
-    }
   }
 
   async #forward(output: NewRoomEvent): Promise<void> {

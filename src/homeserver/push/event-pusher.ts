@@ -13,6 +13,7 @@ import { PushEvent, evaluatePushRules, usesDisplayName, type PushEnvironment } f
 import type { NotifiedEvent } from "../../core/push/notification.ts";
 import type { StoredPusher } from "../../storage/stores/pushers.ts";
 import type { OutputListener, RoomserverOutput } from "../roomserver/index.ts";
+import { BackgroundQueue } from "../background-queue.ts";
 import type { PendingNotification } from "./dispatcher.ts";
 import type { PushRecipients } from "./recipients.ts";
 import type { RoomFacts } from "./room-facts.ts";
@@ -55,14 +56,19 @@ function ruleJson(event: RoomEvent): JsonObject {
 
 export class EventPusher {
   readonly #deps: EventPusherDeps;
-  #queue: NewRoomEvent[] = [];
-  #dropped = 0;
-  #draining: Promise<void> | undefined;
+  readonly #queue: BackgroundQueue<NewRoomEvent>;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(deps: EventPusherDeps) {
     this.#deps = deps;
+    this.#queue = new BackgroundQueue({
+      max: MAX_QUEUED,
+      batch: BATCH,
+      work: (output) => this.#evaluate(output),
+      onError: (error) => deps.onError?.(error, "evaluating push rules"),
+      ...(deps.onDropped === undefined ? {} : { onDropped: deps.onDropped }),
+    });
   }
 
   start(): void {
@@ -73,13 +79,12 @@ export class EventPusher {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribe?.();
-    this.#queue = [];
-    await this.#draining;
+    await this.#queue.close();
   }
 
   /** Resolves once every event heard so far is evaluated (tests). */
   async idle(): Promise<void> {
-    while (this.#draining !== undefined) await this.#draining;
+    await this.#queue.idle();
   }
 
   #receive(output: RoomserverOutput): void {
@@ -89,35 +94,7 @@ export class EventPusher {
     // The send path's whole cost when nobody here has a pusher, or nobody in this room has one.
     if (this.#deps.pushers.isEmpty) return;
     if (!membersChanged && this.#deps.recipients.knownEmpty(output.roomId)) return;
-    if (this.#queue.length >= MAX_QUEUED) {
-      this.#queue.shift();
-      this.#dropped++;
-    }
     this.#queue.push(output);
-    this.#draining ??= this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        // A turn of the event loop first: the events of one busy moment are taken together.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.#dropped > 0) {
-          this.#deps.onDropped?.(this.#dropped);
-          this.#dropped = 0;
-        }
-        const batch = this.#queue.splice(0, BATCH);
-        for (const output of batch) {
-          try {
-            await this.#evaluate(output);
-          } catch (error) {
-            this.#deps.onError?.(error, "evaluating push rules");
-          }
-        }
-      }
-    } finally {
-      this.#draining = undefined;
-    }
   }
 
   async #evaluate(output: NewRoomEvent): Promise<void> {
