@@ -5,7 +5,7 @@ import type { ServerResponse } from "node:http";
 import { accountLockedError, accountSuspendedError, MatrixError } from "../core/errors.ts";
 import { isJsonObject } from "../core/json.ts";
 import { CORS_HEADERS } from "./cors.ts";
-import { type AnyEndpoint, type Connection, type HttpMethod, HttpReply, type MatrixRequest, type MatrixResponse, type Requester, type Resource } from "./endpoint.ts";
+import { accessTokenOf, type AnyEndpoint, type Connection, type HttpMethod, HttpReply, type MatrixRequest, type MatrixResponse, type Requester, type Resource } from "./endpoint.ts";
 import { toMatrixError } from "./errors.ts";
 import type { FederationRateLimiter } from "./federation-rate-limit.ts";
 import type { RateLimiter } from "./rate-limit.ts";
@@ -157,16 +157,6 @@ function sendJson(reply: FastifyReply, status: number, body: unknown, headers?: 
   return reply.send(JSON.stringify(body));
 }
 
-function accessTokenOf(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
-  if (header !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1];
-  }
-  const query = (req.query as Record<string, unknown>)["access_token"];
-  return typeof query === "string" && query.length > 0 ? query : undefined;
-}
-
 function parseJsonBody(raw: unknown): unknown {
   const bytes = Buffer.isBuffer(raw) ? raw : undefined;
   // An empty body where an object is required is taken as {} (logout and similar endpoints, and
@@ -217,7 +207,7 @@ async function dispatch(deps: HttpDeps, compiled: CompiledEndpoint, req: Fastify
   let requester: Requester | undefined;
   let origin: string | undefined;
   if (endpoint.auth === "accessToken" || endpoint.auth === "optionalAccessToken") {
-    const token = accessTokenOf(req);
+    const token = accessTokenOf(req.headers, req.query as Record<string, unknown>);
     if (token !== undefined) requester = await deps.authenticateAccessToken(token, { ip: req.ip, userAgent: req.headers["user-agent"] }, req.query as Record<string, unknown>);
     else if (endpoint.auth === "accessToken") throw new MatrixError("M_MISSING_TOKEN", "Missing access token", 401);
     if (requester !== undefined && endpoint.whileLocked !== true && deps.isLocked?.(requester.userId) === true) throw accountLockedError();

@@ -54,6 +54,18 @@ export interface MatrixRequest<Body = unknown> {
   readonly signal: AbortSignal;
 }
 
+/**
+ * The access token of a request: the Authorization header's Bearer token, else the `access_token`
+ * query parameter (client-server-api#using-access-tokens). For the dispatcher, and for the few
+ * endpoints that read a token themselves (an application service's on /login).
+ */
+export function accessTokenOf(headers: { readonly authorization?: string | string[] | undefined }, query: Readonly<Record<string, unknown>>): string | undefined {
+  const header = headers.authorization;
+  if (header !== undefined) return typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+  const token = query["access_token"];
+  return typeof token === "string" && token.length > 0 ? token : undefined;
+}
+
 /** A response other than a JSON object with status 200: another status, headers, or raw bytes. */
 export class HttpReply {
   constructor(

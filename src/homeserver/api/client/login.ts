@@ -1,9 +1,9 @@
 // client-server-api#legacy-login: login.yaml, login_token.yaml, refresh.yaml, logout.yaml.
 import type { JsonObject } from "../../../core/json.ts";
-import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
+import { accessTokenOf, clientPaths, type Endpoint } from "../../../http/endpoint.ts";
 import type { DeviceService } from "../../devices/device-service.ts";
 import type { LoginRequest, LoginService } from "../../users/login-service.ts";
-import { bearerToken, requesterOf } from "./requester.ts";
+import { requesterOf } from "./requester.ts";
 
 export function loginEndpoints(login: LoginService, devices: DeviceService, serverName: string): Endpoint[] {
   const flows: Endpoint = {
@@ -35,7 +35,7 @@ export function loginEndpoints(login: LoginService, devices: DeviceService, serv
       },
     },
     handler: async (req) => {
-      const result = await login.login(req.body, bearerToken(req));
+      const result = await login.login(req.body, accessTokenOf(req.headers, req.query));
       const answer: JsonObject = {
         user_id: result.userId,
         access_token: result.accessToken,

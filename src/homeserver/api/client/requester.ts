@@ -18,17 +18,6 @@ export function nonGuestRequesterOf(req: MatrixRequest): Requester {
   return requester;
 }
 
-/**
- * The access token of a request whose endpoint does not authenticate it (an application service's
- * as_token on /login): the Authorization header's, else the `access_token` query parameter.
- */
-export function bearerToken(req: MatrixRequest): string | undefined {
-  const header = req.headers["authorization"];
-  if (typeof header === "string") return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-  const query = queryParam(req, "access_token");
-  return query === undefined || query === "" ? undefined : query;
-}
-
 /** A single-valued query parameter. */
 export function queryParam(req: MatrixRequest, name: string): string | undefined {
   const value = req.query[name];
