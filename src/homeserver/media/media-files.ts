@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
+import type { Readable } from "node:stream";
 
 /** Writes `bytes` at `path` durably (see above); the folders between `root` and it are made and synced. */
 export async function writeFileDurably(root: string, path: string, bytes: Buffer): Promise<void> {
@@ -38,4 +39,21 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A media file opened to be streamed, with its size; undefined when it cannot be opened (missing).
+ * The stream closes the file at its end.
+ */
+export async function openMediaFile(path: string): Promise<{ readonly stream: Readable; readonly size: number } | undefined> {
+  const handle = await open(path, "r").catch(() => undefined);
+  if (handle === undefined) return undefined;
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return { stream: handle.createReadStream(), size };
 }

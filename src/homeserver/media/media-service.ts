@@ -2,18 +2,19 @@
 // IDs, downloads and thumbnails of this server's media. Other servers' media go through a
 // RemoteMedia source, which fetching over federation will fill in; until then it knows none.
 import { randomBytes } from "node:crypto";
-import { open, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { MatrixError } from "../../core/errors.ts";
 import { parseServerName } from "../../core/identifiers/server-name.ts";
 import type { MediaStore } from "../../storage/stores/media.ts";
-import { writeFileDurably } from "./media-files.ts";
+import { openMediaFile, writeFileDurably } from "./media-files.ts";
 import {
   chooseThumbnailSize,
   isValidMediaId,
   localMediaPath,
   localThumbnailPath,
+  mediaTypeEssence,
   uploadContentType,
   type ThumbnailSize,
 } from "./media-rules.ts";
@@ -203,23 +204,12 @@ export class MediaService {
       return remote;
     }
     const row = await this.#uploaded(mediaId, options);
-    const path = localMediaPath(this.#options.storePath, mediaId);
-    let handle;
-    try {
-      handle = await open(path, "r");
-    } catch (error) {
-      this.#options.log.error({ err: error, mediaId }, "the file of uploaded media is missing");
+    const file = await openMediaFile(localMediaPath(this.#options.storePath, mediaId));
+    if (file === undefined) {
+      this.#options.log.error({ mediaId }, "the file of uploaded media is missing");
       throw notFound();
     }
-    let size: number;
-    try {
-      size = (await handle.stat()).size;
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    const stream = handle.createReadStream(); // closes the handle at its end
-    return { stream, size, contentType: row.contentType ?? "application/octet-stream", uploadName: row.uploadName };
+    return { ...file, contentType: row.contentType ?? "application/octet-stream", uploadName: row.uploadName };
   }
 
   /** A thumbnail of a media ID, ours or another server's (client-server-api#thumbnails). */
@@ -243,13 +233,13 @@ export class MediaService {
     const choice = chooseThumbnailSize(request, info);
     if (choice.kind === "original") {
       // client-server-api#thumbnails: content smaller than asked is returned as it is (when its type may be).
-      if (servableAsThumbnail(contentType, info, request.animated)) return { bytes, contentType: contentType.split(";", 1)[0]!.trim().toLowerCase() };
+      if (servableAsThumbnail(contentType, info, request.animated)) return { bytes, contentType: mediaTypeEssence(contentType) };
       return thumbnailer.convert(bytes, contentType, info, request.animated);
     }
     if (!choice.standard) return thumbnailer.make(bytes, contentType, info, choice.size, request.animated);
     // Standard sizes are made once and kept beside the media (derived data: losing one costs a remake).
     const animated = request.animated && info.animated;
-    const cachedType = animated ? "image/webp" : /jpe?g$/.test(contentType.split(";", 1)[0]!.trim().toLowerCase()) ? "image/jpeg" : "image/png";
+    const cachedType = animated ? "image/webp" : /jpe?g$/.test(mediaTypeEssence(contentType)) ? "image/jpeg" : "image/png";
     const cachePath = localThumbnailPath(storePath, mediaId, choice.size, `${cachedType}${animated ? "-animated" : ""}`);
     const cached = await readFile(cachePath).catch(() => undefined);
     if (cached !== undefined) return { bytes: cached, contentType: cachedType };

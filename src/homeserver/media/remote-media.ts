@@ -12,7 +12,7 @@ import { MatrixError } from "../../core/errors.ts";
 import type { TransportResponse } from "../federation/transport.ts";
 import { FederationRequestError, type FederationClient } from "../federation/client.ts";
 import type { RemoteMediaRow, RemoteMediaStore } from "../../storage/stores/remote-media.ts";
-import { writeFileDurably } from "./media-files.ts";
+import { openMediaFile, writeFileDurably } from "./media-files.ts";
 import { chooseThumbnailSize, isValidMediaId, mediaTypeEssence, uploadContentType } from "./media-rules.ts";
 import { MAX_TIMEOUT_MS, type DownloadOptions, type MediaContent, type RemoteMedia, type ThumbnailRequest } from "./media-service.ts";
 import { canThumbnail, servableAsThumbnail, type Thumbnail, type Thumbnailer } from "./thumbnailer.ts";
@@ -211,17 +211,9 @@ export class FederationRemoteMedia implements RemoteMedia {
   async download(serverName: string, mediaId: string, options: DownloadOptions): Promise<MediaContent | undefined> {
     const row = await this.#cached(serverName, mediaId, options);
     if (row === undefined) return undefined;
-    const handle = await open(remoteMediaPath(this.#options.storePath, serverName, mediaId), "r").catch(() => {
-      throw notFound();
-    });
-    let size: number;
-    try {
-      size = (await handle.stat()).size;
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    return { stream: handle.createReadStream(), size, contentType: row.contentType, uploadName: row.uploadName };
+    const file = await openMediaFile(remoteMediaPath(this.#options.storePath, serverName, mediaId));
+    if (file === undefined) throw notFound();
+    return { ...file, contentType: row.contentType, uploadName: row.uploadName };
   }
 
   /** A thumbnail made here from the cached original (client-server-api#thumbnails rules as for local media). */
