@@ -2,7 +2,7 @@
 // the MediaService. Paths under /_matrix/media (the deprecated and the upload ones) and
 // /_matrix/client/v1/media (the authenticated ones) are all served by the `media` listener resource.
 import { MatrixError } from "../../../core/errors.ts";
-import { HttpReply, type AnyEndpoint, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
+import { HttpReply, type AnyEndpoint, type Endpoint, type MatrixRequest, type MatrixResponse } from "../../../http/endpoint.ts";
 import { contentDisposition, dispositionFileName, type ThumbnailMethod } from "../../media/media-rules.ts";
 import { DEFAULT_TIMEOUT_MS, type DownloadOptions, type MediaContent, type MediaService, type ThumbnailRequest } from "../../media/media-service.ts";
 import type { Thumbnail } from "../../media/thumbnailer.ts";
@@ -144,34 +144,33 @@ export function mediaEndpoints({ media }: MediaEndpointOptions): AnyEndpoint[] {
   });
 
   // authed-content-repo.yaml: downloads and thumbnails need an access token; guests may use them
-  // (modules/guest_access.md, added in v1.12).
-  const download = (name: string, paths: string[], authenticated: boolean): Endpoint => ({
-    name,
-    method: "GET",
-    paths,
-    resource: "media",
-    auth: authenticated ? "accessToken" : "none",
-    handler: async (req) => {
-      if (authenticated) requesterOf(req);
-      const { serverName, mediaId, fileName } = req.params as { serverName: string; mediaId: string; fileName?: string };
-      const content = await media.download(serverName, mediaId, downloadOptions(req, authenticated));
-      // The {fileName} of the path overrides the uploaded one in Content-Disposition.
-      return downloadReply(content, fileName === undefined || fileName === "" ? undefined : fileName);
-    },
+  // (modules/guest_access.md, added in v1.12). The deprecated paths of content-repo.yaml need none.
+  // `options` is read by each endpoint after its own parameters, so their errors come first.
+  const read =
+    (serve: (req: MatrixRequest, options: () => DownloadOptions) => Promise<MatrixResponse>) =>
+    (name: string, paths: string[], authenticated: boolean): Endpoint => ({
+      name,
+      method: "GET",
+      paths,
+      resource: "media",
+      auth: authenticated ? "accessToken" : "none",
+      handler: async (req) => {
+        if (authenticated) requesterOf(req);
+        return await serve(req, () => downloadOptions(req, authenticated));
+      },
+    });
+
+  const download = read(async (req, options) => {
+    const { serverName, mediaId, fileName } = req.params as { serverName: string; mediaId: string; fileName?: string };
+    const content = await media.download(serverName, mediaId, options());
+    // The {fileName} of the path overrides the uploaded one in Content-Disposition.
+    return downloadReply(content, fileName === undefined || fileName === "" ? undefined : fileName);
   });
 
-  const thumbnail = (name: string, paths: string[], authenticated: boolean): Endpoint => ({
-    name,
-    method: "GET",
-    paths,
-    resource: "media",
-    auth: authenticated ? "accessToken" : "none",
-    handler: async (req) => {
-      if (authenticated) requesterOf(req);
-      const { serverName, mediaId } = req.params as { serverName: string; mediaId: string };
-      const request = thumbnailRequestOf(req);
-      return thumbnailReply(await media.thumbnail(serverName, mediaId, request, downloadOptions(req, authenticated)));
-    },
+  const thumbnail = read(async (req, options) => {
+    const { serverName, mediaId } = req.params as { serverName: string; mediaId: string };
+    const request = thumbnailRequestOf(req);
+    return thumbnailReply(await media.thumbnail(serverName, mediaId, request, options()));
   });
 
   return [
