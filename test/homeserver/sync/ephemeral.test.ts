@@ -7,13 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
 import { startTestHomeserver, type TestHomeserver } from "../harness.ts";
 import { assertError, call, registerUser, type TestUser } from "../api/client/helpers.ts";
-import { SYNC_YAML, createRoom, ephemeralOf, invite, join, joinedRoom, leave, send, sendText, sync, syncUntil, type Json } from "./helpers.ts";
+import { SYNC_YAML, createRoom, ephemeralOf, invite, join, joinedRoom, leave, receiptOf, send, sendText, sync, syncUntil, type Json } from "./helpers.ts";
 
 const enc = encodeURIComponent;
-
-function receiptOf(room: Json | undefined): Json | undefined {
-  return ephemeralOf(room).find((e) => e["type"] === "m.receipt")?.["content"] as Json | undefined;
-}
 
 for (const engine of engines) {
   describe(`ephemeral APIs and their sync [${engine}]`, () => {

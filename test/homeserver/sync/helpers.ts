@@ -93,6 +93,11 @@ export function ephemeralOf(room: Json | undefined): Json[] {
   return ((room?.["ephemeral"] as Json | undefined)?.["events"] as Json[] | undefined) ?? [];
 }
 
+/** The content of a room's m.receipt ephemeral event, if any. */
+export function receiptOf(room: Json | undefined): Json | undefined {
+  return ephemeralOf(room).find((e) => e["type"] === "m.receipt")?.["content"] as Json | undefined;
+}
+
 /** The bodies of the m.room.message events of a timeline, in order. */
 export function bodies(events: readonly Json[]): string[] {
   return events.filter((e) => e["type"] === "m.room.message").map((e) => (e["content"] as Json)["body"] as string);
