@@ -129,6 +129,34 @@ describe("SearchIndexer", () => {
     await indexer.close();
   });
 
+  it("writes a large burst in chunks, the removals and the position with the last", async () => {
+    const fakes = new Fakes();
+    const indexer = fakes.indexer();
+    await indexer.start();
+    const before = fakes.writes.length;
+    for (let i = 1; i <= 600; i++) fakes.emit(message(`$${i}`, `word ${i}`), i);
+    fakes.listener?.({ kind: "redaction_applied", roomId: "!r:x", redactionEventId: "$red", redactedEventId: "$5" });
+    await indexer.settled();
+    const writes = fakes.writes.slice(before);
+    assert.deepEqual(writes.map((w) => w.add.length), [256, 256, 88]);
+    assert.deepEqual(writes.flatMap((w) => w.add.map((a) => a.eventId)), Array.from({ length: 600 }, (_, i) => `$${i + 1}`), "every event once, in order");
+    assert.deepEqual(writes.map((w) => w.remove), [[], [], ["$5"]]);
+    assert.deepEqual(writes.map((w) => w.position), [undefined, undefined, 600]);
+    await indexer.close();
+  });
+
+  it("keeps the stored position behind a burst whose chunk failed", async () => {
+    const fakes = new Fakes();
+    const indexer = fakes.indexer();
+    await indexer.start();
+    for (let i = 1; i <= 300; i++) fakes.emit(message(`$${i}`, `word ${i}`), i);
+    fakes.failWrites = 1;
+    await indexer.settled();
+    assert.ok(fakes.writes.every((w) => w.position === undefined), "no position stored past the lost chunk");
+    await indexer.close();
+    assert.ok(fakes.writes.every((w) => w.position === undefined), "nor at close");
+  });
+
   it("keeps what it hears during the catch-up for after it", async () => {
     const fakes = new Fakes();
     fakes.put(message("$caught", "from the stream"), 1);
