@@ -4,7 +4,7 @@
 // that conditions read (member count, power levels, display name) are gathered by the caller.
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.ts";
 import { rememberRecent } from "../recent-map.ts";
-import { compileGlob, foldText, globMatches, literalGlob, type FoldedText, type Glob } from "./glob.ts";
+import { compileGlob, foldText, globMatches, literalGlob, type FoldedText } from "./glob.ts";
 import { parseDotPath } from "../filters/event-fields.ts";
 import { valueAtPath } from "./property-path.ts";
 import { RULE_KINDS, type PushRule, type RuleKind, type Ruleset } from "./ruleset.ts";
@@ -52,7 +52,7 @@ export class PushEvent {
   /** The value at a dot-separated path (appendices#dot-separated-property-paths). */
   value(key: string): JsonValue | undefined {
     if (this.#values.has(key)) return this.#values.get(key);
-    const value = valueAtPath(this.json, parseDotPath(key));
+    const value = valueAtPath(this.json, pathOf(key));
     this.#values.set(key, value);
     return value;
   }
@@ -67,18 +67,26 @@ export class PushEvent {
   }
 }
 
-// Patterns are compiled once: the same default and user rules are evaluated for every event.
+// What every event's evaluation derives from the rules is worked out once: the same default and
+// user rules (their patterns and keys) and the same few display names come up for every event.
 const MAX_COMPILED = 10_000;
-const compiled = new Map<string, Glob>();
 
-function globOf(pattern: string): Glob {
-  let glob = compiled.get(pattern);
-  if (glob === undefined) {
-    glob = compileGlob(pattern);
-    rememberRecent(compiled, pattern, glob, MAX_COMPILED);
-  }
-  return glob;
+/** A bounded cache of `make`, by its string argument. */
+function compiledOnce<T>(make: (source: string) => T): (source: string) => T {
+  const cache = new Map<string, T>();
+  return (source) => {
+    let value = cache.get(source);
+    if (value === undefined) {
+      value = make(source);
+      rememberRecent(cache, source, value, MAX_COMPILED);
+    }
+    return value;
+  };
 }
+
+const globOf = compiledOnce(compileGlob);
+const displayNameGlobOf = compiledOnce(literalGlob);
+const pathOf = compiledOnce(parseDotPath);
 
 /** modules/push.md#conditions-1: `content.body` is matched by words, any other key as a whole. */
 function eventMatch(event: PushEvent, key: string, pattern: string): boolean {
@@ -142,7 +150,7 @@ export function conditionMatches(condition: JsonObject, event: PushEvent, env: P
       // The user's display name in the room, anywhere in content.body between word boundaries.
       const body = event.folded("content.body");
       const name = env.displayName;
-      return body !== undefined && name !== undefined && name.length > 0 && globMatches(literalGlob(name), body, "words");
+      return body !== undefined && name !== undefined && name.length > 0 && globMatches(displayNameGlobOf(name), body, "words");
     }
     case "room_member_count": {
       const is = condition["is"];

@@ -12,6 +12,11 @@ type Token = { readonly kind: "star" } | { readonly kind: "one" } | { readonly k
 
 export interface Glob {
   readonly tokens: readonly Token[];
+  /**
+   * The pattern's code points case-folded, when it has no wildcard: matched by comparing them in
+   * place, without the automaton (most patterns are so: event types, `@room`, display names).
+   */
+  readonly literal?: readonly string[];
 }
 
 /** A value prepared for matching: its code points, and each one case-folded. */
@@ -49,12 +54,21 @@ export function compileGlob(pattern: string): Glob {
       tokens.push({ kind: "char", folded: foldCase(codePoint) });
     }
   }
-  return { tokens };
+  return withLiteral(tokens);
+}
+
+function withLiteral(tokens: Token[]): Glob {
+  const literal: string[] = [];
+  for (const token of tokens) {
+    if (token.kind !== "char") return { tokens };
+    literal.push(token.folded);
+  }
+  return { tokens, literal };
 }
 
 /** A glob that matches `literal` exactly (contains_display_name matches a display name so). */
 export function literalGlob(literal: string): Glob {
-  return { tokens: Array.from(literal, (codePoint): Token => ({ kind: "char", folded: foldCase(codePoint) })) };
+  return withLiteral(Array.from(literal, (codePoint): Token => ({ kind: "char", folded: foldCase(codePoint) })));
 }
 
 /** modules/push.md#conditions-1: a word boundary is the value's start or end, or a character outside [A-Za-z0-9_]. */
@@ -69,6 +83,7 @@ function isWordCharacter(codePoint: string): boolean {
  * at a word boundary (`words`, the rule for content.body).
  */
 export function globMatches(glob: Glob, text: FoldedText, mode: "whole" | "words"): boolean {
+  if (glob.literal !== undefined) return literalMatches(glob.literal, text, mode);
   const { tokens } = glob;
   const { codePoints, folded } = text;
   const m = tokens.length;
@@ -102,4 +117,22 @@ export function globMatches(glob: Glob, text: FoldedText, mode: "whole" | "words
     if (!any && mode === "whole") return false;
     [active, next] = [next, active];
   }
+}
+
+/** globMatches for a pattern without wildcards: its folded code points, at a place where they may start. */
+function literalMatches(literal: readonly string[], text: FoldedText, mode: "whole" | "words"): boolean {
+  const { codePoints, folded } = text;
+  const m = literal.length;
+  const n = codePoints.length;
+  const at = (p: number): boolean => {
+    for (let i = 0; i < m; i++) if (folded[p + i] !== literal[i]) return false;
+    return true;
+  };
+  if (mode === "whole") return n === m && at(0);
+  for (let p = 0; p + m <= n; p++) {
+    const starts = p === 0 || !isWordCharacter(codePoints[p - 1] as string);
+    const ends = p + m === n || !isWordCharacter(codePoints[p + m] as string);
+    if (starts && ends && at(p)) return true;
+  }
+  return false;
 }
