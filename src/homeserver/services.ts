@@ -244,6 +244,10 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     db,
     logger,
     roomOutputs: roomserver,
+    streamSince: (position, limit) => roomserver.store.streamSince(position, limit),
+    getEvent: (eventId) => roomserver.getEvent(eventId),
+    streamHead: () => rooms.membershipIndex.position,
+    batchesInFlight: () => roomserver.batchesInFlight(),
     lookups: {
       joinedMembers: async (roomId, streamOrdering) => {
         await rooms.membershipIndex.waitUntil(streamOrdering);

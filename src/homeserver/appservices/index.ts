@@ -8,7 +8,7 @@ import type { AnyEndpoint, Connection, Requester } from "../../http/endpoint.ts"
 import type { Database } from "../../storage/database.ts";
 import { AppserviceStore } from "../../storage/stores/appservices.ts";
 import { appserviceEndpoints } from "../api/client/appservices.ts";
-import type { OutputListener } from "../roomserver/index.ts";
+import type { OutputListener, RoomEventInfo } from "../roomserver/index.ts";
 import type { Appservice } from "./appservice.ts";
 import { AppserviceClient } from "./client.ts";
 import { EventForwarder } from "./event-forwarder.ts";
@@ -16,6 +16,7 @@ import type { InterestLookups } from "./interest.ts";
 import { AppserviceQueries } from "./queries.ts";
 import { loadRegistrations } from "./registration.ts";
 import { AppserviceRegistry, assertionOf } from "./registry.ts";
+import { StreamProgress } from "./stream-progress.ts";
 import { TransactionSender } from "./transaction-sender.ts";
 
 export interface AppserviceServices {
@@ -42,6 +43,13 @@ export interface AppserviceDeps {
   readonly db: Database;
   readonly logger: Logger;
   readonly roomOutputs: { subscribe(listener: OutputListener): () => void };
+  /** The room stream across rooms after a position, and its events: what a restart reads on from each service's position. */
+  readonly streamSince: (position: number, limit: number) => Promise<ReadonlyArray<{ readonly streamOrdering: number; readonly eventId: string }>>;
+  readonly getEvent: (eventId: string) => Promise<Pick<RoomEventInfo, "event" | "outlier"> | undefined>;
+  /** The room stream's head now: where a newly registered service begins. */
+  readonly streamHead: () => number;
+  /** Settles once the room engine's batches in flight at the call have ended (and told their events). */
+  readonly batchesInFlight: () => Promise<void>;
   readonly lookups: InterestLookups;
   readonly serialize: (event: RoomEvent, streamOrdering: number) => Promise<JsonObject>;
   readonly deviceExists: (userId: string, deviceId: string) => Promise<boolean>;
@@ -57,20 +65,35 @@ export async function createAppserviceServices(deps: AppserviceDeps): Promise<Ap
   for (const appservice of registry.all) await deps.ensureUser(appservice.sender, appservice.registration.senderLocalpart);
   const client = new AppserviceClient();
   const store = new AppserviceStore(deps.db);
+  const progress = new StreamProgress(deps.batchesInFlight);
   const senders = new Map<Appservice, TransactionSender>();
   for (const appservice of registry.all) {
     if (appservice.registration.url === null) continue; // "null if no traffic is required"
     senders.set(
       appservice,
-      new TransactionSender({ appservice, store, client, log, minBackoffMs: deps.backoffMs?.min, maxBackoffMs: deps.backoffMs?.max }),
+      new TransactionSender({
+        appservice,
+        store,
+        client,
+        log,
+        forwardedUpTo: () => progress.forwardedUpTo(),
+        minBackoffMs: deps.backoffMs?.min,
+        maxBackoffMs: deps.backoffMs?.max,
+      }),
     );
   }
   const forwarder = new EventForwarder({
     source: deps.roomOutputs,
     senders,
+    progress,
+    store,
+    streamSince: deps.streamSince,
+    getEvent: deps.getEvent,
+    streamHead: deps.streamHead,
+    batchesInFlight: deps.batchesInFlight,
     lookups: deps.lookups,
     serialize: deps.serialize,
-    onError: (err) => log.error({ err }, "forwarding an event to application services failed"),
+    log,
   });
   forwarder.start();
   if (!registry.isEmpty) log.info({ appservices: registry.all.map((a) => a.id) }, "application services registered");

@@ -3,20 +3,32 @@
 // stored before it is first sent and sent unchanged until the service answers 200 ("Homeservers
 // MUST NOT alter ... events they were going to send within that transaction ID on retries"); while
 // the service cannot be reached the retries back off exponentially ("SHOULD backoff exponentially").
+//
+// Events wait in memory until they are put in a transaction; only then are they stored. The
+// service's stored position (where the next start reads the room stream on from) therefore never
+// passes an event still waiting here: it is stored with each transaction, and now and then on its
+// own (savePosition), each time under the lowest event waiting and under what the forwarder has
+// looked at (stream-progress.ts). A restart then reads the waiting events from the room stream again.
 import type { JsonObject } from "../../core/json.ts";
 import type { AppserviceStore } from "../../storage/stores/appservices.ts";
 import type { Appservice } from "./appservice.ts";
 import type { AppserviceClient } from "./client.ts";
+import { PositionQueue } from "./position-queue.ts";
 
 /** Events in one transaction, at most (Synapse's batch size). */
 const MAX_EVENTS_PER_TXN = 100;
-/** Events waiting for a transaction, at most; past it the oldest are dropped (and said so). */
+/**
+ * Events waiting for a transaction, at most; past it new ones are refused (and said so) and the
+ * stored position stays under them, so the next start sends them.
+ */
 const MAX_QUEUED = 100_000;
 
 export interface TransactionSenderOptions {
   readonly appservice: Appservice;
   readonly store: AppserviceStore;
   readonly client: AppserviceClient;
+  /** A position every event at or below which has been handed here or was not for the service (StreamProgress). */
+  readonly forwardedUpTo: () => Promise<number>;
   /** The first retry's wait; it doubles up to maxBackoffMs. Default 1 s and 5 min. */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -30,7 +42,11 @@ interface QueuedEvent {
 
 export class TransactionSender {
   readonly #o: TransactionSenderOptions;
-  #queue: QueuedEvent[] = [];
+  readonly #queue = new PositionQueue<QueuedEvent>((e) => e.streamOrdering);
+  /** Events above this were refused (queue full, or closed): the stored position stays at or below it for the rest of the run. */
+  #held = Number.POSITIVE_INFINITY;
+  /** The highest position this sender stored. */
+  #stored = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
@@ -46,13 +62,26 @@ export class TransactionSender {
   }
 
   enqueue(json: JsonObject, streamOrdering: number): void {
-    if (this.#closed) return;
-    if (this.#queue.length >= MAX_QUEUED) {
-      this.#queue.shift();
-      this.#o.log.warn({ appservice: this.#o.appservice.id }, "application service queue full: an event was dropped");
+    if (this.#closed || this.#queue.length >= MAX_QUEUED) {
+      if (!this.#closed && this.#held === Number.POSITIVE_INFINITY) {
+        this.#o.log.warn({ appservice: this.#o.appservice.id }, "application service queue full: events wait for the next start");
+      }
+      this.#held = Math.min(this.#held, streamOrdering - 1);
+      return;
     }
     this.#queue.push({ json, streamOrdering });
     this.start();
+  }
+
+  /**
+   * Stores the service's position without a transaction, as far as it may go: past the events
+   * that were not for the service, never past one waiting here.
+   */
+  async savePosition(): Promise<void> {
+    const position = this.#safePosition(await this.#o.forwardedUpTo(), 0);
+    if (position <= this.#stored) return;
+    await this.#o.store.advancePosition(this.#o.appservice.id, position);
+    this.#stored = Math.max(this.#stored, position);
   }
 
   /** Resolves once nothing waits and no transaction is unacknowledged (tests). */
@@ -74,11 +103,13 @@ export class TransactionSender {
         if (!(await this.#deliver(txn.txnId, txn.body))) return;
       }
       while (this.#queue.length > 0 && !this.#closed) {
-        const batch = this.#queue.slice(0, MAX_EVENTS_PER_TXN);
+        // Left in the queue until stored: a savePosition meanwhile stays under them.
+        const batch = this.#queue.peek(MAX_EVENTS_PER_TXN);
         const body = JSON.stringify({ events: batch.map((e) => e.json) });
-        const last = batch[batch.length - 1] as QueuedEvent;
-        const txnId = await store.createTransaction(appservice.id, body, last.streamOrdering);
-        this.#queue.splice(0, batch.length);
+        const position = this.#safePosition(await this.#o.forwardedUpTo(), batch.length);
+        const txnId = await store.createTransaction(appservice.id, body, position);
+        this.#queue.shift(batch.length);
+        this.#stored = Math.max(this.#stored, position);
         if (!(await this.#deliver(txnId, body))) return;
       }
     } catch (error) {
@@ -88,6 +119,16 @@ export class TransactionSender {
       // Events heard while the last transaction was finishing.
       if (this.#queue.length > 0 && !this.#closed) this.start();
     }
+  }
+
+  /**
+   * The highest position that may be stored once the first `inTransaction` waiting events are in a
+   * stored transaction: what the forwarder has looked at, under the other events waiting here and
+   * under any refused. Events only move from the forwarder to this queue and from it into stored
+   * transactions, so one that moves while `forwardedUpTo` answers is still counted by one of the two.
+   */
+  #safePosition(forwarded: number, inTransaction: number): number {
+    return Math.min(forwarded, (this.#queue.lowest(inTransaction) ?? Number.POSITIVE_INFINITY) - 1, this.#held);
   }
 
   /** Sends the transaction until the service acknowledges it; false when closed first. */

@@ -10,7 +10,8 @@ export const appservices: Migration = {
     await db.schema
       .createTable("appservice_stream")
       .addColumn("appservice_id", "text", (col) => col.primaryKey())
-      // The room stream position of the last event put in a transaction.
+      // The room stream position up to which every event is in a stored transaction or is not for
+      // the service: where the next start reads the stream on from (appservices/event-forwarder.ts).
       .addColumn("stream_ordering", "bigint", (col) => col.notNull())
       // The last transaction ID given out (IDs count up from 1 per service).
       .addColumn("last_txn_id", "bigint", (col) => col.notNull())
