@@ -12,6 +12,7 @@ import type { AnyEndpoint } from "../http/endpoint.ts";
 import type { RateLimiter } from "../http/rate-limit.ts";
 import type { Database } from "../storage/database.ts";
 import { AliasStore } from "../storage/stores/aliases.ts";
+import { AppserviceRoomDirectoryStore } from "../storage/stores/appservice-room-directory.ts";
 import { MembershipStore } from "../storage/stores/memberships.ts";
 import { RoomDirectoryStore } from "../storage/stores/room-directory.ts";
 import type { AccountServices } from "./accounts.ts";
@@ -96,7 +97,14 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     isAdmin,
     remote: () => remote,
   });
-  const directory = new RoomDirectoryService({ store: new RoomDirectoryStore(db), states, membershipIndex, visibility, isAdmin });
+  const directory = new RoomDirectoryService({
+    store: new RoomDirectoryStore(db),
+    networks: new AppserviceRoomDirectoryStore(db),
+    states,
+    membershipIndex,
+    visibility,
+    isAdmin,
+  });
   const transferSettings = settingsTransfer({
     pushRules: (userId) => accounts.pushRules.ruleset(userId),
     changePushRules: (userId, change) => accounts.pushRules.change(userId, change),

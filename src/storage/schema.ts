@@ -699,3 +699,16 @@ export interface Schema {
   appservice_stream: AppserviceStreamTable;
   appservice_txns: AppserviceTxnsTable;
 }
+
+// Tables of migration 022 (the application services' published room directories).
+
+export interface AppserviceRoomDirectoryTable {
+  appservice_id: string;
+  network_id: string;
+  room_id: string;
+  published_ts: number;
+}
+
+export interface Schema {
+  appservice_room_directory: AppserviceRoomDirectoryTable;
+}

@@ -3,6 +3,7 @@
 // the third-party lookups of the protocols they bridge.
 import { MatrixError } from "../../core/errors.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../core/json.ts";
+import { thirdPartyInstanceId } from "../rooms/directory-networks.ts";
 import type { Appservice } from "./appservice.ts";
 import { jsonBody, type AppserviceClient } from "./client.ts";
 import type { AppserviceRegistry } from "./registry.ts";
@@ -82,7 +83,7 @@ export class AppserviceQueries {
       if (!isJsonObject(answer)) continue;
       const instances = (Array.isArray(answer["instances"]) ? answer["instances"] : []).filter(isJsonObject).map((instance) => {
         const networkId = instance["network_id"];
-        return typeof networkId === "string" ? { ...instance, instance_id: `${appservice.id}|${networkId}` } : instance;
+        return typeof networkId === "string" ? { ...instance, instance_id: thirdPartyInstanceId(appservice.id, networkId) } : instance;
       });
       if (merged === undefined) merged = { ...answer, instances };
       else merged["instances"] = [...(merged["instances"] as JsonValue[]), ...instances];

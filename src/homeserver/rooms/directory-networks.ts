@@ -1,10 +1,14 @@
 // The third-party networks of the published room directory (list_public_rooms.yaml
-// `include_all_networks`, `third_party_instance_id`): rooms an application service publishes
-// under one of its networks are listed for that network only. This server hosts no application
-// service networks, so every published room is on the main list, and a network's list is empty.
+// `include_all_networks`, `third_party_instance_id`; application-service-api#published-room-directories).
+// An application service publishes rooms under one of its networks with
+// PUT /directory/list/appservice/{networkId}/{roomId} (appservice_room_directory.yaml). Those rooms
+// are listed for that network's third_party_instance_id, and not on the main list unless also
+// published there the usual way; include_all_networks lists the main list and every network's.
+// A network's instance ID names the service and the network, `${appservice ID}|${network ID}`, as
+// Synapse makes them and as our /thirdparty/protocol answers hand them out (appservices/queries.ts).
 import { MatrixError } from "../../core/errors.ts";
-import type { JsonObject, JsonValue } from "../../core/json.ts";
-import { publicRoomsQuery, type PublicRoomsQuery, type RoomDirectoryService } from "./directory.ts";
+import type { JsonValue } from "../../core/json.ts";
+import type { AppserviceRoomDirectoryStore } from "../../storage/stores/appservice-room-directory.ts";
 
 export interface DirectoryNetwork {
   /** `include_all_networks`: the main list and every network's. */
@@ -12,6 +16,9 @@ export interface DirectoryNetwork {
   /** `third_party_instance_id`: one network's list; "Can only be used if include_all_networks is false". */
   readonly thirdPartyInstanceId: string | undefined;
 }
+
+/** Neither option: this server's own list (the rooms published with PUT /directory/list/room/{roomId}). */
+export const MAIN_LIST: DirectoryNetwork = { includeAllNetworks: false, thirdPartyInstanceId: undefined };
 
 /** The network options of a request body (POST) or query (GET, where they are strings). */
 export function directoryNetwork(includeAllNetworks: JsonValue | undefined, thirdPartyInstanceId: JsonValue | undefined): DirectoryNetwork {
@@ -26,12 +33,25 @@ export function directoryNetwork(includeAllNetworks: JsonValue | undefined, thir
   return { includeAllNetworks: all, thirdPartyInstanceId: all ? undefined : thirdPartyInstanceId };
 }
 
-/** This server's directory for a network: the main list, or a network's (empty: none are hosted here). */
-export async function localPublicRooms(directory: RoomDirectoryService, query: PublicRoomsQuery, network: DirectoryNetwork): Promise<JsonObject> {
-  if (network.thirdPartyInstanceId !== undefined) {
-    // Still check the rest of the request, as for the main list.
-    publicRoomsQuery(query.limit, query.since, undefined);
-    return { chunk: [], total_room_count_estimate: 0 };
-  }
-  return await directory.publicRooms(query);
+/** The instance ID of a service's network (protocols.yaml `instance_id`). */
+export function thirdPartyInstanceId(appserviceId: string, networkId: string): string {
+  return `${appserviceId}|${networkId}`;
+}
+
+/**
+ * The service and network an instance ID names: split at the first "|" (a network ID, from a
+ * request path, may hold one). Undefined for an ID that is not one of ours: no network, so an empty list.
+ */
+function parseThirdPartyInstanceId(instanceId: string): { appserviceId: string; networkId: string } | undefined {
+  const bar = instanceId.indexOf("|");
+  if (bar <= 0) return undefined;
+  return { appserviceId: instanceId.slice(0, bar), networkId: instanceId.slice(bar + 1) };
+}
+
+/** The rooms a directory lists, before their summaries, filters and paging: `mainList` is the main list's. */
+export async function listedRoomIds(network: DirectoryNetwork, mainList: () => Promise<string[]>, networks: AppserviceRoomDirectoryStore): Promise<string[]> {
+  if (network.includeAllNetworks) return [...new Set([...(await mainList()), ...(await networks.publishedOnAnyNetwork())])];
+  if (network.thirdPartyInstanceId === undefined) return await mainList();
+  const parsed = parseThirdPartyInstanceId(network.thirdPartyInstanceId);
+  return parsed === undefined ? [] : await networks.published(parsed.appserviceId, parsed.networkId);
 }

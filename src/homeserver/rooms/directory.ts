@@ -1,12 +1,15 @@
 // The published room directory (client-server-api#published-room-directory, list_public_rooms.yaml):
-// which local rooms are listed, and the listing itself with its summaries, a search term, room
-// types and pagination. Ordered by joined members, largest first (the order the spec recommends).
+// which local rooms are listed, on the main list or an application service's network
+// (directory-networks.ts), and the listing itself with its summaries, a search term, room types and
+// pagination. Ordered by joined members, largest first (the order the spec recommends).
 import { MatrixError } from "../../core/errors.ts";
 import { parseRoomId } from "../../core/identifiers/index.ts";
 import type { JsonObject, JsonValue } from "../../core/json.ts";
 import { isJsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
+import type { AppserviceRoomDirectoryStore } from "../../storage/stores/appservice-room-directory.ts";
 import type { RoomDirectoryStore } from "../../storage/stores/room-directory.ts";
+import { listedRoomIds, MAIN_LIST, type DirectoryNetwork } from "./directory-networks.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import type { RoomState, RoomStateReader } from "./room-state.ts";
 import type { HistoryVisibility } from "./visibility.ts";
@@ -23,6 +26,8 @@ export interface PublicRoomsQuery {
 
 export interface RoomDirectoryDeps {
   readonly store: RoomDirectoryStore;
+  /** The rooms application services publish under their networks. */
+  readonly networks: AppserviceRoomDirectoryStore;
   readonly states: RoomStateReader;
   readonly membershipIndex: MembershipIndex;
   readonly visibility: HistoryVisibility;
@@ -71,13 +76,29 @@ export class RoomDirectoryService {
     return await this.#deps.store.isPublished(roomId);
   }
 
-  /** GET and POST /publicRooms for this server. */
-  async publicRooms(query: PublicRoomsQuery): Promise<JsonObject> {
+  /**
+   * PUT /directory/list/appservice/{networkId}/{roomId} (appservice_room_directory.yaml): "cannot be
+   * invoked by users who are not identified as application services" (403). The spec lists no
+   * error, but as on the main list a room not known here cannot be published (404); unpublishing
+   * always succeeds, so a service can take down a room it no longer knows.
+   */
+  async setNetworkVisibility(requester: Requester, networkId: string, roomId: string, visibility: DirectoryVisibility): Promise<void> {
+    const appserviceId = requester.appservice?.id;
+    if (appserviceId === undefined) throw new MatrixError("M_FORBIDDEN", "Only an application service may change its room directory", 403);
+    const published = visibility === "public";
+    if (published && (parseRoomId(roomId) === undefined || !(await this.#deps.states.isKnown(roomId)))) {
+      throw new MatrixError("M_NOT_FOUND", "Room not found", 404);
+    }
+    await this.#deps.networks.setPublished(appserviceId, networkId, roomId, published, (this.#deps.now ?? Date.now)());
+  }
+
+  /** GET and POST /publicRooms for this server: the main list, or a network's, or all of them. */
+  async publicRooms(query: PublicRoomsQuery, network: DirectoryNetwork = MAIN_LIST): Promise<JsonObject> {
     const limit = Math.min(Math.max(query.limit ?? DEFAULT_LIMIT, 0), MAX_LIMIT);
     const offset = parseSince(query.since);
     const term = query.genericSearchTerm?.trim().toLowerCase();
     const chunks: JsonObject[] = [];
-    for (const roomId of await this.#deps.store.published()) {
+    for (const roomId of await listedRoomIds(network, () => this.#deps.store.published(), this.#deps.networks)) {
       const state = await this.#deps.states.current(roomId);
       if (state === undefined) continue;
       const chunk = await this.chunkOf(state);

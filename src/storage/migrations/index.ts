@@ -21,5 +21,6 @@ import { remoteMedia } from "./018-remote-media.ts";
 import { search } from "./019-search.ts";
 import { pushers } from "./020-pushers.ts";
 import { appservices } from "./021-appservices.ts";
+import { appserviceRoomDirectory } from "./022-appservice-room-directory.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory];

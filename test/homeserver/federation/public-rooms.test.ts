@@ -96,7 +96,7 @@ for (const engine of engines) {
       assert.notEqual(roomIds(two)[0], big);
       assert.equal(typeof two["prev_batch"], "string");
 
-      // A third-party network's list: none are hosted here, so it is empty; all networks is the main list.
+      // A third-party network nothing is published under lists nothing; all networks is then the main list.
       const network = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { third_party_instance_id: "irc-freenode" } });
       assert.deepEqual(network["chunk"], []);
       const all = await a.server.services.federation.client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { include_all_networks: true } });
@@ -128,6 +128,25 @@ for (const engine of engines) {
       const bad = (status: number, errcode: string) => (err: unknown) => err instanceof FederationRequestError && err.status === status && err.errcode === errcode;
       await assert.rejects(client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { limit: "ten" }), bad(400, "M_BAD_JSON"));
       await assert.rejects(client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { since: "nonsense" }), bad(400, "M_INVALID_PARAM"));
+    });
+
+    it("serves an application service network's list, and all networks, as its clients see them", async () => {
+      const client = a.server.services.federation.client;
+      const bob = `@bob:${b.serverName}`;
+      const { roomId: bridged } = await b.server.services.rooms.creation.createRoom(requester(bob), { preset: "public_chat", name: "Bridged" });
+      // As PUT /directory/list/appservice/{networkId}/{roomId} by the service "bridge" does.
+      const service = { ...requester(`@bridge:${b.serverName}`), appservice: { id: "bridge", rateLimited: false } };
+      await b.server.services.rooms.directory.setNetworkVisibility(service, "irc", bridged, "public");
+      const network = await client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { third_party_instance_id: "bridge|irc" } });
+      assert.deepEqual(roomIds(network), [bridged]);
+      assert.equal((network["chunk"] as JsonObject[])[0]?.["name"], "Bridged");
+      const filtered = await client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { third_party_instance_id: "bridge|irc", filter: { generic_search_term: "bridged" } });
+      assert.deepEqual(roomIds(filtered), [bridged]);
+      assert.ok(!roomIds(await client.get(b.serverName, "/_matrix/federation/v1/publicRooms")).includes(bridged));
+      const all = await client.post(b.serverName, "/_matrix/federation/v1/publicRooms", { include_all_networks: true });
+      assert.ok(roomIds(all).includes(bridged) && roomIds(all).includes(big));
+      await b.server.services.rooms.directory.setNetworkVisibility(service, "irc", bridged, "private");
+      assert.deepEqual(roomIds(await client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { third_party_instance_id: "bridge|irc" } })), []);
     });
 
     it("refuses other servers when allow_public_rooms_over_federation is off (the default)", async () => {

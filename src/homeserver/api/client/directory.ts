@@ -1,12 +1,13 @@
 // The published room directory (client-server-api#published-room-directory, list_public_rooms.yaml):
-// GET/PUT /directory/list/room/{roomId}, GET and POST /publicRooms.
+// GET/PUT /directory/list/room/{roomId}, GET and POST /publicRooms, and an application service's
+// PUT /directory/list/appservice/{networkId}/{roomId} (appservice_room_directory.yaml).
 import { MatrixError } from "../../../core/errors.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
 import { publicRoomsQuery, type DirectoryVisibility, type PublicRoomsQuery, type RoomDirectoryService } from "../../rooms/directory.ts";
-import { directoryNetwork, localPublicRooms, type DirectoryNetwork } from "../../rooms/directory-networks.ts";
+import { directoryNetwork, type DirectoryNetwork } from "../../rooms/directory-networks.ts";
 import type { RemoteDirectory } from "../../rooms/remote-joiner.ts";
-import { nonGuestRequesterOf, queryParam } from "./requester.ts";
+import { nonGuestRequesterOf, queryParam, requesterOf } from "./requester.ts";
 
 /** GET's limit, as a number (the query carries strings). */
 function limitParam(req: MatrixRequest): number | undefined {
@@ -22,7 +23,7 @@ export function directoryEndpoints(directory: RoomDirectoryService, serverName: 
   // `server`: "The server to fetch the published room directory from. Defaults to the local server."
   const publicRoomsOf = async (req: MatrixRequest, query: PublicRoomsQuery, network: DirectoryNetwork): Promise<JsonObject> => {
     const server = queryParam(req, "server");
-    if (server === undefined || server === serverName) return await localPublicRooms(directory, query, network);
+    if (server === undefined || server === serverName) return await directory.publicRooms(query, network);
     // Asking another server costs us a federation request: only for users of ours (as Synapse does).
     if (req.requester === undefined) throw new MatrixError("M_MISSING_TOKEN", "Listing another server's rooms needs an access token", 401);
     const other = remote();
@@ -59,7 +60,11 @@ export function directoryEndpoints(directory: RoomDirectoryService, serverName: 
     resource: "client",
     // No access token is needed for our own directory (list_public_rooms.yaml); see publicRoomsOf.
     auth: "optionalAccessToken",
-    handler: async (req) => await publicRoomsOf(req, publicRoomsQuery(limitParam(req), queryParam(req, "since"), undefined), directoryNetwork(undefined, undefined)),
+    handler: async (req) => {
+      // The networks are the POST body's, but Synapse reads them from GET's query too (as federation's GET has them).
+      const network = directoryNetwork(queryParam(req, "include_all_networks"), queryParam(req, "third_party_instance_id"));
+      return await publicRoomsOf(req, publicRoomsQuery(limitParam(req), queryParam(req, "since"), undefined), network);
+    },
   };
 
   const queryPublic: Endpoint<JsonObject> = {
@@ -84,5 +89,19 @@ export function directoryEndpoints(directory: RoomDirectoryService, serverName: 
     },
   };
 
-  return [getVisibility, setVisibility, listPublic, queryPublic];
+  const setNetworkVisibility: Endpoint<{ visibility: DirectoryVisibility }> = {
+    name: "client.set_appservice_directory_visibility",
+    method: "PUT",
+    paths: clientPaths("/directory/list/appservice/:networkId/:roomId"),
+    resource: "client",
+    // An as_token (appservice_room_directory.yaml `security`); a user's token is refused in setNetworkVisibility.
+    auth: "accessToken",
+    schema: { type: "object", required: ["visibility"], properties: { visibility: { enum: ["public", "private"] } } },
+    handler: async (req) => {
+      await directory.setNetworkVisibility(requesterOf(req), req.params["networkId"] ?? "", req.params["roomId"] ?? "", req.body.visibility);
+      return {};
+    },
+  };
+
+  return [getVisibility, setVisibility, listPublic, queryPublic, setNetworkVisibility];
 }

@@ -1,11 +1,12 @@
 // GET and POST /_matrix/federation/v1/publicRooms (server-server public_rooms.yaml): this
 // server's published room directory, for another server's clients. "This SHOULD not return rooms
-// that are listed on another homeserver's directory": only ours are listed, as for our clients.
+// that are listed on another homeserver's directory": only ours are listed, as for our clients,
+// with the same third-party networks (include_all_networks, third_party_instance_id).
 import { MatrixError } from "../../../core/errors.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
 import { publicRoomsQuery, type RoomDirectoryService } from "../../rooms/directory.ts";
-import { directoryNetwork, localPublicRooms } from "../../rooms/directory-networks.ts";
+import { directoryNetwork } from "../../rooms/directory-networks.ts";
 import { originOf } from "./origin.ts";
 
 /** GET's `limit` "Defaults to 0 (no limit)": the directory's largest page, then next_batch. */
@@ -38,7 +39,7 @@ export function federationPublicRoomsEndpoints(directory: RoomDirectoryService, 
       if (raw !== undefined && !/^\d{1,9}$/.test(raw)) throw new MatrixError("M_INVALID_PARAM", "limit must be a non-negative integer", 400);
       const limit = raw === undefined || Number(raw) === 0 ? NO_LIMIT : Number(raw);
       const network = directoryNetwork(single(req, "include_all_networks"), single(req, "third_party_instance_id"));
-      return await localPublicRooms(directory, publicRoomsQuery(limit, single(req, "since"), undefined), network);
+      return await directory.publicRooms(publicRoomsQuery(limit, single(req, "since"), undefined), network);
     },
   };
 
@@ -67,7 +68,7 @@ export function federationPublicRoomsEndpoints(directory: RoomDirectoryService, 
       // The body's limit has no stated default: none is the directory's usual page, 0 is GET's "no limit".
       const limit = body["limit"] === 0 ? NO_LIMIT : body["limit"];
       const network = directoryNetwork(body["include_all_networks"], body["third_party_instance_id"]);
-      return await localPublicRooms(directory, publicRoomsQuery(limit, body["since"], body["filter"]), network);
+      return await directory.publicRooms(publicRoomsQuery(limit, body["since"], body["filter"]), network);
     },
   };
 
