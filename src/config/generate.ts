@@ -95,6 +95,11 @@ database:
 
 media_store_path: ${data("media_store")}
 max_upload_size: 50M
+# Media not downloaded for this long are deleted: other servers' media (fetched again when asked
+# later), and this server's uploads. Unset: kept forever.
+#media_retention:
+#  remote_media_lifetime: 14d
+#  local_media_lifetime: 1y
 
 # The key this server signs events and requests with. Keep it, and keep it private: other
 # servers know this server by it.

@@ -22,5 +22,6 @@ export type {
   LogLevel,
   TurnConfig,
   ServerSupportConfig,
+  MediaRetentionConfig,
   SupportContact,
 } from "./types.ts";

@@ -16,8 +16,8 @@ import { readTurnConfig } from "./voip.ts";
 import { readUrlPreview } from "./url-preview.ts";
 import { describe, isMapping, resolvePath, Section } from "./section.ts";
 import type { ReadContext } from "./section.ts";
-import { parseSize } from "./values.ts";
-import type { HomeserverConfig, ListenerConfig, LogLevel } from "./types.ts";
+import { parseDuration, parseSize } from "./values.ts";
+import type { HomeserverConfig, ListenerConfig, LogLevel, MediaRetentionConfig } from "./types.ts";
 
 export interface ParseOptions {
   /** Folder relative paths resolve against. */
@@ -89,6 +89,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     mediaStorePath: root.filePath("media_store_path") ?? dataPath("media_store"),
     maxUploadSize: readSize(root, "max_upload_size", DEFAULT_MAX_UPLOAD_SIZE),
     enableAuthenticatedMedia: root.boolean("enable_authenticated_media", true),
+    mediaRetention: readMediaRetention(root),
     maxRequestSize: readSize(root, "max_request_size", DEFAULT_MAX_REQUEST_SIZE),
     signingKeyPath: root.filePath("signing_key_path") ?? dataPath(`${serverName.replace(/[^A-Za-z0-9.-]/g, "_")}.signing.key`),
     enableRegistration,
@@ -161,6 +162,22 @@ function readSize(root: Section, key: string, fallback: number): number {
   const value = root.value(key);
   if (value === undefined) return fallback;
   return parseSize(value) ?? root.fail(key, `must be a size in bytes, e.g. 1048576 or "50M" (K, M, G suffixes), got ${describe(value)}`);
+}
+
+function readMediaRetention(root: Section): MediaRetentionConfig {
+  const section = root.section("media_retention");
+  if (section === undefined) return { localMediaLifetimeMs: undefined, remoteMediaLifetimeMs: undefined };
+  const lifetime = (key: string): number | undefined => {
+    const value = section.value(key);
+    if (value === undefined) return undefined; // unset: kept forever, as Synapse
+    const ms = parseDuration(value);
+    // A lifetime of 0 would delete every media at each run, however recently used.
+    if (ms === undefined || ms === 0) section.fail(key, `must be a duration greater than 0, e.g. "14d", "90d", "1y" or milliseconds (leave it unset to keep media forever), got ${describe(value)}`);
+    return ms;
+  };
+  const config = { localMediaLifetimeMs: lifetime("local_media_lifetime"), remoteMediaLifetimeMs: lifetime("remote_media_lifetime") };
+  section.finish();
+  return config;
 }
 
 function readSharedSecret(root: Section): string | undefined {

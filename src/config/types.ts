@@ -130,6 +130,18 @@ export interface UrlPreviewConfig {
   readonly acceptLanguage: readonly string[];
 }
 
+/**
+ * `media_retention` (Synapse's): media not accessed (downloaded or thumbnailed, by a local or a
+ * remote user) for a lifetime are deleted, file and thumbnails; never-accessed media count from
+ * when they were stored. Unset: that kind of media is kept forever (Synapse's default).
+ */
+export interface MediaRetentionConfig {
+  /** `local_media_lifetime`, in milliseconds: this server's uploads. */
+  readonly localMediaLifetimeMs: number | undefined;
+  /** `remote_media_lifetime`, in milliseconds: the cache of other servers' media (fetched again when asked later). */
+  readonly remoteMediaLifetimeMs: number | undefined;
+}
+
 export interface HomeserverConfig {
   /** The file this came from, absolute; undefined for the embedded defaults. */
   readonly configPath: string | undefined;
@@ -154,6 +166,8 @@ export interface HomeserverConfig {
    * by the authenticated endpoints only (client-server-api#content-repo-client-behaviour, the freeze).
    */
   readonly enableAuthenticatedMedia: boolean;
+  /** `media_retention.local_media_lifetime`, `media_retention.remote_media_lifetime` */
+  readonly mediaRetention: MediaRetentionConfig;
   /** `max_request_size` (Weft's own): the largest non-media request body, in bytes. */
   readonly maxRequestSize: number;
   /** `signing_key_path` */

@@ -43,6 +43,7 @@ import { MediaStore } from "../storage/stores/media.ts";
 import { RemoteMediaStore } from "../storage/stores/remote-media.ts";
 import { MediaService } from "./media/media-service.ts";
 import { FederationRemoteMedia } from "./media/remote-media.ts";
+import { MediaRetention } from "./media/media-retention.ts";
 import { Thumbnailer } from "./media/thumbnailer.ts";
 import { mediaEndpoints } from "./api/media/media.ts";
 import { previewUrlEndpoints } from "./api/media/preview-url.ts";
@@ -68,6 +69,8 @@ export interface Services {
   readonly sync: SyncServices;
   /** The local media repository (client-server-api#content-repository). */
   readonly media: MediaService;
+  /** media_retention: media accesses written in batches, media not accessed within a lifetime purged. */
+  readonly mediaRetention: MediaRetention;
   /** Pushers and push notification delivery (modules/push.md). */
   readonly push: PushServices;
   readonly http: HttpDeps;
@@ -307,17 +310,25 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     store: new MediaStore(db),
     thumbnailer,
     log: logger.child({ component: "media" }),
+    localMediaLifetimeMs: config.mediaRetention.localMediaLifetimeMs,
   });
-  media.useRemote(
-    new FederationRemoteMedia({
-      client: federation.client,
-      store: new RemoteMediaStore(db),
-      storePath: config.mediaStorePath,
-      maxUploadSize: config.maxUploadSize,
-      thumbnailer,
-      log: logger.child({ component: "remote-media" }),
-    }),
-  );
+  const remoteMedia = new FederationRemoteMedia({
+    client: federation.client,
+    store: new RemoteMediaStore(db),
+    storePath: config.mediaStorePath,
+    maxUploadSize: config.maxUploadSize,
+    thumbnailer,
+    log: logger.child({ component: "remote-media" }),
+    remoteMediaLifetimeMs: config.mediaRetention.remoteMediaLifetimeMs,
+  });
+  media.useRemote(remoteMedia);
+  const mediaRetention = new MediaRetention({
+    config: config.mediaRetention,
+    local: media,
+    remote: remoteMedia,
+    log: logger.child({ component: "media-retention" }),
+  });
+  mediaRetention.start();
 
   // URL previews (authed-content-repo.yaml preview_url), only when url_preview_enabled: they fetch
   // what users name, through their own IP blocklist, and store the pages' images as media.
@@ -382,10 +393,12 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     federationRooms,
     sync,
     media,
+    mediaRetention,
     push,
     http,
     close: async () => {
       clearInterval(purgeTimer);
+      await mediaRetention.close();
       await push.close();
       await appservices.close();
       await roomserver.close();

@@ -592,6 +592,8 @@ export interface LocalMediaTable {
   size: number | null;
   /** 1: uploaded while unauthenticated media was frozen, served by the authenticated endpoints only. */
   authenticated: Generated<Flag>;
+  /** Migration 023: when last downloaded or thumbnailed (written in batches), else uploaded; null while pending. */
+  last_access_ts: number | null;
 }
 
 export interface Schema {
@@ -625,6 +627,8 @@ export interface RemoteMediaTable {
   upload_name: string | null;
   size: number;
   fetched_ts: number;
+  /** Migration 023: when last downloaded or thumbnailed (written in batches), else fetched; never null once written. */
+  last_access_ts: number | null;
 }
 
 export interface Schema {

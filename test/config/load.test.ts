@@ -57,6 +57,9 @@ database:
     sslmode: require
 media_store_path: /var/lib/weft/media_store
 max_upload_size: 100M
+media_retention:
+  local_media_lifetime: 90d
+  remote_media_lifetime: 14d
 max_request_size: 2M
 signing_key_path: "keys/example.org.signing.key"
 enable_registration: true
@@ -135,6 +138,8 @@ describe("loadConfig", () => {
     assert.equal(config.mediaStorePath, join(dir, "data", "media_store"));
     assert.equal(config.signingKeyPath, join(dir, "data", "localhost.signing.key"));
     assert.equal(config.maxUploadSize, 50 * 1024 * 1024);
+    // Synapse's default: media are kept forever.
+    assert.deepEqual(config.mediaRetention, { localMediaLifetimeMs: undefined, remoteMediaLifetimeMs: undefined });
     assert.equal(config.defaultRoomVersion, DEFAULT_ROOM_VERSION);
     assert.equal(config.enableRegistration, false);
     assert.equal(config.registrationSharedSecret, undefined);
@@ -175,6 +180,7 @@ describe("loadConfig", () => {
     });
     assert.equal(config.mediaStorePath, "/var/lib/weft/media_store");
     assert.equal(config.maxUploadSize, 100 * 1024 * 1024);
+    assert.deepEqual(config.mediaRetention, { localMediaLifetimeMs: 90 * 24 * 60 * 60 * 1000, remoteMediaLifetimeMs: 14 * 24 * 60 * 60 * 1000 });
     assert.equal(config.maxRequestSize, 2 * 1024 * 1024);
     assert.equal(config.signingKeyPath, join(dir, "keys", "example.org.signing.key"));
     assert.equal(config.enableRegistration, true);
@@ -276,6 +282,21 @@ describe("loadConfig", () => {
       "unknown or not yet supported config key enable_metrics: ignored",
       "unknown or not yet supported config key listeners[0].tag: ignored",
       "unknown or not yet supported config key rc_login.something_new: ignored",
+    ]);
+  });
+
+  it("reads media_retention lifetimes as Synapse's durations, either left unset", () => {
+    const read = (yaml: string) => parseConfigText(`server_name: a.example\n${yaml}`, join(dir, "x.yaml"));
+    assert.deepEqual(read("media_retention:\n  remote_media_lifetime: 1y\n").config.mediaRetention, { localMediaLifetimeMs: undefined, remoteMediaLifetimeMs: 365 * 24 * 60 * 60 * 1000 });
+    assert.deepEqual(read("media_retention:\n  local_media_lifetime: 86400000\n  remote_media_lifetime: 12h\n").config.mediaRetention, {
+      localMediaLifetimeMs: 86_400_000, // a bare number is milliseconds
+      remoteMediaLifetimeMs: 12 * 60 * 60 * 1000,
+    });
+    // `key:` alone, or the section alone, means unset: kept forever.
+    assert.deepEqual(read("media_retention:\n  local_media_lifetime:\n").config.mediaRetention, { localMediaLifetimeMs: undefined, remoteMediaLifetimeMs: undefined });
+    assert.deepEqual(read("media_retention:\n").config.mediaRetention, { localMediaLifetimeMs: undefined, remoteMediaLifetimeMs: undefined });
+    assert.deepEqual(read("media_retention:\n  remote_media_lifetime: 14d\n  remote_media_lifetme: 1d\n").warnings, [
+      "unknown or not yet supported config key media_retention.remote_media_lifetme: ignored",
     ]);
   });
 

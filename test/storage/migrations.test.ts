@@ -127,6 +127,27 @@ for (const engine of engines) {
         }
       }));
 
+    it("023 counts media already stored as last accessed when stored, and pending uploads as never", () =>
+      withStorage(engine, async ({ config }) => {
+        const before = await openDatabase(config, { migrations: migrations.filter((m) => m.version < 23) });
+        await before.write("test_old_media", async (trx) => {
+          await before.query(trx, "insert into remote_media (server_name, media_id, content_type, size, fetched_ts) values (?, ?, ?, ?, ?)", ["other.example", "remoteid", "text/plain", 1, 1000]);
+          await before.query(trx, "insert into local_media (media_id, user_id, created_ts, upload_ts, size) values (?, ?, ?, ?, ?)", ["uploaded", "@a:example.org", 2000, 2500, 1]);
+          await before.query(trx, "insert into local_media (media_id, user_id, created_ts, unused_expires_ts) values (?, ?, ?, ?)", ["pending", "@a:example.org", 3000, 9000]);
+        });
+        await before.close();
+
+        const db = await openDatabase(config);
+        try {
+          const remote = await db.read("test_remote", (trx) => trx.selectFrom("remote_media").select("last_access_ts").executeTakeFirstOrThrow());
+          assert.equal(Number(remote.last_access_ts), 1000);
+          const local = await db.read("test_local", (trx) => trx.selectFrom("local_media").select(["media_id", "last_access_ts"]).orderBy("media_id").execute());
+          assert.deepEqual(local.map((r) => [r.media_id, r.last_access_ts === null ? null : Number(r.last_access_ts)]), [["pending", null], ["uploaded", 2500]]);
+        } finally {
+          await db.close();
+        }
+      }));
+
     it("refuse a database newer than the code, saying so", () =>
       withStorage(engine, async ({ config }) => {
         await (await openDatabase(config, { migrations: [...migrations, future] })).close();

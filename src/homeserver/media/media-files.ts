@@ -1,10 +1,12 @@
 // Media files on disk, written so that nothing accepted is lost when the process is killed: the
 // bytes go to a temporary file beside the final one, are synced, renamed into place, and the
-// folders the rename changed are synced too, before the caller's row says the media exists.
+// folders the rename changed are synced too, before the caller's row says the media exists. Files
+// are removed only after their row is gone (media_retention).
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
+import type { Logger } from "pino";
 
 /** Writes `bytes` at `path` durably (see above); the folders between `root` and it are made and synced. */
 export async function writeFileDurably(root: string, path: string, bytes: Buffer): Promise<void> {
@@ -56,4 +58,17 @@ export async function openMediaFile(path: string): Promise<{ readonly stream: Re
     throw error;
   }
   return { stream: handle.createReadStream(), size };
+}
+
+/**
+ * Removes a media file, or a folder of them (cached thumbnails), once no row names it: a download
+ * that opened the file keeps reading it (POSIX unlink). Already gone is fine; another failure is
+ * logged and the file left behind (only space: nothing points at it).
+ */
+export async function removeMediaFiles(path: string, log: Logger): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (error) {
+    log.warn({ err: error, path }, "removing a purged media file failed");
+  }
 }

@@ -25,13 +25,18 @@ export function localMediaPath(root: string, mediaId: string): string {
   return path;
 }
 
-/** The file of a cached thumbnail of a local media ID, beside the media's own folder layout. */
-export function localThumbnailPath(root: string, mediaId: string, size: ThumbnailSize, contentType: string): string {
+/** The folder of a local media ID's cached thumbnails, laid out as the media's own files. */
+export function localThumbnailDir(root: string, mediaId: string): string {
   const file = localMediaPath(root, mediaId);
   const base = resolve(root);
   const rel = file.slice(base.length + sep.length).split(sep).slice(1); // without "local_content"
+  return join(base, "local_thumbnails", ...rel);
+}
+
+/** The file of a cached thumbnail of a local media ID, by size, method and type. */
+export function localThumbnailPath(root: string, mediaId: string, size: ThumbnailSize, contentType: string): string {
   const type = contentType.replace(/[^a-z0-9]/g, "_");
-  return join(base, "local_thumbnails", ...rel, `${size.width}x${size.height}-${size.method}-${type}`);
+  return join(localThumbnailDir(root, mediaId), `${size.width}x${size.height}-${size.method}-${type}`);
 }
 
 /** An RFC 9110 media type: `type/subtype` and parameters, printable ASCII only. */

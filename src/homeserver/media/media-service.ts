@@ -1,6 +1,8 @@
 // The media repository (client-server-api#content-repository): uploads, created-then-uploaded media
 // IDs, downloads and thumbnails of this server's media. Other servers' media go through a
 // RemoteMedia source, which fetching over federation will fill in; until then it knows none.
+// Downloads and thumbnails are remembered as accesses, and media not accessed within
+// local_media_lifetime are purged (media-retention.ts).
 import { randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -8,11 +10,13 @@ import type { Logger } from "pino";
 import { MatrixError } from "../../core/errors.ts";
 import { parseServerName } from "../../core/identifiers/server-name.ts";
 import type { MediaStore } from "../../storage/stores/media.ts";
-import { openMediaFile, writeFileDurably } from "./media-files.ts";
+import { openMediaFile, removeMediaFiles, writeFileDurably } from "./media-files.ts";
+import { accessResolutionMs, MediaAccesses, type RetainedMedia } from "./media-retention.ts";
 import {
   chooseThumbnailSize,
   isValidMediaId,
   localMediaPath,
+  localThumbnailDir,
   localThumbnailPath,
   mediaTypeEssence,
   uploadContentType,
@@ -74,6 +78,8 @@ export interface MediaServiceOptions {
   readonly store: MediaStore;
   readonly thumbnailer: Thumbnailer;
   readonly log: Logger;
+  /** media_retention.local_media_lifetime: accesses are written when the stored one is older than a fraction of it. */
+  readonly localMediaLifetimeMs?: number;
   readonly now?: () => number;
 }
 
@@ -86,9 +92,10 @@ function newMediaId(): string {
   return randomBytes(18).toString("base64url");
 }
 
-export class MediaService {
+export class MediaService implements RetainedMedia {
   readonly #options: MediaServiceOptions;
   readonly #now: () => number;
+  readonly #accesses: MediaAccesses<string>;
   #remote: RemoteMedia = NO_REMOTE_MEDIA;
   /** Downloads waiting for a created media ID to be uploaded, by media ID. */
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -98,6 +105,11 @@ export class MediaService {
   constructor(options: MediaServiceOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#accesses = new MediaAccesses((mediaIds, ts) => options.store.markAccessed(mediaIds, ts), {
+      resolutionMs: accessResolutionMs(options.localMediaLifetimeMs),
+      log: options.log,
+      now: this.#now,
+    });
   }
 
   /** Other servers' media come from here from now on (the federation fetcher, later). */
@@ -206,9 +218,11 @@ export class MediaService {
     const row = await this.#uploaded(mediaId, options);
     const file = await openMediaFile(localMediaPath(this.#options.storePath, mediaId));
     if (file === undefined) {
-      this.#options.log.error({ mediaId }, "the file of uploaded media is missing");
+      // Purged (media_retention) since its row was read: unknown now, as any other.
+      if ((await this.#options.store.get(mediaId)) !== undefined) this.#options.log.error({ mediaId }, "the file of uploaded media is missing");
       throw notFound();
     }
+    this.#accesses.mark(mediaId, mediaId, row.lastAccessTs ?? 0);
     return { ...file, contentType: row.contentType ?? "application/octet-stream", uploadName: row.uploadName };
   }
 
@@ -229,6 +243,7 @@ export class MediaService {
     const bytes = await readFile(localMediaPath(storePath, mediaId)).catch(() => {
       throw notFound();
     });
+    this.#accesses.mark(mediaId, mediaId, row.lastAccessTs ?? 0);
     const info = await thumbnailer.info(bytes);
     const choice = chooseThumbnailSize(request, info);
     if (choice.kind === "original") {
@@ -248,6 +263,29 @@ export class MediaService {
       this.#options.log.warn({ err: error, mediaId }, "keeping a thumbnail failed"),
     );
     return made;
+  }
+
+  /** media_retention: writes the downloads and thumbnails remembered so far as the media's last accesses. */
+  flushAccesses(): Promise<void> {
+    return this.#accesses.flush();
+  }
+
+  /**
+   * media_retention local_media_lifetime: purges up to `limit` uploaded media not accessed since
+   * `beforeTs`, never one pending upload (/create, then PUT) nor a user's avatar (MediaStore). The
+   * row goes first, so a download from then on answers 404 M_NOT_FOUND (unknown media), while one
+   * that opened the file keeps reading it; then the file and its cached thumbnails. A thumbnail
+   * being made right then may still be written after: a few kilobytes no row names.
+   */
+  async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: number }> {
+    const { store, storePath, serverName, log } = this.#options;
+    const candidates = await store.notAccessedSince(serverName, beforeTs, limit);
+    const deleted = await store.deleteNotAccessedSince(serverName, candidates, beforeTs);
+    for (const mediaId of deleted) {
+      await removeMediaFiles(localMediaPath(storePath, mediaId), log);
+      await removeMediaFiles(localThumbnailDir(storePath, mediaId), log);
+    }
+    return { examined: candidates.length, purged: deleted.length };
   }
 
   /**

@@ -4,15 +4,17 @@
 // deprecated /_matrix/media/v3/download when that server does not know the endpoint. What is
 // fetched is kept: a file under the media store, then a row (remote_media), so a second download
 // does not ask again; downloads of the same media at once share one fetch. Thumbnails are made
-// here from the cached original.
-import { open, readFile } from "node:fs/promises";
+// here from the cached original. Media not accessed within media_retention's
+// remote_media_lifetime are purged (media-retention.ts), and fetched again when asked later.
+import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import { MatrixError } from "../../core/errors.ts";
 import type { TransportResponse } from "../federation/transport.ts";
 import { FederationRequestError, type FederationClient } from "../federation/client.ts";
-import type { RemoteMediaRow, RemoteMediaStore } from "../../storage/stores/remote-media.ts";
-import { openMediaFile, writeFileDurably } from "./media-files.ts";
+import type { RemoteMediaKey, RemoteMediaRow, RemoteMediaStore } from "../../storage/stores/remote-media.ts";
+import { openMediaFile, removeMediaFiles, writeFileDurably } from "./media-files.ts";
+import { accessResolutionMs, MediaAccesses, type RetainedMedia } from "./media-retention.ts";
 import { chooseThumbnailSize, isValidMediaId, mediaTypeEssence, uploadContentType } from "./media-rules.ts";
 import { MAX_TIMEOUT_MS, type DownloadOptions, type MediaContent, type RemoteMedia, type ThumbnailRequest } from "./media-service.ts";
 import { canThumbnail, servableAsThumbnail, type Thumbnail, type Thumbnailer } from "./thumbnailer.ts";
@@ -190,6 +192,8 @@ export interface FederationRemoteMediaOptions {
   readonly log: Logger;
   /** Time for the transfer itself, on top of the remote's wait for media not yet uploaded. */
   readonly transferTimeoutMs?: number;
+  /** media_retention.remote_media_lifetime: accesses are written when the stored one is older than a fraction of it. */
+  readonly remoteMediaLifetimeMs?: number;
   readonly now?: () => number;
 }
 
@@ -197,34 +201,45 @@ export interface FederationRemoteMediaOptions {
 const FRAMING_BYTES = 64 * 1024;
 const DEFAULT_TRANSFER_TIMEOUT_MS = 30_000;
 
-export class FederationRemoteMedia implements RemoteMedia {
+/** The key of a remote media ID in the maps below (server names hold no `/`). */
+function keyOf(serverName: string, mediaId: string): string {
+  return `${serverName}/${mediaId}`;
+}
+
+export class FederationRemoteMedia implements RemoteMedia, RetainedMedia {
   readonly #options: FederationRemoteMediaOptions;
   readonly #now: () => number;
-  /** Fetches under way, by `server/mediaId`: a second download of the same media joins the first. */
+  /** Fetches under way, by keyOf: a second download of the same media joins the first. */
   readonly #inflight = new Map<string, Promise<RemoteMediaRow | undefined>>();
+  /** Media being purged, by keyOf: a fetch of one waits for its purge, whose file removal would otherwise take the new file. */
+  readonly #purging = new Map<string, Promise<void>>();
+  readonly #accesses: MediaAccesses<RemoteMediaKey>;
 
   constructor(options: FederationRemoteMediaOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#accesses = new MediaAccesses((keys, ts) => options.store.markAccessed(keys, ts), {
+      resolutionMs: accessResolutionMs(options.remoteMediaLifetimeMs),
+      log: options.log,
+      now: this.#now,
+    });
   }
 
   async download(serverName: string, mediaId: string, options: DownloadOptions): Promise<MediaContent | undefined> {
-    const row = await this.#cached(serverName, mediaId, options);
-    if (row === undefined) return undefined;
-    const file = await openMediaFile(remoteMediaPath(this.#options.storePath, serverName, mediaId));
-    if (file === undefined) throw notFound();
-    return { ...file, contentType: row.contentType, uploadName: row.uploadName };
+    const cached = await this.#withCachedFile(serverName, mediaId, options, (path) => openMediaFile(path));
+    if (cached === undefined) return undefined;
+    return { ...cached.file, contentType: cached.row.contentType, uploadName: cached.row.uploadName };
   }
 
   /** A thumbnail made here from the cached original (client-server-api#thumbnails rules as for local media). */
   async thumbnail(serverName: string, mediaId: string, request: ThumbnailRequest, options: DownloadOptions): Promise<Thumbnail | undefined> {
-    const row = await this.#cached(serverName, mediaId, options);
-    if (row === undefined) return undefined;
-    // authed-content-repo.yaml thumbnail 400: content the server cannot thumbnail.
-    if (!canThumbnail(row.contentType)) throw new MatrixError("M_UNKNOWN", "Cannot generate thumbnails for the requested content", 400);
-    const bytes = await readFile(remoteMediaPath(this.#options.storePath, serverName, mediaId)).catch(() => {
-      throw notFound();
+    const cached = await this.#withCachedFile(serverName, mediaId, options, (path, row) => {
+      // authed-content-repo.yaml thumbnail 400: content the server cannot thumbnail.
+      if (!canThumbnail(row.contentType)) throw new MatrixError("M_UNKNOWN", "Cannot generate thumbnails for the requested content", 400);
+      return readFile(path).catch(() => undefined);
     });
+    if (cached === undefined) return undefined;
+    const { row, file: bytes } = cached;
     const { thumbnailer } = this.#options;
     const info = await thumbnailer.info(bytes).catch((error: unknown) => {
       // authed-content-repo.yaml thumbnail 502: remote content too large to thumbnail is M_TOO_LARGE.
@@ -240,23 +255,87 @@ export class FederationRemoteMedia implements RemoteMedia {
     return thumbnailer.make(bytes, row.contentType, info, choice.size, request.animated);
   }
 
-  /** The cached row of a remote media ID, fetched (once for all who ask at once) when not cached. */
-  async #cached(serverName: string, mediaId: string, options: DownloadOptions): Promise<RemoteMediaRow | undefined> {
-    const row = await this.#options.store.get(serverName, mediaId);
-    if (row !== undefined) {
-      const present = await open(remoteMediaPath(this.#options.storePath, serverName, mediaId), "r")
-        .then(async (h) => (await h.close(), true))
-        .catch(() => false);
-      if (present) return row;
-      this.#options.log.warn({ serverName, mediaId }, "the file of cached remote media is missing: fetching it again");
+  /**
+   * The cached row of a remote media ID, fetched when not cached, and what `read` makes of its file
+   * (undefined: no file). A file gone since its row was read (purged by media_retention, whose
+   * purge deletes the row first; or lost) is fetched again, once. Each success is an access.
+   */
+  async #withCachedFile<T>(
+    serverName: string,
+    mediaId: string,
+    options: DownloadOptions,
+    read: (path: string, row: RemoteMediaRow) => Promise<T | undefined>,
+  ): Promise<{ row: RemoteMediaRow; file: T } | undefined> {
+    const { store, storePath, log } = this.#options;
+    const path = remoteMediaPath(storePath, serverName, mediaId);
+    let row = await store.get(serverName, mediaId);
+    for (let attempt = 0; ; attempt++) {
+      row ??= await this.#fetchOnce(serverName, mediaId, options);
+      if (row === undefined) return undefined;
+      const file = await read(path, row);
+      if (file !== undefined) {
+        this.#accesses.mark(keyOf(serverName, mediaId), { serverName, mediaId }, row.lastAccessTs);
+        return { row, file };
+      }
+      if (attempt > 0) throw notFound();
+      // A row still there without its file is a lost file (a purge takes the row first).
+      if ((await store.get(serverName, mediaId)) !== undefined) log.warn({ serverName, mediaId }, "the file of cached remote media is missing: fetching it again");
+      row = undefined;
     }
-    const key = `${serverName}/${mediaId}`;
+  }
+
+  /** Fetches a remote media ID and keeps it, once for all who ask at once, after any purge of it under way. */
+  #fetchOnce(serverName: string, mediaId: string, options: DownloadOptions): Promise<RemoteMediaRow | undefined> {
+    const key = keyOf(serverName, mediaId);
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
-      pending = this.#fetchAndKeep(serverName, mediaId, options).finally(() => this.#inflight.delete(key));
+      const purge = this.#purging.get(key);
+      pending = (async () => {
+        await purge;
+        return await this.#fetchAndKeep(serverName, mediaId, options);
+      })().finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
     }
-    return await pending;
+    return pending;
+  }
+
+  /** media_retention: writes the downloads and thumbnails remembered so far as the media's last accesses. */
+  flushAccesses(): Promise<void> {
+    return this.#accesses.flush();
+  }
+
+  /**
+   * media_retention remote_media_lifetime: purges up to `limit` cached media not accessed since
+   * `beforeTs`, leaving those being fetched right now. The row goes first, so a download from
+   * then on fetches the media again from its server (after the purge of its file: see #purging),
+   * while one that opened the file keeps reading it (POSIX unlink).
+   */
+  async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: number }> {
+    const { store, storePath, log } = this.#options;
+    const candidates = await store.notAccessedSince(beforeTs, limit);
+    const keys = candidates.filter((k) => !this.#inflight.has(keyOf(k.serverName, k.mediaId)));
+    const release = new Map<string, () => void>();
+    for (const k of keys) {
+      const key = keyOf(k.serverName, k.mediaId);
+      this.#purging.set(key, new Promise<void>((resolve) => release.set(key, resolve)));
+    }
+    const done = (key: string): void => {
+      this.#purging.delete(key);
+      release.get(key)?.();
+      release.delete(key);
+    };
+    try {
+      const deleted = await store.deleteNotAccessedSince(keys, beforeTs);
+      const gone = new Set(deleted.map((k) => keyOf(k.serverName, k.mediaId)));
+      for (const key of [...release.keys()]) if (!gone.has(key)) done(key);
+      for (const k of deleted) {
+        await removeMediaFiles(remoteMediaPath(storePath, k.serverName, k.mediaId), log);
+        done(keyOf(k.serverName, k.mediaId));
+      }
+      return { examined: candidates.length, purged: deleted.length };
+    } finally {
+      for (const key of [...release.keys()]) done(key);
+    }
   }
 
   async #fetchAndKeep(serverName: string, mediaId: string, options: DownloadOptions): Promise<RemoteMediaRow | undefined> {
@@ -265,13 +344,15 @@ export class FederationRemoteMedia implements RemoteMedia {
     const { storePath, store } = this.#options;
     // The file is written and synced before the row says the media is cached.
     await writeFileDurably(storePath, remoteMediaPath(storePath, serverName, mediaId), fetched.bytes);
+    const now = this.#now();
     const row: RemoteMediaRow = {
       serverName,
       mediaId,
       contentType: fetched.contentType,
       uploadName: fetched.uploadName,
       size: fetched.bytes.length,
-      fetchedTs: this.#now(),
+      fetchedTs: now,
+      lastAccessTs: now, // fetched for a download: accessed now
     };
     await store.put(row);
     return row;

@@ -22,5 +22,6 @@ import { search } from "./019-search.ts";
 import { pushers } from "./020-pushers.ts";
 import { appservices } from "./021-appservices.ts";
 import { appserviceRoomDirectory } from "./022-appservice-room-directory.ts";
+import { mediaLastAccess } from "./023-media-last-access.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory, mediaLastAccess];

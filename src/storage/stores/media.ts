@@ -1,5 +1,7 @@
-// The local media repository's rows (migration 016): one per media ID this server made, pending
-// (created by media/v1/create, not yet uploaded) or uploaded.
+// The local media repository's rows (migrations 016, 023): one per media ID this server made,
+// pending (created by media/v1/create, not yet uploaded) or uploaded, with when it was last
+// accessed (for media_retention's local_media_lifetime).
+import { sql } from "kysely";
 import type { Database } from "../database.ts";
 import { toFlag } from "../schema.ts";
 
@@ -14,6 +16,8 @@ export interface LocalMediaRow {
   readonly uploadName: string | undefined;
   readonly size: number | undefined;
   readonly authenticated: boolean;
+  /** When last downloaded or thumbnailed, as written so far (in batches), else uploaded; undefined while pending. */
+  readonly lastAccessTs: number | undefined;
 }
 
 export interface UploadedMedia {
@@ -21,6 +25,25 @@ export interface UploadedMedia {
   readonly uploadName: string | undefined;
   readonly size: number;
   readonly authenticated: boolean;
+}
+
+/** Media IDs per statement: well under either engine's limit on parameters. */
+const CHUNK = 500;
+
+function chunks(ids: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) out.push(ids.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * What local_media_lifetime may purge: uploaded media (never one pending upload) not accessed since
+ * `beforeTs`, and not any user's avatar (as Synapse keeps profile avatars, whose purge would leave
+ * the profile pointing at nothing).
+ */
+function purgeable(serverName: string, beforeTs: number) {
+  return sql<boolean>`local_media.upload_ts is not null and local_media.last_access_ts < ${beforeTs}
+    and not exists (select 1 from users where users.avatar_url = ${`mxc://${serverName}/`} || local_media.media_id)`;
 }
 
 export class MediaStore {
@@ -45,6 +68,7 @@ export class MediaStore {
           upload_name: media.uploadName ?? null,
           size: media.size,
           authenticated: toFlag(media.authenticated),
+          last_access_ts: now,
         })
         .execute();
     });
@@ -87,6 +111,7 @@ export class MediaStore {
           upload_name: media.uploadName ?? null,
           size: media.size,
           authenticated: toFlag(media.authenticated),
+          last_access_ts: now,
         })
         .where("media_id", "=", mediaId)
         .where("upload_ts", "is", null)
@@ -111,6 +136,41 @@ export class MediaStore {
       uploadName: row.upload_name ?? undefined,
       size: row.size === null ? undefined : Number(row.size),
       authenticated: row.authenticated === 1,
+      lastAccessTs: row.last_access_ts === null ? undefined : Number(row.last_access_ts),
     };
+  }
+
+  /** Records `ts` as the last access of each uploaded media, unless a later one is already written. */
+  async markAccessed(mediaIds: readonly string[], ts: number): Promise<void> {
+    if (mediaIds.length === 0) return;
+    await this.#db.write("mark_local_media_accessed", async (trx) => {
+      for (const ids of chunks(mediaIds)) {
+        await trx.updateTable("local_media").set({ last_access_ts: ts }).where("media_id", "in", ids).where("last_access_ts", "<", ts).execute();
+      }
+    });
+  }
+
+  /** Up to `limit` media local_media_lifetime may purge (see purgeable), least recently accessed first. */
+  async notAccessedSince(serverName: string, beforeTs: number, limit: number): Promise<string[]> {
+    const rows = await this.#db.read("local_media_not_accessed", (db) =>
+      db.selectFrom("local_media").select("media_id").where(purgeable(serverName, beforeTs)).orderBy("last_access_ts").limit(limit).execute(),
+    );
+    return rows.map((r) => r.media_id);
+  }
+
+  /**
+   * Deletes the rows of those media that may still be purged (an access written meanwhile, or an
+   * avatar set, keeps its media); returns the ones deleted, whose files may go.
+   */
+  async deleteNotAccessedSince(serverName: string, mediaIds: readonly string[], beforeTs: number): Promise<string[]> {
+    if (mediaIds.length === 0) return [];
+    return await this.#db.write("delete_local_media_not_accessed", async (trx) => {
+      const deleted: string[] = [];
+      for (const ids of chunks(mediaIds)) {
+        const rows = await trx.deleteFrom("local_media").where("media_id", "in", ids).where(purgeable(serverName, beforeTs)).returning("media_id").execute();
+        for (const r of rows) deleted.push(r.media_id);
+      }
+      return deleted;
+    });
   }
 }

@@ -7,6 +7,7 @@ import {
   dispositionFileName,
   isValidMediaId,
   localMediaPath,
+  localThumbnailDir,
   localThumbnailPath,
   mediaTypeEssence,
   uploadContentType,
@@ -38,6 +39,8 @@ describe("media paths", () => {
   it("keeps thumbnails apart from the media, by size, method and type", () => {
     const path = localThumbnailPath(root, "abcdefgh", { width: 96, height: 96, method: "crop" }, "image/png");
     assert.equal(path, resolve("/srv/media/local_thumbnails/ab/cd/efgh/96x96-crop-image_png"));
+    // All of a media's thumbnails in one folder, removed with it (media_retention).
+    assert.equal(localThumbnailDir(root, "abcdefgh"), resolve("/srv/media/local_thumbnails/ab/cd/efgh"));
   });
 });
 
