@@ -260,6 +260,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     },
     serialize: async (event, streamOrdering) =>
       (await events.serializer.serialize([{ event, outlier: false, backfilled: false, softFailed: false, rejectedReason: undefined, redactedBy: undefined, streamOrdering }], { format: "client" }))[0] ?? {},
+    ephemeral: sync,
+    roomsOfUser: async (userId) => (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId),
     deviceExists: async (userId, deviceId) => (await accounts.devices.listDevices(userId)).some((d) => d.deviceId === deviceId),
     ensureUser: async (userId, localpart) => {
       if (!(await users.isUserIdTaken(userId))) await users.register({ localpart, password: undefined, inhibitLogin: true });

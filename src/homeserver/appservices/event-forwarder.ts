@@ -64,6 +64,14 @@ export class EventForwarder {
   #nextSave = Number.NEGATIVE_INFINITY;
   #saving: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
+  #positionsRead: (read: boolean) => void = () => undefined;
+  /**
+   * Settles true once each service's stored position is read, or set to the stream's head for a
+   * new one; false if that failed or was stopped. Only then may a transaction of ephemeral data be
+   * stored: the first transaction of a service sets its position, and one stored earlier would give
+   * a new service the rooms' history.
+   */
+  readonly positionsRead = new Promise<boolean>((resolve) => (this.#positionsRead = resolve));
 
   constructor(deps: EventForwarderDeps) {
     this.#deps = deps;
@@ -80,6 +88,7 @@ export class EventForwarder {
   /** Subscribes at once; the catch-up runs in the background. */
   start(): void {
     for (const sender of this.#deps.senders.values()) sender.start();
+    if (this.#services.length === 0) this.#positionsRead(true);
     if (this.#services.length === 0 || this.#caughtUp !== undefined) return;
     this.#unsubscribe = this.#deps.source.subscribe((output) => this.#receive(output));
     this.#caughtUp = this.#catchUp()
@@ -89,6 +98,7 @@ export class EventForwarder {
         this.#deps.log.error({ err }, "application services: catching up with the room stream failed");
       })
       .then(() => {
+        this.#positionsRead(false); // unless they were read before
         this.#live = true;
         this.#heardEarly.clear();
       });
@@ -108,6 +118,7 @@ export class EventForwarder {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#positionsRead(false); // unless they were read before: nothing more is sent
     await this.#caughtUp;
     await this.#queue.close();
     await Promise.all([...this.#deps.senders.values()].map((s) => s.close()));
@@ -158,6 +169,7 @@ export class EventForwarder {
       }
       this.#from.set(appservice, position);
     }
+    this.#positionsRead(true);
     // Every event up to the lowest position was taken care of by an earlier run.
     let position = Math.min(...this.#from.values());
     progress.passed(position);

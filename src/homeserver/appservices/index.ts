@@ -1,6 +1,6 @@
 // Application services (application-service-api), built from the config: their registrations, how
-// their requests are recognised, the events pushed to them, and what is asked of them. A part of the
-// composition root that services.ts calls.
+// their requests are recognised, the events and ephemeral data pushed to them, and what is asked of
+// them. A part of the composition root that services.ts calls.
 import type { Logger } from "pino";
 import type { RoomEvent } from "../../core/events/room-event.ts";
 import type { JsonObject } from "../../core/json.ts";
@@ -11,6 +11,7 @@ import { appserviceEndpoints } from "../api/client/appservices.ts";
 import type { OutputListener, RoomEventInfo } from "../roomserver/index.ts";
 import type { Appservice } from "./appservice.ts";
 import { AppserviceClient } from "./client.ts";
+import { EphemeralForwarder, type EphemeralSources } from "./ephemeral-forwarder.ts";
 import { EventForwarder } from "./event-forwarder.ts";
 import type { InterestLookups } from "./interest.ts";
 import { AppserviceQueries } from "./queries.ts";
@@ -23,6 +24,7 @@ export interface AppserviceServices {
   readonly registry: AppserviceRegistry;
   readonly queries: AppserviceQueries;
   readonly forwarder: EventForwarder;
+  readonly ephemeral: EphemeralForwarder;
   readonly endpoints: readonly AnyEndpoint[];
   /**
    * The access-token check with application services first: an as_token names the service's sender
@@ -52,6 +54,10 @@ export interface AppserviceDeps {
   readonly batchesInFlight: () => Promise<void>;
   readonly lookups: InterestLookups;
   readonly serialize: (event: RoomEvent, streamOrdering: number) => Promise<JsonObject>;
+  /** Typing, receipts and presence: pushed to the services with `receive_ephemeral`. */
+  readonly ephemeral: EphemeralSources;
+  /** The rooms the user (of any server) is joined to: whose presence a service is sent. */
+  readonly roomsOfUser: (userId: string) => Promise<readonly string[]>;
   readonly deviceExists: (userId: string, deviceId: string) => Promise<boolean>;
   /** Registers the service's sender when it is not a user yet (it acts and is invited as one). */
   readonly ensureUser: (userId: string, localpart: string) => Promise<void>;
@@ -96,17 +102,31 @@ export async function createAppserviceServices(deps: AppserviceDeps): Promise<Ap
     log,
   });
   forwarder.start();
+  const ephemeral = new EphemeralForwarder({
+    senders: new Map([...senders].filter(([appservice]) => appservice.registration.receiveEphemeral)),
+    sources: deps.ephemeral,
+    lookups: deps.lookups,
+    streamHead: deps.streamHead,
+    roomsOfUser: deps.roomsOfUser,
+    positionsRead: forwarder.positionsRead,
+    log,
+  });
+  ephemeral.start();
   if (!registry.isEmpty) log.info({ appservices: registry.all.map((a) => a.id) }, "application services registered");
   const queries = new AppserviceQueries(registry, client);
   return {
     registry,
     queries,
     forwarder,
+    ephemeral,
     endpoints: appserviceEndpoints(queries),
     authenticate: async (token, connection, query, next) => {
       if (registry.isEmpty) return await next(token, connection);
       return (await registry.authenticate(token, assertionOf(query), deps.deviceExists)) ?? (await next(token, connection));
     },
-    close: () => forwarder.close(),
+    close: async () => {
+      await ephemeral.close();
+      await forwarder.close();
+    },
   };
 }

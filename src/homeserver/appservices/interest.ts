@@ -1,7 +1,8 @@
 // Which application services an event is for (application-service-api#registration): a service is
 // "interested" in an event whose room ID its room namespaces match, whose sender or member-event
 // target is one of its users, in a room with an alias of its alias namespaces, or in a room where
-// one of its users (its sender included) is a joined member.
+// one of its users (its sender included) is a joined member. The room part alone is what decides
+// for the ephemeral data pushed to services (ephemeral-forwarder.ts).
 import type { RoomEvent } from "../../core/events/room-event.ts";
 import type { Appservice } from "./appservice.ts";
 
@@ -29,23 +30,41 @@ export async function interestedServices(
   streamOrdering: number,
   lookups: InterestLookups,
 ): Promise<Appservice[]> {
+  const inRoom = roomInterest(event.roomId, streamOrdering, lookups);
   const interested: Appservice[] = [];
-  let members: readonly string[] | undefined;
-  let aliases: readonly string[] | undefined;
   for (const appservice of services) {
-    if (isInterestedInEventFields(appservice, event)) {
-      interested.push(appservice);
-      continue;
-    }
-    if (appservice.registration.namespaces.aliases.length > 0) {
-      aliases ??= await lookups.aliasesOf(event.roomId);
-      if (aliases.some((a) => appservice.isInterestedInAlias(a))) {
-        interested.push(appservice);
-        continue;
-      }
-    }
-    members ??= await lookups.joinedMembers(event.roomId, streamOrdering);
-    if (members.some((m) => appservice.isInterestedInUser(m))) interested.push(appservice);
+    if (isInterestedInEventFields(appservice, event) || (await inRoom(appservice))) interested.push(appservice);
   }
   return interested;
+}
+
+/**
+ * The services interested in the room itself (its ID, one of its aliases, or one of its joined
+ * members), in registration order; the lookups are made at most once.
+ */
+export async function servicesInterestedInRoom(
+  services: readonly Appservice[],
+  roomId: string,
+  streamOrdering: number,
+  lookups: InterestLookups,
+): Promise<Appservice[]> {
+  const inRoom = roomInterest(roomId, streamOrdering, lookups);
+  const interested: Appservice[] = [];
+  for (const appservice of services) if (await inRoom(appservice)) interested.push(appservice);
+  return interested;
+}
+
+/** Whether a service is interested in the room, the room's lookups made once, when first needed. */
+function roomInterest(roomId: string, streamOrdering: number, lookups: InterestLookups): (appservice: Appservice) => Promise<boolean> {
+  let members: readonly string[] | undefined;
+  let aliases: readonly string[] | undefined;
+  return async (appservice) => {
+    if (appservice.isInterestedInRoomId(roomId)) return true;
+    if (appservice.registration.namespaces.aliases.length > 0) {
+      aliases ??= await lookups.aliasesOf(roomId);
+      if (aliases.some((a) => appservice.isInterestedInAlias(a))) return true;
+    }
+    members ??= await lookups.joinedMembers(roomId, streamOrdering);
+    return members.some((m) => appservice.isInterestedInUser(m));
+  };
 }

@@ -9,6 +9,12 @@
 // passes an event still waiting here: it is stored with each transaction, and now and then on its
 // own (savePosition), each time under the lowest event waiting and under what the forwarder has
 // looked at (stream-progress.ts). A restart then reads the waiting events from the room stream again.
+//
+// Ephemeral data (application-service-api#pushing-ephemeral-data, the body's `ephemeral`) waits in
+// a queue of its own, in memory only: it has no stream position, so it neither holds the stored
+// position nor comes back after a restart, and past a bound the oldest is dropped. It goes into the
+// next transaction beside the events waiting then, or alone (with `events: []`, which is required);
+// once in a stored transaction it is sent unchanged like them.
 import type { JsonObject } from "../../core/json.ts";
 import type { AppserviceStore } from "../../storage/stores/appservices.ts";
 import type { Appservice } from "./appservice.ts";
@@ -17,6 +23,10 @@ import { PositionQueue } from "./position-queue.ts";
 
 /** Events in one transaction, at most (Synapse's batch size). */
 const MAX_EVENTS_PER_TXN = 100;
+/** Ephemeral items in one transaction, at most. */
+const MAX_EPHEMERAL_PER_TXN = 100;
+/** Ephemeral items waiting, at most; past it the oldest are dropped (ephemeral data may be lost). */
+const MAX_EPHEMERAL_QUEUED = 10_000;
 /**
  * Events waiting for a transaction, at most; past it new ones are refused (and said so) and the
  * stored position stays under them, so the next start sends them.
@@ -45,6 +55,13 @@ export class TransactionSender {
   readonly #queue = new PositionQueue<QueuedEvent>((e) => e.streamOrdering);
   /** Events above this were refused (queue full, or closed): the stored position stays at or below it for the rest of the run. */
   #held = Number.POSITIVE_INFINITY;
+  /**
+   * Ephemeral items waiting for a transaction, oldest first, by key: an item given under the key of
+   * one still waiting replaces it in its place (m.typing and m.presence carry the whole state).
+   */
+  readonly #ephemeral = new Map<string, JsonObject>();
+  /** Ephemeral items dropped since a transaction last took some: the first drop is logged. */
+  #ephemeralDropped = 0;
   /** The highest position this sender stored. */
   #stored = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
@@ -73,6 +90,19 @@ export class TransactionSender {
     this.start();
   }
 
+  /** Ephemeral data for the next transaction (transactions.yaml `ephemeral`); see #ephemeral for `key`. */
+  enqueueEphemeral(key: string, json: JsonObject): void {
+    if (this.#closed) return;
+    this.#ephemeral.set(key, json);
+    if (this.#ephemeral.size > MAX_EPHEMERAL_QUEUED) {
+      this.#ephemeral.delete(this.#ephemeral.keys().next().value as string);
+      if (this.#ephemeralDropped++ === 0) {
+        this.#o.log.warn({ appservice: this.#o.appservice.id }, "application service ephemeral queue full: the oldest ephemeral data is dropped");
+      }
+    }
+    this.start();
+  }
+
   /**
    * Stores the service's position without a transaction, as far as it may go: past the events
    * that were not for the service, never past one waiting here.
@@ -91,6 +121,7 @@ export class TransactionSender {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#ephemeral.clear();
     clearTimeout(this.#timer);
     this.#wake?.();
     await this.#running;
@@ -102,11 +133,15 @@ export class TransactionSender {
       for (const txn of await store.pending(appservice.id)) {
         if (!(await this.#deliver(txn.txnId, txn.body))) return;
       }
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (this.#hasWaiting() && !this.#closed) {
         // Left in the queue until stored: a savePosition meanwhile stays under them.
         const batch = this.#queue.peek(MAX_EVENTS_PER_TXN);
-        const body = JSON.stringify({ events: batch.map((e) => e.json) });
         const position = this.#safePosition(await this.#o.forwardedUpTo(), batch.length);
+        // Taken at once, holding no position: lost if the transaction cannot be stored.
+        const ephemeral = this.#takeEphemeral();
+        const events = batch.map((e) => e.json);
+        // transactions.yaml: `ephemeral` "can be omitted if it would be empty".
+        const body = JSON.stringify(ephemeral.length === 0 ? { events } : { events, ephemeral });
         const txnId = await store.createTransaction(appservice.id, body, position);
         this.#queue.shift(batch.length);
         this.#stored = Math.max(this.#stored, position);
@@ -116,9 +151,24 @@ export class TransactionSender {
       this.#o.log.error({ err: error, appservice: appservice.id }, "sending to an application service failed");
     } finally {
       this.#running = undefined;
-      // Events heard while the last transaction was finishing.
-      if (this.#queue.length > 0 && !this.#closed) this.start();
+      // Events and ephemeral data heard while the last transaction was finishing.
+      if (this.#hasWaiting() && !this.#closed) this.start();
     }
+  }
+
+  #hasWaiting(): boolean {
+    return this.#queue.length > 0 || this.#ephemeral.size > 0;
+  }
+
+  #takeEphemeral(): JsonObject[] {
+    const taken: JsonObject[] = [];
+    for (const [key, json] of this.#ephemeral) {
+      if (taken.length === MAX_EPHEMERAL_PER_TXN) break;
+      taken.push(json);
+      this.#ephemeral.delete(key);
+    }
+    this.#ephemeralDropped = 0;
+    return taken;
   }
 
   /**

@@ -107,6 +107,7 @@ export class PresenceService {
   readonly #log: ChangeLog;
   readonly #isLocal: (userId: string) => boolean;
   readonly #listeners = new Set<(userId: string) => void>();
+  readonly #changeListeners = new Set<(userId: string) => void>();
 
   constructor(options: PresenceOptions) {
     this.enabled = options.enabled;
@@ -197,6 +198,12 @@ export class PresenceService {
     return () => void this.#listeners.delete(listener);
   }
 
+  /** Tells `listener` of every change clients are told of, of this server's users and others'. Returns the unsubscribe. */
+  onChange(listener: (userId: string) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => void this.#changeListeners.delete(listener);
+  }
+
   /** The local users whose presence is not offline now. */
   localUsersOnline(): string[] {
     const out: string[] = [];
@@ -269,6 +276,7 @@ export class PresenceService {
     if (visible) this.#notify(userId, after.streamPosition);
     this.#reschedule(userId);
     if (visible && this.#isLocal(userId)) for (const listener of this.#listeners) listener(userId);
+    if (visible) for (const listener of this.#changeListeners) listener(userId);
   }
 
   #applyTimeouts(r: PresenceRecord, syncs: number): PresenceRecord {

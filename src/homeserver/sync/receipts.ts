@@ -97,6 +97,7 @@ export class ReceiptService {
   readonly #readUpTo = new Map<string, Map<string, ReadUpToEntry>>();
   #generation = 0;
   readonly #listeners = new Set<(receipt: ReceiptChange) => void>();
+  readonly #storedListeners = new Set<(receipt: ReceiptChange) => void>();
 
   constructor(options: ReceiptServiceOptions) {
     this.#store = options.store;
@@ -164,6 +165,12 @@ export class ReceiptService {
     return () => void this.#listeners.delete(listener);
   }
 
+  /** Tells `listener` of every receipt stored that moved, of this server's users and others'. Returns the unsubscribe. */
+  onStoredReceipt(listener: (receipt: ReceiptChange) => void): () => void {
+    this.#storedListeners.add(listener);
+    return () => void this.#storedListeners.delete(listener);
+  }
+
   /**
    * A receipt of another server's user, checked by the caller (the user is joined to the room).
    * The event may be one this server does not have (yet); one it has in another room is refused.
@@ -192,6 +199,7 @@ export class ReceiptService {
     this.#position = Math.max(this.#position, streamId);
     // A private receipt concerns its user alone; a public one every member of the room.
     this.#notifier.notify("receipts", streamId, receiptType === READ_PRIVATE ? { userIds: [userId] } : { roomIds: [roomId] });
+    for (const listener of this.#storedListeners) listener(receipt);
     return true;
   }
 
@@ -233,7 +241,7 @@ export class ReceiptService {
 }
 
 /** m.receipt: event ID -> receipt type -> user ID -> {ts, thread_id?} (m.receipt.yaml). */
-function receiptEvent(receipts: readonly StoredReceipt[]): JsonObject {
+export function receiptEvent(receipts: readonly Omit<StoredReceipt, "streamId" | "eventStreamOrdering">[]): JsonObject {
   const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
   for (const r of receipts) {
     const byType = (content[r.eventId] ??= {});

@@ -39,9 +39,16 @@ class ScriptedEngine {
   readonly events = new Map<number, RoomEvent>();
   readonly #listeners = new Set<OutputListener>();
   inFlight: Promise<void> = Promise.resolve();
+  /** How many times the batches in flight were waited for. */
+  inFlightAsked = 0;
   /** Runs once, before the first read of the stream answers. */
   beforeFirstRead: (() => void) | undefined;
   failReads = false;
+
+  batchesInFlight(): Promise<void> {
+    this.inFlightAsked++;
+    return this.inFlight;
+  }
 
   subscribe(listener: OutputListener): () => void {
     this.#listeners.add(listener);
@@ -104,7 +111,7 @@ class FakeService {
 
 function setUp(db: Database, engine: ScriptedEngine, id: string, service: FakeService): { forwarder: EventForwarder; store: AppserviceStore } {
   const store = new AppserviceStore(db);
-  const progress = new StreamProgress(() => engine.inFlight);
+  const progress = new StreamProgress(() => engine.batchesInFlight());
   const registration = parseRegistration(
     { id, url: "http://service.invalid", as_token: `as-${id}`, hs_token: `hs-${id}`, sender_localpart: `${id}_bot`, namespaces: { users: [{ regex: `@${id}_.*`, exclusive: true }] } },
     `${id}.yaml`,
@@ -120,7 +127,7 @@ function setUp(db: Database, engine: ScriptedEngine, id: string, service: FakeSe
     streamSince: (position, limit) => engine.streamSince(position, limit),
     getEvent: (eventId) => engine.getEvent(eventId),
     streamHead: () => engine.head,
-    batchesInFlight: () => engine.inFlight,
+    batchesInFlight: () => engine.batchesInFlight(),
     lookups: { joinedMembers: () => Promise.resolve([]), aliasesOf: () => Promise.resolve([]) },
     serialize: (event) => Promise.resolve({ event_id: event.eventId, body: event.content["body"] ?? null }),
     log: silent,
@@ -146,8 +153,10 @@ forEachEngine("application service event forwarding", (getDb) => {
     // Position 9's batch is still committing (another room) while 10 is told and put in a transaction.
     const nine = deferred();
     engine.inFlight = nine.promise;
+    const asked = engine.inFlightAsked;
     engine.commit(10, "@ooo_a:test");
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // 10 is looked at and its transaction is being made: the sender waits for the batches in flight.
+    await until(() => engine.inFlightAsked > asked, "the transaction of 10 under way");
     engine.commit(9, "@ooo_a:test");
     engine.inFlight = Promise.resolve();
     nine.resolve();
@@ -162,6 +171,26 @@ forEachEngine("application service event forwarding", (getDb) => {
     ]);
     assert.equal(await positionOf(store, "ooo"), 10);
     await forwarder.close();
+  });
+
+  it("settles positionsRead once a new service's position is stored at the head, before reading the stream on", async () => {
+    const engine = new ScriptedEngine();
+    const service = new FakeService();
+    const { forwarder, store } = setUp(getDb(), engine, "pr", service);
+    for (let p = 1; p <= 3; p++) engine.commit(p, "@pr_a:test", false);
+    let readFirst: { read: boolean; position: number | undefined } | undefined;
+    engine.beforeFirstRead = () => {
+      // A transaction of ephemeral data may be stored from now on without giving the service the history.
+      void Promise.race([forwarder.positionsRead, Promise.resolve(undefined)]).then(async (read) => {
+        readFirst = { read: read === true, position: await positionOf(store, "pr") };
+      });
+    };
+    forwarder.start();
+    await forwarder.idle();
+    await until(() => readFirst !== undefined, "the check");
+    assert.deepEqual(readFirst, { read: true, position: 3 });
+    await forwarder.close();
+    assert.equal(await forwarder.positionsRead, true);
   });
 
   it("stores the position past events the service is not interested in while running", async () => {

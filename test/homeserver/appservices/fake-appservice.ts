@@ -84,6 +84,8 @@ export function registrationYaml(fields: {
   users?: string;
   aliases?: string;
   rooms?: string;
+  /** v1.13 `receive_ephemeral`: left out when undefined. */
+  receiveEphemeral?: boolean;
   extra?: string;
 }): string {
   return [
@@ -96,6 +98,7 @@ export function registrationYaml(fields: {
     `  users: ${fields.users ?? "[]"}`,
     `  aliases: ${fields.aliases ?? "[]"}`,
     `  rooms: ${fields.rooms ?? "[]"}`,
+    fields.receiveEphemeral === undefined ? "" : `receive_ephemeral: ${fields.receiveEphemeral}`,
     fields.extra ?? "",
   ].join("\n");
 }

@@ -192,6 +192,8 @@ forEachEngine("m.receipt over federation", (getDb) => {
   it("stores another server's read receipts, waking local syncs, and serves them in the room's m.receipt", async () => {
     const { room, e1, e2, notifier, receipts, fed } = setup();
     await receipts.start();
+    const stored: string[] = [];
+    receipts.onStoredReceipt((receipt) => stored.push(receipt.eventId));
     const since = receipts.position;
     const woken = notifier.waitForChanges(alice, [room], { ...ZERO_POSITIONS, receipts: since }, 60_000);
     await fed.receive(THERE, [{ edu_type: "m.receipt", content: { [room]: { "m.read": { [bob]: read(e2, { ts: 5, thread_id: "main" }) } } } }]);
@@ -216,6 +218,7 @@ forEachEngine("m.receipt over federation", (getDb) => {
     await fed.receive(THERE, [{ edu_type: "m.receipt", content: { [room]: { "m.read": { [bob]: read("$notyet:two.test", { ts: 7 }) } } } }]);
     const latest = await receipts.receiptEvents(alice, [room], receipts.position - 1, receipts.position);
     assert.deepEqual(latest.get(room), { type: "m.receipt", content: { "$notyet:two.test": { "m.read": { [bob]: { ts: 7 } } } } });
+    assert.deepEqual(stored, [e2, e1, "$notyet:two.test"], "onStoredReceipt hears the receipts stored, not those taken as no change");
   });
 
   it("ignores malformed receipts, m.read.private, users of other servers or not joined, unknown rooms", async () => {

@@ -143,6 +143,19 @@ describe("PresenceService", () => {
     assert.equal(notifier.currentPositions().presence, 3);
   });
 
+  it("tells onChange of every visible change, another server's user's too, and onLocalChange of local ones only", () => {
+    const { presence } = setup({ isLocal: (userId) => userId.endsWith(":x") });
+    const all: string[] = [];
+    const local: string[] = [];
+    presence.onChange((userId) => all.push(userId));
+    presence.onLocalChange((userId) => local.push(userId));
+    presence.setPresence(A, "online");
+    presence.userActive(A); // still currently active: nothing clients are told of
+    presence.receiveRemote("@zed:y", { presence: "online", statusMsg: null, lastActiveAgo: 0, currentlyActive: true });
+    assert.deepEqual(all, [A, "@zed:y"]);
+    assert.deepEqual(local, [A]);
+  });
+
   it("notifies once an asynchronous audience is known", async () => {
     const { notifier, presence } = setup({ audience: async () => ({ roomIds: ["!r:x"] }) });
     const waiting = notifier.waitForChanges("@bob:x", ["!r:x"], ZERO_POSITIONS, 30_000);
