@@ -227,7 +227,10 @@ export class MembershipService {
    */
   async propagateProfile(userId: string, key: string, profile: JsonObject): Promise<void> {
     if (key !== "displayname" && key !== "avatar_url") return;
-    for (const { roomId } of await this.#deps.membershipIndex.roomsForUser(userId, ["join"])) {
+    // A join the room engine has just put out (one made over federation, say) counts as one of the user's rooms.
+    const index = this.#deps.membershipIndex;
+    await index.waitUntil(index.position);
+    for (const { roomId } of await index.roomsForUser(userId, ["join"])) {
       try {
         const state = await this.#deps.states.current(roomId);
         const own = await state?.content("m.room.member", userId);
