@@ -7,6 +7,7 @@ import { roomEngineBench } from "./room-engine.bench.ts";
 import { syncBench } from "./sync.bench.ts";
 import { federationBench } from "./federation.bench.ts";
 import { e2eeBench } from "./e2ee.bench.ts";
+import { userDirectoryBench } from "./user-directory.bench.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   signing: signingBench,
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   sync: syncBench,
   federation: federationBench,
   e2ee: e2eeBench,
+  "user-directory": userDirectoryBench,
 };
 
 const wanted = process.argv.slice(2);

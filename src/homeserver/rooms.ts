@@ -84,9 +84,12 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
   let remote: RemoteRooms = options.remote ?? {};
   const isAdmin = (userId: string): Promise<boolean> => accounts.users.isAdmin(userId);
 
-  const membershipIndex = new MembershipIndex(new MembershipStore(db), membershipIndexSource(roomserver), { onError });
-  const visibility = new HistoryVisibility(visibilitySource(roomserver), membershipIndex);
   const states = new RoomStateReader(roomserver);
+  // The user directory's rows of the users whose memberships changed are rewritten once the
+  // membership index has marked them stale, in the background.
+  const userDirectory = new UserDirectoryService({ store: new UserDirectoryStore(db), states, onError });
+  const membershipIndex = new MembershipIndex(new MembershipStore(db), membershipIndexSource(roomserver), { onError, onChanged: () => userDirectory.refreshSoon() });
+  const visibility = new HistoryVisibility(visibilitySource(roomserver), membershipIndex);
   const aliases = new AliasService({
     serverName: config.serverName,
     store: new AliasStore(db),
@@ -154,7 +157,6 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     guestRemovals.set(roomId, removal);
   });
   // The user directory searches rooms with a public join rule or world_readable history: it hears of changes to either.
-  const userDirectory = new UserDirectoryService({ store: new UserDirectoryStore(db), states });
   const openingKeys = [stateMapKey("m.room.join_rules", ""), stateMapKey("m.room.history_visibility", "")];
   const unsubscribeDirectory = roomserver.subscribe((output) => {
     if (output.kind === "new_room_event" && openingKeys.some((key) => output.stateDelta.has(key))) userDirectory.roomChanged(output.roomId);
@@ -163,6 +165,8 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
   const hierarchy = new SpaceHierarchyService({ serverName: config.serverName, states, directory, membershipIndex });
 
   await membershipIndex.start();
+  // What the last run (or the upgrade to the directory's tables) left stale.
+  userDirectory.refreshSoon();
   return {
     membershipIndex,
     visibility,
@@ -196,6 +200,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       unsubscribeDirectory();
       await Promise.all(guestRemovals.values());
       await membershipIndex.close();
+      await userDirectory.close();
     },
   };
 }

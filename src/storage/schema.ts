@@ -247,6 +247,9 @@ export interface RoomMembershipsTable {
   event_id: string;
   stream_ordering: number;
   forgotten: Generated<Flag>;
+  /** Migration 024: the member event's content.displayname and avatar_url (null when not strings). */
+  display_name: string | null;
+  avatar_url: string | null;
 }
 
 export interface MembershipChangesTable {
@@ -715,4 +718,31 @@ export interface AppserviceRoomDirectoryTable {
 
 export interface Schema {
   appservice_room_directory: AppserviceRoomDirectoryTable;
+}
+
+// Tables of migration 024 (the user directory).
+
+export interface UserDirectoryTable {
+  user_id: string;
+  display_name: string | null;
+  avatar_url: string | null;
+  /** The user ID and every display name of the user's joins, lower-cased, one a line. */
+  search_text: string;
+}
+
+export interface UserDirectoryGramsTable {
+  gram: string;
+  user_id: string;
+}
+
+export interface UserDirectoryStaleTable {
+  user_id: string;
+  /** Counts the changes marked since the user's rows were last worked out. */
+  generation: number;
+}
+
+export interface Schema {
+  user_directory: UserDirectoryTable;
+  user_directory_grams: UserDirectoryGramsTable;
+  user_directory_stale: UserDirectoryStaleTable;
 }

@@ -17,6 +17,7 @@
 // back what they saw, never a crash of the process.
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { CoveringRun } from "../core/covering-run.ts";
 
 /** How a file's data is synced: Node's fdatasync, or a recording one in tests. */
 export interface FileSync {
@@ -30,10 +31,13 @@ export class WalSync {
   readonly #walPath: string;
   readonly #fileSync: FileSync;
   #fd: number | undefined;
-  /** The sync on the thread pool now, if any. */
-  #running: Promise<void> | undefined;
-  /** The sync that starts when the running one ends: it covers commits that ended after that one started. */
-  #next: Promise<void> | undefined;
+  /** Syncs on the thread pool: one at a time, each call covered by one that starts after it (group commit). */
+  readonly #background = new CoveringRun(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        this.#fileSync.soon(this.#descriptor(), (err) => (err === null ? resolve() : reject(err)));
+      }),
+  );
 
   constructor(databasePath: string, fileSync: FileSync = fdatasyncs) {
     this.#fileSync = fileSync;
@@ -48,32 +52,12 @@ export class WalSync {
 
   /** Settles once every commit so far is durable; the sync runs off the main thread. */
   soon(): Promise<void> {
-    if (this.#next !== undefined) return this.#next;
-    if (this.#running === undefined) return this.#start();
-    const after = (): Promise<void> => {
-      this.#next = undefined;
-      return this.#start();
-    };
-    this.#next = this.#running.then(after, after);
-    return this.#next;
+    return this.#background.run();
   }
 
   close(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
-  }
-
-  #start(): Promise<void> {
-    const fd = this.#descriptor();
-    const running = new Promise<void>((resolve, reject) => {
-      this.#fileSync.soon(fd, (err) => {
-        this.#running = undefined;
-        if (err === null) resolve();
-        else reject(err);
-      });
-    });
-    this.#running = running;
-    return running;
   }
 
   /** The WAL, opened at the first sync (SQLite creates it at the first transaction in WAL mode). */

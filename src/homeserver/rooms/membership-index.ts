@@ -5,6 +5,9 @@
 // It is kept by a consumer of the roomserver's outputs: the m.room.member keys of each
 // new_room_event's stateDelta. A write records, in the same transaction, the position applied for
 // its room; a room's outputs come in position order, so a replay at or below it is skipped.
+// Each row keeps its member event's display name and avatar, and the same transaction marks the
+// user directory rows of the users it changed stale (storage/stores/user-directory.ts), so the
+// directory follows the index, catch-up included.
 //
 // Catch-up: at start, the room stream after the checkpoint is scanned and every room with entries
 // past its applied position is reconciled with its current state (the truth the index mirrors).
@@ -57,6 +60,8 @@ export interface MembershipIndexOptions {
   readonly onError?: (error: unknown, what: string) => void;
   /** How many rooms' joined members are cached (default 10000). */
   readonly cacheSize?: number;
+  /** Called after a write of membership changes has committed, catch-up included (the user directory then rewrites the users it marked stale). */
+  readonly onChanged?: () => void;
 }
 
 const MEMBER_PREFIX = "m.room.member\u0000";
@@ -75,6 +80,7 @@ export class MembershipIndex {
   readonly #store: MembershipStore;
   readonly #source: MembershipIndexSource;
   readonly #onError: (error: unknown, what: string) => void;
+  readonly #onChanged: (() => void) | undefined;
   readonly #checkpointIntervalMs: number;
   readonly #cacheSize: number;
 
@@ -108,6 +114,7 @@ export class MembershipIndex {
     this.#onError = options.onError ?? (() => undefined);
     this.#checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
     this.#cacheSize = options.cacheSize ?? 10_000;
+    this.#onChanged = options.onChanged;
   }
 
   /** Subscribes to the roomserver and catches up with the stream; resolves once caught up. */
@@ -308,6 +315,7 @@ export class MembershipIndex {
       this.#generation.set(roomId, (this.#generation.get(roomId) ?? 0) + 1);
       this.#joinedCache.delete(roomId);
     }
+    if (writes.length > 0) this.#onChanged?.();
   }
 
   async #positionsOf(roomIds: readonly string[]): Promise<Map<string, number>> {
@@ -436,7 +444,19 @@ function memberWrite(roomId: string, userId: string, eventId: string, content: J
   const membership = content?.["membership"];
   // The auth rules refuse any other value; an event we could not load is left for the next catch-up.
   if (!isMembership(membership)) return undefined;
-  return { roomId, userId, serverName: serverNameOf(userId) ?? "", membership, eventId, streamOrdering };
+  // The member event's profile, which the user directory shows (client-server-api#mroommember: displayname, avatar_url).
+  const displayName = content?.["displayname"];
+  const avatarUrl = content?.["avatar_url"];
+  return {
+    roomId,
+    userId,
+    serverName: serverNameOf(userId) ?? "",
+    membership,
+    eventId,
+    streamOrdering,
+    displayName: typeof displayName === "string" ? displayName : null,
+    avatarUrl: typeof avatarUrl === "string" ? avatarUrl : null,
+  };
 }
 
 /** The state key of a member event, for callers building stateMapKey lookups. */

@@ -1,11 +1,13 @@
 // The membership index's tables (migration 005): the current membership of every (room, user),
 // the log of changes by stream position, and the positions applied (per room, and the global
 // checkpoint catch-up starts from). Written only by the MembershipIndex consumer
-// (src/homeserver/rooms/membership-index.ts), one transaction per batch of outputs.
+// (src/homeserver/rooms/membership-index.ts), one transaction per batch of outputs, which also
+// marks the user directory rows of the users it changed stale (stores/user-directory.ts).
 import { sql } from "kysely";
 import type { Database, Trx } from "../database.ts";
 import { fromFlag } from "../schema.ts";
 import { chunks } from "./room-state.ts";
+import { markDirectoryStale } from "./user-directory.ts";
 
 export interface MembershipRow {
   readonly roomId: string;
@@ -16,9 +18,15 @@ export interface MembershipRow {
   readonly forgotten: boolean;
 }
 
+/** The profile a member event gives (its content's displayname and avatar_url, when strings): the user directory's source. */
+export interface MemberProfile {
+  readonly displayName?: string | null;
+  readonly avatarUrl?: string | null;
+}
+
 /** One change to apply: a new membership event, or the member's key gone from the state. */
 export type MembershipWrite =
-  | (Omit<MembershipRow, "forgotten"> & { readonly serverName: string; readonly removed?: false })
+  | (Omit<MembershipRow, "forgotten"> & MemberProfile & { readonly serverName: string; readonly removed?: false })
   | { readonly removed: true; readonly roomId: string; readonly userId: string };
 
 export interface MembershipBatch {
@@ -48,7 +56,10 @@ export class MembershipStore {
     this.#db = db;
   }
 
-  /** Applies a batch and records the positions, atomically: a replay of it changes nothing. */
+  /**
+   * Applies a batch and records the positions, atomically: a replay of it changes nothing (but
+   * marking its users' directory rows stale). The marks are made in the same transaction.
+   */
   async apply(batch: MembershipBatch): Promise<void> {
     if (batch.writes.length === 0 && batch.roomPositions.size === 0) return;
     await this.#db.write("apply_membership_changes", async (trx) => {
@@ -64,6 +75,8 @@ export class MembershipStore {
           membership: w.membership,
           event_id: w.eventId,
           stream_ordering: w.streamOrdering,
+          display_name: profileText(w.displayName),
+          avatar_url: profileText(w.avatarUrl),
         };
         await trx
           .insertInto("room_memberships")
@@ -71,7 +84,14 @@ export class MembershipStore {
           .onConflict((oc) =>
             oc
               .columns(["room_id", "user_id"])
-              .doUpdateSet({ membership: w.membership, event_id: w.eventId, stream_ordering: w.streamOrdering, forgotten: 0 })
+              .doUpdateSet({
+                membership: w.membership,
+                event_id: w.eventId,
+                stream_ordering: w.streamOrdering,
+                forgotten: 0,
+                display_name: row.display_name,
+                avatar_url: row.avatar_url,
+              })
               // The same event again (a replay) changes nothing, not even a /forget.
               .where("room_memberships.event_id", "!=", w.eventId),
           )
@@ -83,6 +103,7 @@ export class MembershipStore {
           .execute();
       }
       await setRoomPositions(trx, batch.roomPositions);
+      await markDirectoryStale(this.#db, trx, batch.writes.map((w) => w.userId));
     });
   }
 
@@ -214,6 +235,11 @@ export class MembershipStore {
     );
     return new Set(rows.map((r) => r.user_id));
   }
+}
+
+/** A profile field as stored: PostgreSQL's text cannot hold NUL, so neither engine keeps one. */
+function profileText(value: string | null | undefined): string | null {
+  return typeof value === "string" ? value.replace(/\0/g, "") : null;
 }
 
 async function setRoomPositions(trx: Trx, positions: ReadonlyMap<string, number>): Promise<void> {

@@ -58,8 +58,8 @@ const MAX_IN_LIST = 1024;
 
 const texts = new Map<string, string>();
 
-/** The SQL text `key` stands for, built once. */
-function text(key: string, build: () => string): string {
+/** The SQL text `key` stands for, built once (texts of a few shapes, so that each is prepared once). */
+export function sqlText(key: string, build: () => string): string {
   let found = texts.get(key);
   if (found === undefined) {
     found = build();
@@ -86,7 +86,7 @@ function flatChunks(rows: ReadonlyArray<readonly SqlValue[]>, perList: number, u
 
 /** The text of an insert of `count` rows of `width` values. */
 function insertText(head: string, width: number, count: number, tail: string): string {
-  return text(`${head}\u0000${width}\u0000${count}\u0000${tail}`, () => {
+  return sqlText(`${head}\u0000${width}\u0000${count}\u0000${tail}`, () => {
     const tuple = `(${placeholders(width)})`;
     return `${head} values ${Array.from({ length: count }, () => tuple).join(", ")}${tail}`;
   });
@@ -140,18 +140,24 @@ export async function queryIn<R>(
   trailing: readonly SqlValue[] = [],
 ): Promise<R[]> {
   const out: R[] = [];
-  for (let at = 0; at < list.length; at += MAX_IN_LIST) {
-    const part = list.slice(at, at + MAX_IN_LIST);
-    let size = 1;
-    while (size < part.length) size *= 2;
-    const last = part[part.length - 1] as SqlValue;
-    while (part.length < size) part.push(last);
-    const statement = text(`${before}\u0000${size}\u0000${after}`, () => `${before} (${placeholders(size)})${after}`);
-    const params = leading.length === 0 && trailing.length === 0 ? part : [...leading, ...part, ...trailing];
+  for (const { statement, values } of inLists(before, list, after)) {
+    const params = leading.length === 0 && trailing.length === 0 ? values : [...leading, ...values, ...trailing];
     const rows = await db.query<R>(trx, statement, params);
     for (const r of rows) out.push(r);
   }
   return out;
+}
+
+/** The statements `before (?, ...) after` over `list`: IN lists of at most MAX_IN_LIST values, each padded to a power of two. */
+export function* inLists(before: string, list: readonly SqlValue[], after = ""): Generator<{ statement: string; values: SqlValue[] }> {
+  for (let at = 0; at < list.length; at += MAX_IN_LIST) {
+    const values = list.slice(at, at + MAX_IN_LIST);
+    let size = 1;
+    while (size < values.length) size *= 2;
+    const last = values[values.length - 1] as SqlValue;
+    while (values.length < size) values.push(last);
+    yield { statement: sqlText(`${before}\u0000${size}\u0000${after}`, () => `${before} (${placeholders(size)})${after}`), values };
+  }
 }
 
 const SEPARATOR = "\u0000";
