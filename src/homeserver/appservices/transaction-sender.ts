@@ -3,6 +3,8 @@
 // stored before it is first sent and sent unchanged until the service answers 200 ("Homeservers
 // MUST NOT alter ... events they were going to send within that transaction ID on retries"); while
 // the service cannot be reached the retries back off exponentially ("SHOULD backoff exponentially").
+// A run that fails here (the database cannot store or complete a transaction) starts again after a
+// wait that backs off the same way.
 //
 // Events wait in memory until they are put in a transaction; only then are they stored. The
 // service's stored position (where the next start reads the room stream on from) therefore never
@@ -68,6 +70,8 @@ export class TransactionSender {
   #closed = false;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Runs in a row that failed (the database could not store a transaction, say): the next waits longer. */
+  #failures = 0;
 
   constructor(options: TransactionSenderOptions) {
     this.#o = options;
@@ -129,6 +133,7 @@ export class TransactionSender {
 
   async #run(): Promise<void> {
     const { appservice, store } = this.#o;
+    let failed = false;
     try {
       for (const txn of await store.pending(appservice.id)) {
         if (!(await this.#deliver(txn.txnId, txn.body))) return;
@@ -143,16 +148,22 @@ export class TransactionSender {
         // transactions.yaml: `ephemeral` "can be omitted if it would be empty".
         const body = JSON.stringify(ephemeral.length === 0 ? { events } : { events, ephemeral });
         const txnId = await store.createTransaction(appservice.id, body, position);
+        this.#failures = 0;
         this.#queue.shift(batch.length);
         this.#stored = Math.max(this.#stored, position);
         if (!(await this.#deliver(txnId, body))) return;
       }
     } catch (error) {
-      this.#o.log.error({ err: error, appservice: appservice.id }, "sending to an application service failed");
+      const retryInMs = this.#backoff(this.#failures++);
+      this.#o.log.error({ err: error, appservice: appservice.id, retryInMs }, "sending to an application service failed");
+      // The next run starts after a wait, as the retries of a refused transaction do, not at once,
+      // and whether or not anything new waits: a stored transaction may be left to send.
+      await this.#sleep(retryInMs);
+      failed = true;
     } finally {
       this.#running = undefined;
       // Events and ephemeral data heard while the last transaction was finishing.
-      if (this.#hasWaiting() && !this.#closed) this.start();
+      if ((failed || this.#hasWaiting()) && !this.#closed) this.start();
     }
   }
 
@@ -184,25 +195,32 @@ export class TransactionSender {
   /** Sends the transaction until the service acknowledges it; false when closed first. */
   async #deliver(txnId: number, body: string): Promise<boolean> {
     const { appservice, client, store } = this.#o;
-    let backoff = this.#o.minBackoffMs ?? 1000;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       if (this.#closed) return false;
       const response = await client.request(appservice, "PUT", `/transactions/${txnId}`, { body: JSON.parse(body) as JsonObject });
       if (response.ok) {
         await store.completeTransaction(appservice.id, txnId);
         return true;
       }
-      this.#o.log.warn(
-        { appservice: appservice.id, txnId, status: response.status, retryInMs: backoff },
-        "application service did not take a transaction; retrying later",
-      );
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        this.#timer = setTimeout(resolve, backoff);
-        this.#timer.unref();
-      });
-      this.#wake = undefined;
-      backoff = Math.min(backoff * 2, this.#o.maxBackoffMs ?? 5 * 60_000);
+      const retryInMs = this.#backoff(attempt);
+      this.#o.log.warn({ appservice: appservice.id, txnId, status: response.status, retryInMs }, "application service did not take a transaction; retrying later");
+      await this.#sleep(retryInMs);
     }
+  }
+
+  /** The wait before retry `n` (from 0): minBackoffMs, doubling up to maxBackoffMs. */
+  #backoff(n: number): number {
+    return Math.min((this.#o.minBackoffMs ?? 1000) * 2 ** Math.min(n, 30), this.#o.maxBackoffMs ?? 5 * 60_000);
+  }
+
+  /** Waits `ms`, or until close. */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#closed) return;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(resolve, ms);
+      this.#timer.unref();
+    });
+    this.#wake = undefined;
   }
 }

@@ -2,7 +2,8 @@
 // next transaction with the events waiting then, or alone with `events: []`; `ephemeral` left out
 // when there is none; at most 100 of each per transaction; a newer item under a waiting one's key
 // replaces it; past the queue's bound the oldest is dropped (said once); a retry sends the same
-// body; and ephemeral data never holds the stored position back.
+// body; ephemeral data never holds the stored position back; and a transaction the database cannot
+// store is tried again after a wait, not at once.
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { JsonObject } from "../../../src/core/json.ts";
@@ -58,7 +59,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-function setUp(db: Database, id: string, service: FakeService, forwarded = 0) {
+function setUp(db: Database, id: string, service: FakeService, forwarded = 0, minBackoffMs = 5) {
   const store = new AppserviceStore(db);
   const registration = parseRegistration(
     { id, url: "http://service.invalid", as_token: `as-${id}`, hs_token: `hs-${id}`, sender_localpart: `${id}_bot`, namespaces: {}, receive_ephemeral: true },
@@ -71,8 +72,8 @@ function setUp(db: Database, id: string, service: FakeService, forwarded = 0) {
     client: new AppserviceClient({ fetch: service.fetch }),
     log: { warn: (_fields, message) => void warnings.push(message), error: () => undefined },
     forwardedUpTo: () => Promise.resolve(forwarded),
-    minBackoffMs: 5,
-    maxBackoffMs: 20,
+    minBackoffMs,
+    maxBackoffMs: Math.max(20, minBackoffMs),
   });
   return { sender, store, warnings };
 }
@@ -181,5 +182,38 @@ forEachEngine("application service transactions with ephemeral data", (getDb) =>
     await sender.idle();
     assert.deepEqual(await store.streamState("pos"), { streamOrdering: 42, lastTxnId: 1 });
     await sender.close();
+  });
+
+  it("waits before running again when a transaction cannot be stored, and then sends it", async () => {
+    const service = new FakeService();
+    const { sender, store } = setUp(getDb(), "dbdown", service);
+    let attempts = 0;
+    const create = store.createTransaction.bind(store);
+    store.createTransaction = async (...args) => {
+      if (++attempts <= 2) throw new Error("database unavailable");
+      return await create(...args);
+    };
+    sender.enqueue(event(1), 1);
+    await until(() => service.txns.length === 1, "the transaction, once stored");
+    assert.equal(attempts, 3);
+    assert.deepEqual(service.txns, [{ txnId: 1, body: { events: [event(1)] } }]);
+    await sender.close();
+  });
+
+  it("does not retry a failing store at once, and stops waiting when closed", async () => {
+    const service = new FakeService();
+    // A minute's wait: a retry within the test would be one made at once.
+    const { sender, store } = setUp(getDb(), "dbloop", service, 0, 60_000);
+    let attempts = 0;
+    store.createTransaction = () => {
+      attempts++;
+      return Promise.reject(new Error("database unavailable"));
+    };
+    sender.enqueue(event(1), 1);
+    await until(() => attempts === 1, "the first attempt");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(attempts, 1);
+    await sender.close();
+    assert.equal(service.txns.length, 0);
   });
 });
