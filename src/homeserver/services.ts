@@ -267,6 +267,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       if (!(await users.isUserIdTaken(userId))) await users.register({ localpart, password: undefined, inhibitLogin: true });
     },
   });
+  rooms.directory.useAppservices(appservices.registry.all.map((a) => a.id));
   if (!appservices.registry.isEmpty) {
     const registry = appservices.registry;
     accounts.registration.useAppservices({

@@ -48,10 +48,19 @@ function parseThirdPartyInstanceId(instanceId: string): { appserviceId: string; 
   return { appserviceId: instanceId.slice(0, bar), networkId: instanceId.slice(bar + 1) };
 }
 
-/** The rooms a directory lists, before their summaries, filters and paging: `mainList` is the main list's. */
-export async function listedRoomIds(network: DirectoryNetwork, mainList: () => Promise<string[]>, networks: AppserviceRoomDirectoryStore): Promise<string[]> {
-  if (network.includeAllNetworks) return [...new Set([...(await mainList()), ...(await networks.publishedOnAnyNetwork())])];
+/**
+ * The rooms a directory lists, before their summaries, filters and paging: `mainList` is the main
+ * list's. Only the networks of the services registered now are listed: the rooms a service published
+ * are kept while its registration file is gone (it may come back), not shown.
+ */
+export async function listedRoomIds(
+  network: DirectoryNetwork,
+  mainList: () => Promise<string[]>,
+  networks: AppserviceRoomDirectoryStore,
+  registered: readonly string[],
+): Promise<string[]> {
+  if (network.includeAllNetworks) return [...new Set([...(await mainList()), ...(await networks.publishedOnAnyNetwork(registered))])];
   if (network.thirdPartyInstanceId === undefined) return await mainList();
   const parsed = parseThirdPartyInstanceId(network.thirdPartyInstanceId);
-  return parsed === undefined ? [] : await networks.published(parsed.appserviceId, parsed.networkId);
+  return parsed === undefined || !registered.includes(parsed.appserviceId) ? [] : await networks.published(parsed.appserviceId, parsed.networkId);
 }

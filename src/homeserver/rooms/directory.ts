@@ -40,9 +40,16 @@ const MAX_LIMIT = 500;
 
 export class RoomDirectoryService {
   readonly #deps: RoomDirectoryDeps;
+  /** The IDs of the application services registered (their networks are listed). */
+  #appservices: readonly string[] = [];
 
   constructor(deps: RoomDirectoryDeps) {
     this.#deps = deps;
+  }
+
+  /** The application services registered now, whose networks' rooms are listed. */
+  useAppservices(appserviceIds: readonly string[]): void {
+    this.#appservices = [...appserviceIds];
   }
 
   /** GET /directory/list/room/{roomId}: 404 for a room not known here. */
@@ -98,7 +105,7 @@ export class RoomDirectoryService {
     const offset = parseSince(query.since);
     const term = query.genericSearchTerm?.trim().toLowerCase();
     const chunks: JsonObject[] = [];
-    for (const roomId of await listedRoomIds(network, () => this.#deps.store.published(), this.#deps.networks)) {
+    for (const roomId of await listedRoomIds(network, () => this.#deps.store.published(), this.#deps.networks, this.#appservices)) {
       const state = await this.#deps.states.current(roomId);
       if (state === undefined) continue;
       const chunk = await this.chunkOf(state);

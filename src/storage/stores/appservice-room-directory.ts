@@ -43,10 +43,11 @@ export class AppserviceRoomDirectoryStore {
     return rows.map((r) => r.room_id);
   }
 
-  /** Every room published under any service's network, each once. */
-  async publishedOnAnyNetwork(): Promise<string[]> {
+  /** Every room published under any network of these services, each once. */
+  async publishedOnAnyNetwork(appserviceIds: readonly string[]): Promise<string[]> {
+    if (appserviceIds.length === 0) return [];
     const rows = await this.#db.read("get_appservice_networks_rooms", (trx) =>
-      trx.selectFrom("appservice_room_directory").select("room_id").distinct().orderBy("room_id").execute(),
+      trx.selectFrom("appservice_room_directory").select("room_id").distinct().where("appservice_id", "in", appserviceIds).orderBy("room_id").execute(),
     );
     return rows.map((r) => r.room_id);
   }

@@ -2,7 +2,8 @@
 // (appservice_room_directory.yaml, application-service-api#published-room-directories): the
 // service publishes rooms under its networks, and /publicRooms lists them for the network's
 // third_party_instance_id (as /thirdparty/protocol hands it out) or include_all_networks, with the
-// main list's summaries, filters and pagination; only the service may publish.
+// main list's summaries, filters and pagination; only the service may publish; the rooms of a
+// service no longer registered are not listed.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { engines } from "../../storage/engines.ts";
 import type { TestHomeserver } from "../harness.ts";
 import { assertError, call, createRoom, enc, post, registerUser, startRoomsHomeserver, type Reply, type TestUser } from "../rooms/helpers.ts";
+import { AppserviceRoomDirectoryStore } from "../../../src/storage/stores/appservice-room-directory.ts";
 import { FakeAppservice, registrationYaml } from "./fake-appservice.ts";
 
 const AS_TOKEN = "dir-bridge-as-token";
@@ -149,6 +151,16 @@ for (const engine of engines) {
       assert.deepEqual(roomIdsOf(spaces), [space]);
       assert.equal((spaces.body["chunk"] as Array<Record<string, unknown>>)[0]?.["room_type"], "m.space");
       assertError(await post(hs, alice, "/publicRooms", { third_party_instance_id: instance, since: "garbage" }), 400, "M_INVALID_PARAM");
+    });
+
+    it("lists no rooms of a service no longer registered, and keeps them in case it comes back", async () => {
+      const roomId = await createRoom(hs, alice, { preset: "public_chat", name: "Published by a bridge since removed" });
+      // As a service registered before and removed since would have left it.
+      const networks = new AppserviceRoomDirectoryStore(hs.server.services.db);
+      await networks.setPublished("gone", "irc", roomId, true, Date.now());
+      assert.deepEqual(roomIdsOf(await post(hs, alice, "/publicRooms", { include_all_networks: true })).filter((r) => r === roomId), []);
+      assert.deepEqual(roomIdsOf(await post(hs, alice, "/publicRooms", { third_party_instance_id: "gone|irc" })), []);
+      assert.deepEqual(await networks.published("gone", "irc"), [roomId]);
     });
 
     it("is for application services only, with a visibility, for a room known here", async () => {

@@ -134,7 +134,8 @@ for (const engine of engines) {
       const client = a.server.services.federation.client;
       const bob = `@bob:${b.serverName}`;
       const { roomId: bridged } = await b.server.services.rooms.creation.createRoom(requester(bob), { preset: "public_chat", name: "Bridged" });
-      // As PUT /directory/list/appservice/{networkId}/{roomId} by the service "bridge" does.
+      // As PUT /directory/list/appservice/{networkId}/{roomId} by the service "bridge" does, registered on B.
+      b.server.services.rooms.directory.useAppservices(["bridge"]);
       const service = { ...requester(`@bridge:${b.serverName}`), appservice: { id: "bridge", rateLimited: false } };
       await b.server.services.rooms.directory.setNetworkVisibility(service, "irc", bridged, "public");
       const network = await client.get(b.serverName, "/_matrix/federation/v1/publicRooms", { query: { third_party_instance_id: "bridge|irc" } });

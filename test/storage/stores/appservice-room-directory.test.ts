@@ -18,19 +18,22 @@ forEachEngine("AppserviceRoomDirectoryStore", (getDb) => {
     assert.deepEqual(await store.published("irc", "nowhere"), []);
   });
 
-  it("unpublishes from one network only, and lists every network's rooms once", async () => {
+  it("unpublishes from one network only, and lists every network's rooms of the services asked for once", async () => {
     const store = new AppserviceRoomDirectoryStore(getDb());
     await store.setPublished("x", "n1", "!shared:hs", true, 1);
     await store.setPublished("x", "n2", "!shared:hs", true, 1);
     await store.setPublished("y", "n1", "!other:hs", true, 1);
-    const all = await store.publishedOnAnyNetwork();
+    const all = await store.publishedOnAnyNetwork(["x", "y"]);
     assert.equal(all.filter((r) => r === "!shared:hs").length, 1);
     assert.ok(all.includes("!other:hs"));
+    // Only the services asked for: those registered now.
+    assert.ok(!(await store.publishedOnAnyNetwork(["x"])).includes("!other:hs"));
+    assert.deepEqual(await store.publishedOnAnyNetwork([]), []);
     await store.setPublished("x", "n1", "!shared:hs", false, 2);
     await store.setPublished("x", "n1", "!never:hs", false, 2);
     assert.deepEqual(await store.published("x", "n1"), []);
     assert.deepEqual(await store.published("x", "n2"), ["!shared:hs"]);
     await store.setPublished("x", "n2", "!shared:hs", false, 3);
-    assert.ok(!(await store.publishedOnAnyNetwork()).includes("!shared:hs"));
+    assert.ok(!(await store.publishedOnAnyNetwork(["x", "y"])).includes("!shared:hs"));
   });
 });
