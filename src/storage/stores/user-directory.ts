@@ -292,6 +292,9 @@ export class UserDirectoryStore {
    * than `limit` when none are left.
    */
   async refreshStale(limit: number): Promise<number> {
+    // Most calls find none (every search asks): then no write transaction at all.
+    const any = await this.#db.readOnce<{ user_id: string }>("any_user_directory_stale", "select user_id from user_directory_stale limit 1", []);
+    if (any.length === 0) return 0;
     return await this.#db.write("refresh_user_directory", async (trx) => {
       const stale = await this.#db.query<{ user_id: string; generation: number }>(
         trx,

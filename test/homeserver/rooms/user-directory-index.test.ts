@@ -150,6 +150,34 @@ forEachEngine("user directory tables", (getDb) => {
     await assertGramsMatchText(db);
   });
 
+  it("refreshes without a write transaction when no user is stale (every search asks)", async () => {
+    const db = getDb();
+    let writes = 0;
+    const counting = new Proxy(db, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (key === "write") writes++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const store = new UserDirectoryStore(counting);
+    while ((await store.refreshStale(16)) > 0);
+    writes = 0;
+    assert.equal(await store.refreshStale(16), 0);
+    assert.equal(writes, 0);
+    const user = remote("quiet_user");
+    await new MembershipStore(db).apply({
+      writes: [{ roomId: "!quiet:remote.test", userId: user, serverName: "remote.test", membership: "join", eventId: "$quiet", streamOrdering: 5000, displayName: "Quiet", avatarUrl: null }],
+      roomPositions: new Map([["!quiet:remote.test", 5000]]),
+    });
+    assert.equal(await store.refreshStale(16), 1);
+    assert.equal(writes, 1);
+    assert.equal((await store.entry(user))?.displayName, "Quiet");
+  });
+
   it("shares one refresh among the calls made while another runs, and a refresh asked for later covers users marked since", async () => {
     const db = getDb();
     const { roomserver } = startRoomserver(db);
