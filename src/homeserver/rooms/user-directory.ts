@@ -27,8 +27,8 @@
 // which SQLite's lower() does not).
 import { CoveringRun } from "../../core/covering-run.ts";
 import type { JsonObject } from "../../core/json.ts";
-import type { DirectoryJoin, UserDirectoryStore } from "../../storage/stores/user-directory.ts";
-import { latestJoin, searchWords } from "../../storage/stores/user-directory.ts";
+import type { UserDirectoryStore } from "../../storage/stores/user-directory.ts";
+import { latestJoin, searchable, searchWords } from "../../storage/stores/user-directory.ts";
 import type { RoomStateReader } from "./room-state.ts";
 
 export interface UserDirectoryDeps {
@@ -187,12 +187,7 @@ export class UserDirectoryService {
   /** Of these users (in order), those the searcher may see, with the profile shown, who match every word. */
   async #visible(userIds: readonly string[], mine: ReadonlySet<string>, words: readonly string[]): Promise<Found[]> {
     if (userIds.length === 0) return [];
-    const joins = new Map<string, DirectoryJoin[]>();
-    for (const j of await this.#deps.store.joins(userIds)) {
-      const list = joins.get(j.userId) ?? [];
-      list.push(j);
-      joins.set(j.userId, list);
-    }
+    const joins = await this.#deps.store.joins(userIds);
     const rooms = new Set<string>();
     for (const list of joins.values()) for (const j of list) if (!mine.has(j.roomId)) rooms.add(j.roomId);
     const open = new Set<string>();
@@ -206,8 +201,8 @@ export class UserDirectoryService {
     for (const userId of userIds) {
       const shown = latestJoin((joins.get(userId) ?? []).filter((j) => mine.has(j.roomId) || open.has(j.roomId)));
       if (shown === undefined) continue;
-      const id = userId.toLowerCase();
-      const name = shown.displayName?.toLowerCase() ?? "";
+      const id = searchable(userId);
+      const name = shown.displayName === null ? "" : searchable(shown.displayName);
       if (words.every((w) => id.includes(w) || name.includes(w))) out.push({ userId, displayName: shown.displayName, avatarUrl: shown.avatarUrl });
     }
     return out;

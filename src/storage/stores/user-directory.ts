@@ -134,8 +134,15 @@ interface EntryRow {
 
 const JOINS = "select user_id, room_id, stream_ordering, display_name, avatar_url from room_memberships where membership = 'join' and user_id in";
 
-function joinOf(r: JoinRow): DirectoryJoin & { userId: string } {
-  return { userId: r.user_id, roomId: r.room_id, streamOrdering: r.stream_ordering, displayName: r.display_name, avatarUrl: r.avatar_url };
+/** Join rows grouped by user. */
+function joinsByUser(rows: readonly JoinRow[], into = new Map<string, DirectoryJoin[]>()): Map<string, DirectoryJoin[]> {
+  for (const r of rows) {
+    const join: DirectoryJoin = { roomId: r.room_id, streamOrdering: r.stream_ordering, displayName: r.display_name, avatarUrl: r.avatar_url };
+    const list = into.get(r.user_id);
+    if (list === undefined) into.set(r.user_id, [join]);
+    else list.push(join);
+  }
+  return into;
 }
 
 /** Marks these users' directory rows stale, in `trx`: the membership index calls it in the transaction that changed them. */
@@ -154,12 +161,7 @@ export async function markDirectoryStale(db: Database, trx: Trx, userIds: Iterab
 /** Rewrites the directory rows (and their grams) of these users from their joins in room_memberships, in `trx`. */
 async function refreshDirectoryUsers(db: Database, trx: Trx, users: readonly string[]): Promise<void> {
   if (users.length === 0) return;
-  const joins = new Map<string, DirectoryJoin[]>();
-  for (const r of await queryIn<JoinRow>(db, trx, JOINS, users)) {
-    const list = joins.get(r.user_id) ?? [];
-    list.push(joinOf(r));
-    joins.set(r.user_id, list);
-  }
+  const joins = joinsByUser(await queryIn<JoinRow>(db, trx, JOINS, users));
   const stored = new Map<string, EntryRow>();
   for (const r of await queryIn<EntryRow>(db, trx, "select user_id, display_name, avatar_url, search_text from user_directory where user_id in", users)) stored.set(r.user_id, r);
 
@@ -267,11 +269,11 @@ export class UserDirectoryStore {
     return { userIds, scanned: rows.length, last: rows[rows.length - 1]?.user_id };
   }
 
-  /** The joins of these users, each with its member event's profile. */
-  async joins(userIds: readonly string[]): Promise<Array<DirectoryJoin & { userId: string }>> {
-    const out: Array<DirectoryJoin & { userId: string }> = [];
+  /** The joins of these users by user, each with its member event's profile. */
+  async joins(userIds: readonly string[]): Promise<Map<string, DirectoryJoin[]>> {
+    const out = new Map<string, DirectoryJoin[]>();
     for (const { statement, values } of inLists(JOINS, userIds)) {
-      for (const r of await this.#db.readOnce<JoinRow>("get_user_directory_joins", statement, values)) out.push(joinOf(r));
+      joinsByUser(await this.#db.readOnce<JoinRow>("get_user_directory_joins", statement, values), out);
     }
     return out;
   }
@@ -295,6 +297,7 @@ export class UserDirectoryStore {
     // Most calls find none (every search asks): then no write transaction at all.
     const any = await this.#db.readOnce<{ user_id: string }>("any_user_directory_stale", "select user_id from user_directory_stale limit 1", []);
     if (any.length === 0) return 0;
+    // Background work: its WAL sync need not hold the event loop (Database.write).
     return await this.#db.write("refresh_user_directory", async (trx) => {
       const stale = await this.#db.query<{ user_id: string; generation: number }>(
         trx,
@@ -307,7 +310,6 @@ export class UserDirectoryStore {
         await this.#db.query(trx, "delete from user_directory_stale where user_id = ? and generation = ?", [s.user_id, s.generation]);
       }
       return stale.length;
-      // Background work: its WAL sync need not hold the event loop (Database.write).
     }, { syncInBackground: true });
   }
 
