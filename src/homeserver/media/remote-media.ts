@@ -270,7 +270,8 @@ export class FederationRemoteMedia implements RemoteMedia, RetainedMedia {
     const path = remoteMediaPath(storePath, serverName, mediaId);
     let row = await store.get(serverName, mediaId);
     for (let attempt = 0; ; attempt++) {
-      row ??= await this.#fetchOnce(serverName, mediaId, options);
+      // The first time, the row read above may be gone stale by now: a fetch that ended meanwhile stored it.
+      row ??= await this.#fetchOnce(serverName, mediaId, options, attempt === 0);
       if (row === undefined) return undefined;
       const file = await read(path, row);
       if (file !== undefined) {
@@ -284,15 +285,20 @@ export class FederationRemoteMedia implements RemoteMedia, RetainedMedia {
     }
   }
 
-  /** Fetches a remote media ID and keeps it, once for all who ask at once, after any purge of it under way. */
-  #fetchOnce(serverName: string, mediaId: string, options: DownloadOptions): Promise<RemoteMediaRow | undefined> {
+  /**
+   * Fetches a remote media ID and keeps it, once for all who ask at once, after any purge of it under
+   * way. With `cachedFirst`, a row stored since the caller looked (by a fetch that ended meanwhile) is
+   * taken instead of fetching again.
+   */
+  #fetchOnce(serverName: string, mediaId: string, options: DownloadOptions, cachedFirst: boolean): Promise<RemoteMediaRow | undefined> {
     const key = keyOf(serverName, mediaId);
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
       const purge = this.#purging.get(key);
       pending = (async () => {
         await purge;
-        return await this.#fetchAndKeep(serverName, mediaId, options);
+        const cached = cachedFirst ? await this.#options.store.get(serverName, mediaId) : undefined;
+        return cached ?? (await this.#fetchAndKeep(serverName, mediaId, options));
       })().finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
     }
