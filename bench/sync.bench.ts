@@ -2,7 +2,7 @@
 // (a) messages sent to one room while a member long-polls /sync: 500 sent one after another by one
 //     client, then 16 clients sending 200 each at once, to the same room of the same server process.
 //     Messages per second, send-to-sync delivery p50/p99 and the server's peak RSS, each mode
-//     measured on its own, against a bare node:http server in the same run that
+//     measured on its own, in rounds (medians printed), against a bare node:http server in the same run that
 //     checks the access token, stores the message in SQLite with the same settings (WAL,
 //     synchronous=FULL, better-sqlite3), answers an event ID and wakes the same long-poll, doing none
 //     of Matrix's work. Each server runs in its own process by plain Node (sync-servers.mjs: Weft's
@@ -236,6 +236,17 @@ async function weftRoom(server: ServerProcess, count: number): Promise<{ roomId:
   }
 }
 
+/** Rounds of part (a) unless WEFT_BENCH_SYNC_ROUNDS says otherwise: one round's ratio swings by a third on a busy VM. */
+const ROUNDS = Math.max(1, Number(process.env.WEFT_BENCH_SYNC_ROUNDS ?? 3));
+
+function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+function listed(values: readonly number[], digits: number): string {
+  return values.map((v) => v.toFixed(digits)).join(", ");
+}
+
 async function messagesBench(): Promise<void> {
   const modes: Mode[] = [
     { name: `${SEQUENTIAL_MESSAGES} messages one after another, 1 client`, senders: 1, perSender: SEQUENTIAL_MESSAGES },
@@ -246,31 +257,56 @@ async function messagesBench(): Promise<void> {
   // rate on a 2-core machine). So the generator first runs the whole scenario against a throwaway
   // bare server. Each measured server is a fresh process, cold when the scenario begins.
   await scenarioOn("baseline", modes);
-  const weft = await scenarioOn("weft", modes);
-  const bare = await scenarioOn("baseline", modes);
-  // Where the time goes: the same sends with nobody syncing.
-  const sendsOnly = await scenarioOn("weft", modes, false);
+  // Rounds of Weft and the baseline side by side, each round's pair measured within a minute
+  // and in alternating order, so that a slow spell of the machine falls on both alike; the figures
+  // are the rounds' medians (the rates those of the round of the median ratio), each round's ratio
+  // listed beside them.
+  const rounds: Array<{ weft: MeasuredRun[]; bare: MeasuredRun[]; alone: MeasuredRun[] }> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const weftFirst = round % 2 === 0;
+    const first = await scenarioOn(weftFirst ? "weft" : "baseline", modes);
+    const second = await scenarioOn(weftFirst ? "baseline" : "weft", modes);
+    // Where the time goes: the same sends with nobody syncing.
+    const alone = await scenarioOn("weft", modes, false);
+    rounds.push(weftFirst ? { weft: first, bare: second, alone } : { weft: second, bare: first, alone });
+  }
   modes.forEach((mode, i) => {
-    const [w, b, alone] = [weft[i], bare[i], sendsOnly[i]] as [MeasuredRun, MeasuredRun, MeasuredRun];
+    const of = (pick: (r: (typeof rounds)[number]) => MeasuredRun[], field: (m: MeasuredRun) => number): number[] =>
+      rounds.map((r) => field(pick(r)[i] as MeasuredRun));
+    const weft = (field: (m: MeasuredRun) => number): number => median(of((r) => r.weft, field));
+    const bare = (field: (m: MeasuredRun) => number): number => median(of((r) => r.bare, field));
+    const alone = (field: (m: MeasuredRun) => number): number => median(of((r) => r.alone, field));
+    const rateRatios = rounds.map((r) => (r.weft[i] as MeasuredRun).messagesPerSecond / (r.bare[i] as MeasuredRun).messagesPerSecond);
+    const p99Ratios = rounds.map((r) => (r.weft[i] as MeasuredRun).deliveryP99Ms / (r.bare[i] as MeasuredRun).deliveryP99Ms);
+    const aloneRatios = rounds.map((r) => (r.alone[i] as MeasuredRun).messagesPerSecond / (r.bare[i] as MeasuredRun).messagesPerSecond);
+    // The headline is the round of the median ratio: its two rates, measured side by side.
+    const middle = rounds[rateRatios.indexOf(median(rateRatios))] as (typeof rounds)[number];
     printFigure({
-      name: `send + long-poll /sync, ${mode.name}`,
-      value: w.messagesPerSecond,
+      name: `send + long-poll /sync, ${mode.name} (the median of ${ROUNDS} rounds)`,
+      value: (middle.weft[i] as MeasuredRun).messagesPerSecond,
       unit: "msg/s",
       better: "higher",
-      baseline: { name: "bare node:http + SQLite insert + long-poll", value: b.messagesPerSecond },
+      baseline: { name: "bare node:http + SQLite insert + long-poll", value: (middle.bare[i] as MeasuredRun).messagesPerSecond },
     });
+    console.log(`  each round's ratio: ${listed(rateRatios, 3)}`);
     console.log(
-      `  send-to-sync delivery p50/p99: weft ${w.deliveryP50Ms.toFixed(1)}/${w.deliveryP99Ms.toFixed(1)} ms, ` +
-        `bare ${b.deliveryP50Ms.toFixed(1)}/${b.deliveryP99Ms.toFixed(1)} ms (p99 ratio ${(w.deliveryP99Ms / b.deliveryP99Ms).toFixed(2)})`,
+      `  send-to-sync delivery p50/p99: weft ${weft((m) => m.deliveryP50Ms).toFixed(1)}/${weft((m) => m.deliveryP99Ms).toFixed(1)} ms, ` +
+        `bare ${bare((m) => m.deliveryP50Ms).toFixed(1)}/${bare((m) => m.deliveryP99Ms).toFixed(1)} ms ` +
+        `(p99 ratio each round: ${listed(p99Ratios, 2)}; median ${median(p99Ratios).toFixed(2)})`,
     );
-    console.log(`  peak RSS so far: weft ${w.peakRssMb.toFixed(0)} MB, bare ${b.peakRssMb.toFixed(0)} MB; undelivered: weft ${w.missing}, bare ${b.missing}`);
+    const peak = (runs: (r: (typeof rounds)[number]) => MeasuredRun[]): number => Math.max(...of(runs, (m) => m.peakRssMb));
+    const missing = (runs: (r: (typeof rounds)[number]) => MeasuredRun[]): number => of(runs, (m) => m.missing).reduce((a, b) => a + b, 0);
     console.log(
-      `  server CPU a message (user + system, all threads / main thread): weft ${w.cpuMsPerMessage.toFixed(2)} / ${w.mainCpuMsPerMessage.toFixed(2)} ms, ` +
-        `bare ${b.cpuMsPerMessage.toFixed(2)} / ${b.mainCpuMsPerMessage.toFixed(2)} ms`,
+      `  peak RSS so far, highest of the rounds: weft ${peak((r) => r.weft).toFixed(0)} MB, bare ${peak((r) => r.bare).toFixed(0)} MB; ` +
+        `undelivered: weft ${missing((r) => r.weft)}, bare ${missing((r) => r.bare)}`,
     );
     console.log(
-      `  weft sends alone, nobody syncing: ${alone.messagesPerSecond.toFixed(0)} msg/s (${(alone.messagesPerSecond / b.messagesPerSecond).toFixed(3)} of the baseline), ` +
-        `server CPU a message ${alone.cpuMsPerMessage.toFixed(2)} / ${alone.mainCpuMsPerMessage.toFixed(2)} ms`,
+      `  server CPU a message (user + system, all threads / main thread): weft ${weft((m) => m.cpuMsPerMessage).toFixed(2)} / ${weft((m) => m.mainCpuMsPerMessage).toFixed(2)} ms, ` +
+        `bare ${bare((m) => m.cpuMsPerMessage).toFixed(2)} / ${bare((m) => m.mainCpuMsPerMessage).toFixed(2)} ms`,
+    );
+    console.log(
+      `  weft sends alone, nobody syncing: ${alone((m) => m.messagesPerSecond).toFixed(0)} msg/s (of the baseline, each round: ${listed(aloneRatios, 3)}), ` +
+        `server CPU a message ${alone((m) => m.cpuMsPerMessage).toFixed(2)} / ${alone((m) => m.mainCpuMsPerMessage).toFixed(2)} ms`,
     );
   });
 }
@@ -355,7 +391,8 @@ async function roomsBench(): Promise<void> {
 }
 
 /**
- * WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a);
+ * WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a,
+ * WEFT_BENCH_SYNC_ROUNDS=<n> its rounds);
  * WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof, into WEFT_BENCH_PROF_DIR or the
  * temporary folder); WEFT_BENCH_NODE_FLAGS="..." runs Weft's server with those Node flags (to try V8 settings).
  */
