@@ -37,6 +37,8 @@ import { supportWellKnownEndpoint } from "./api/client/support.ts";
 import { voipEndpoints } from "./api/client/voip.ts";
 import { thirdPartyEndpoints } from "./api/client/thirdparty.ts";
 import { reportingEndpoints } from "./api/client/reporting.ts";
+import { eventReportAdminEndpoints } from "./api/admin/event-reports.ts";
+import type { RoomStateReader } from "./rooms/room-state.ts";
 import { ReportService } from "./reporting/report-service.ts";
 import { ReportStore } from "../storage/stores/reports.ts";
 import { MediaStore } from "../storage/stores/media.ts";
@@ -96,17 +98,24 @@ function openidEndpoints(tokens: OpenidTokens): AnyEndpoint[] {
   return [openidRequestTokenEndpoint(tokens) as AnyEndpoint, openidUserInfoEndpoint(tokens)];
 }
 
-/** Reporting content (modules/report_content.md): reports are checked against what the reporter may see, and stored. */
-function reportEndpoints(config: HomeserverConfig, db: Database, roomserver: Roomserver, events: EventServices, users: UserService): AnyEndpoint[] {
+/**
+ * Reporting content (modules/report_content.md): reports are checked against what the reporter may
+ * see, and stored; server admins read the reports of events at Synapse's admin API.
+ */
+function reportEndpoints(config: HomeserverConfig, db: Database, roomserver: Roomserver, events: EventServices, users: UserService, states: RoomStateReader): AnyEndpoint[] {
+  const store = new ReportStore(db);
   const reports = new ReportService({
     serverName: config.serverName,
-    store: new ReportStore(db),
+    store,
     roomKnown: async (roomId) => (await roomserver.roomVersion(roomId)) !== undefined,
     membershipOf: (roomId, userId) => events.access.membershipOf(roomId, userId),
     visibleEvent: (userId, roomId, eventId) => events.access.visibleEvent(userId, roomId, eventId),
     localUserExists: (userId) => users.isUserIdTaken(userId),
   });
-  return reportingEndpoints(reports);
+  return [
+    ...reportingEndpoints(reports),
+    ...eventReportAdminEndpoints({ store, states, getEvent: (eventId) => roomserver.getEvent(eventId), isAdmin: (userId) => users.isAdmin(userId) }),
+  ];
 }
 
 export async function createServices(config: HomeserverConfig, logger: Logger): Promise<Services> {
@@ -351,7 +360,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...voipEndpoints(config.turn),
     ...thirdPartyEndpoints(appservices.queries),
     ...appservices.endpoints,
-    ...reportEndpoints(config, db, roomserver, events, users),
+    ...reportEndpoints(config, db, roomserver, events, users, rooms.states),
     ...serverKeyEndpoints(serverKeys),
     ...keyQueryEndpoints(federation.notary),
     federationVersionEndpoint(),

@@ -1,6 +1,9 @@
 // Reports of content (migration 017): what users reported to the server (modules/report_content.md),
-// kept for its admins. Written by the report endpoints; read by admins, newest first.
+// kept for its admins. Written by the report endpoints; read by admins, newest first, and the
+// reports of events paged through and deleted by Synapse's admin API (/_synapse/admin/v1/event_reports).
+import { sql, type Expression, type Selectable, type SqlBool } from "kysely";
 import type { Database } from "../database.ts";
+import type { ReportsTable } from "../schema.ts";
 
 /** A report as it is made: what is reported, by whom and why. */
 export type NewReport =
@@ -27,6 +30,34 @@ export interface ReportQuery {
   readonly limit: number;
   readonly roomId?: string;
   readonly targetUserId?: string;
+}
+
+/** A page of the reports of events, as Synapse's admin API asks for it: by offset, either way. */
+export interface EventReportQuery {
+  /** How many of the matching reports come before the page (in its order). */
+  readonly offset: number;
+  readonly limit: number;
+  /** "b": the newest first; "f": the oldest first. */
+  readonly direction: "b" | "f";
+  /** Only reports whose reporter's user ID contains this text. */
+  readonly reporterContains?: string;
+  /** Only reports whose room ID contains this text. */
+  readonly roomIdContains?: string;
+  /** Only reports of events sent by this user. */
+  readonly sender?: string;
+}
+
+function reportOf(row: Selectable<ReportsTable>): StoredReport {
+  return {
+    id: Number(row.id),
+    kind: row.kind,
+    reporterUserId: row.reporter_user_id,
+    roomId: row.room_id ?? undefined,
+    eventId: row.event_id ?? undefined,
+    targetUserId: row.target_user_id ?? undefined,
+    reason: row.reason ?? undefined,
+    receivedTs: Number(row.received_ts),
+  };
 }
 
 export class ReportStore {
@@ -60,15 +91,44 @@ export class ReportStore {
       if (query.targetUserId !== undefined) q = q.where("target_user_id", "=", query.targetUserId);
       return q.orderBy("id", "desc").limit(query.limit).execute();
     });
-    return rows.map((row) => ({
-      id: Number(row.id),
-      kind: row.kind,
-      reporterUserId: row.reporter_user_id,
-      roomId: row.room_id ?? undefined,
-      eventId: row.event_id ?? undefined,
-      targetUserId: row.target_user_id ?? undefined,
-      reason: row.reason ?? undefined,
-      receivedTs: Number(row.received_ts),
-    }));
+    return rows.map(reportOf);
+  }
+
+  /** A page of the reports of events, and how many match the query in all. */
+  async eventReports(query: EventReportQuery): Promise<{ reports: StoredReport[]; total: number }> {
+    return await this.#db.read("event_reports", async (trx) => {
+      const matching = () => {
+        let q = trx.selectFrom("reports").where("kind", "=", "event");
+        if (query.reporterContains !== undefined) q = q.where(this.#contains("reporter_user_id", query.reporterContains));
+        if (query.roomIdContains !== undefined) q = q.where(this.#contains("room_id", query.roomIdContains));
+        if (query.sender !== undefined) q = q.where("target_user_id", "=", query.sender);
+        return q;
+      };
+      const rows = await matching()
+        .selectAll()
+        .orderBy("id", query.direction === "b" ? "desc" : "asc")
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+      const counted = await matching().select((eb) => eb.fn.countAll<number | bigint | string>().as("total")).executeTakeFirstOrThrow();
+      return { reports: rows.map(reportOf), total: Number(counted.total) };
+    });
+  }
+
+  /** One report of an event, by its id. */
+  async eventReport(id: number): Promise<StoredReport | undefined> {
+    const row = await this.#db.read("event_report", (trx) => trx.selectFrom("reports").selectAll().where("id", "=", id).where("kind", "=", "event").executeTakeFirst());
+    return row === undefined ? undefined : reportOf(row);
+  }
+
+  /** Deletes one report of an event; whether there was one. */
+  async deleteEventReport(id: number): Promise<boolean> {
+    const result = await this.#db.write("delete_event_report", (trx) => trx.deleteFrom("reports").where("id", "=", id).where("kind", "=", "event").executeTakeFirst());
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Whether the column holds `text` anywhere, case-sensitively on both engines (LIKE is not, on SQLite). */
+  #contains(column: "reporter_user_id" | "room_id", text: string): Expression<SqlBool> {
+    return this.#db.engine === "sqlite" ? sql<SqlBool>`instr(${sql.ref(column)}, ${text}) > 0` : sql<SqlBool>`strpos(${sql.ref(column)}, ${text}) > 0`;
   }
 }
