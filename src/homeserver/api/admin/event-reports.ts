@@ -8,7 +8,7 @@ import type { Endpoint } from "../../../http/endpoint.ts";
 import type { EventReportQuery, ReportStore, StoredReport } from "../../../storage/stores/reports.ts";
 import type { RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
-import { limitParam, pathParam } from "../client/event-params.ts";
+import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam } from "../client/requester.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
@@ -42,17 +42,17 @@ export function eventReportAdminEndpoints(sources: EventReportSources): Endpoint
       const query: EventReportQuery = {
         offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
         limit,
-        direction: directionParam(queryParam(req, "dir")),
+        direction: directionParam(req, "b"),
         ...optional("reporterContains", queryParam(req, "user_id")),
         ...optional("roomIdContains", queryParam(req, "room_id")),
         ...optional("sender", queryParam(req, "sender_user_id")),
       };
       const { reports, total } = await store.eventReports(query);
       // Each room's name and alias read once for the page.
-      const rooms = new Map<string, Promise<RoomFacts>>();
+      const rooms = new Map<string | undefined, Promise<RoomFacts>>();
       const factsOf = (roomId: string | undefined): Promise<RoomFacts> => {
-        let facts = rooms.get(roomId ?? "");
-        if (facts === undefined) rooms.set(roomId ?? "", (facts = roomFacts(sources, roomId)));
+        let facts = rooms.get(roomId);
+        if (facts === undefined) rooms.set(roomId, (facts = roomFacts(sources, roomId)));
         return facts;
       };
       const out: JsonObject = { event_reports: await Promise.all(reports.map(async (r) => reportJson(r, await factsOf(r.roomId)))), total };
@@ -124,11 +124,6 @@ function reportJson(report: StoredReport, room: RoomFacts): JsonObject {
     sender: report.targetUserId ?? null,
     canonical_alias: room.canonicalAlias,
   };
-}
-
-function directionParam(dir: string | undefined): "b" | "f" {
-  if (dir === undefined || dir === "b" || dir === "f") return dir ?? "b";
-  throw new MatrixError("M_INVALID_PARAM", "dir must be b or f", 400);
 }
 
 function reportIdParam(text: string): number {
