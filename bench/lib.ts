@@ -25,6 +25,17 @@ export function printFigure(f: Figure): void {
   );
 }
 
+/** The value at fraction `p` (0.5: the median) of the values in order; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
+}
+
 function formatNumber(n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2);
 }

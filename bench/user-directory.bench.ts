@@ -22,7 +22,7 @@ import type { Engine } from "../src/storage/engine.ts";
 import { MembershipStore } from "../src/storage/stores/memberships.ts";
 import { UserDirectoryStore } from "../src/storage/stores/user-directory.ts";
 import { createTestStorage } from "../test/storage/engines.ts";
-import { printFigure } from "./lib.ts";
+import { median, percentile, printFigure } from "./lib.ts";
 
 const USERS = Number(process.env.WEFT_BENCH_DIRECTORY_USERS ?? 5_000);
 const ROOMS = 20;
@@ -96,16 +96,6 @@ class FormerDirectory {
       return await query.orderBy("u.user_id").limit(limit + 1).execute();
     });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
 }
 
 async function timeSearches(search: (term: string) => Promise<unknown>): Promise<number[]> {
