@@ -38,6 +38,7 @@ import { voipEndpoints } from "./api/client/voip.ts";
 import { thirdPartyEndpoints } from "./api/client/thirdparty.ts";
 import { reportingEndpoints } from "./api/client/reporting.ts";
 import { eventReportAdminEndpoints } from "./api/admin/event-reports.ts";
+import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import type { RoomStateReader } from "./rooms/room-state.ts";
 import { ReportService } from "./reporting/report-service.ts";
 import { ReportStore } from "../storage/stores/reports.ts";
@@ -100,7 +101,7 @@ function openidEndpoints(tokens: OpenidTokens): AnyEndpoint[] {
 
 /**
  * Reporting content (modules/report_content.md): reports are checked against what the reporter may
- * see, and stored; server admins read the reports of events at Synapse's admin API.
+ * see, and stored; server admins read the reports of events and of rooms at Synapse's admin API.
  */
 function reportEndpoints(config: HomeserverConfig, db: Database, roomserver: Roomserver, events: EventServices, users: UserService, states: RoomStateReader): AnyEndpoint[] {
   const store = new ReportStore(db);
@@ -115,6 +116,7 @@ function reportEndpoints(config: HomeserverConfig, db: Database, roomserver: Roo
   return [
     ...reportingEndpoints(reports),
     ...eventReportAdminEndpoints({ store, states, getEvent: (eventId) => roomserver.getEvent(eventId), isAdmin: (userId) => users.isAdmin(userId) }),
+    ...roomReportAdminEndpoints({ store, states, isAdmin: (userId) => users.isAdmin(userId) }),
   ];
 }
 

@@ -1,6 +1,7 @@
 // Reports of content (migration 017): what users reported to the server (modules/report_content.md),
 // kept for its admins. Written by the report endpoints; read by admins, newest first, and the
-// reports of events paged through and deleted by Synapse's admin API (/_synapse/admin/v1/event_reports).
+// reports of events and of rooms paged through and deleted by Synapse's admin API
+// (/_synapse/admin/v1/event_reports and /room_reports).
 import { sql, type Expression, type Selectable, type SqlBool } from "kysely";
 import type { Database } from "../database.ts";
 import type { ReportsTable } from "../schema.ts";
@@ -45,6 +46,17 @@ export interface EventReportQuery {
   readonly roomIdContains?: string;
   /** Only reports of events sent by this user. */
   readonly sender?: string;
+}
+
+/** A page of the reports of rooms, as Synapse's admin API asks for it: the newest first, from a report on. */
+export interface RoomReportQuery {
+  /** Only reports with this id or a lower one (where the previous page said the next one starts). */
+  readonly upTo?: number;
+  readonly limit: number;
+  /** Only reports made by this user. */
+  readonly reporter?: string;
+  /** Only reports of this room. */
+  readonly roomId?: string;
 }
 
 function reportOf(row: Selectable<ReportsTable>): StoredReport {
@@ -115,15 +127,36 @@ export class ReportStore {
     });
   }
 
-  /** One report of an event, by its id. */
-  async eventReport(id: number): Promise<StoredReport | undefined> {
-    const row = await this.#db.read("event_report", (trx) => trx.selectFrom("reports").selectAll().where("id", "=", id).where("kind", "=", "event").executeTakeFirst());
+  /**
+   * A page of the reports of rooms, newest first; how many match the query in all (wherever the
+   * page starts), and the id the next page starts at, when there is one.
+   */
+  async roomReports(query: RoomReportQuery): Promise<{ reports: StoredReport[]; total: number; nextId: number | undefined }> {
+    return await this.#db.read("room_reports", async (trx) => {
+      const matching = () => {
+        let q = trx.selectFrom("reports").where("kind", "=", "room");
+        if (query.reporter !== undefined) q = q.where("reporter_user_id", "=", query.reporter);
+        if (query.roomId !== undefined) q = q.where("room_id", "=", query.roomId);
+        return q;
+      };
+      let page = matching().selectAll();
+      if (query.upTo !== undefined) page = page.where("id", "<=", query.upTo);
+      // One row more than the page: the next page's first, if any.
+      const rows = (await page.orderBy("id", "desc").limit(query.limit + 1).execute()).map(reportOf);
+      const counted = await matching().select((eb) => eb.fn.countAll<number | bigint | string>().as("total")).executeTakeFirstOrThrow();
+      return { reports: rows.slice(0, query.limit), total: Number(counted.total), nextId: rows[query.limit]?.id };
+    });
+  }
+
+  /** One report of the kind, by its id. */
+  async report(kind: StoredReport["kind"], id: number): Promise<StoredReport | undefined> {
+    const row = await this.#db.read("report", (trx) => trx.selectFrom("reports").selectAll().where("id", "=", id).where("kind", "=", kind).executeTakeFirst());
     return row === undefined ? undefined : reportOf(row);
   }
 
-  /** Deletes one report of an event; whether there was one. */
-  async deleteEventReport(id: number): Promise<boolean> {
-    const result = await this.#db.write("delete_event_report", (trx) => trx.deleteFrom("reports").where("id", "=", id).where("kind", "=", "event").executeTakeFirst());
+  /** Deletes one report of the kind; whether there was one. */
+  async deleteReport(kind: StoredReport["kind"], id: number): Promise<boolean> {
+    const result = await this.#db.write("delete_report", (trx) => trx.deleteFrom("reports").where("id", "=", id).where("kind", "=", kind).executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
   }
 

@@ -8,15 +8,11 @@ import type { Endpoint } from "../../../http/endpoint.ts";
 import type { EventReportQuery, ReportStore, StoredReport } from "../../../storage/stores/reports.ts";
 import type { RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
-import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
-import { queryParam } from "../client/requester.ts";
+import { directionParam, limitParam } from "../client/event-params.ts";
+import { optionalFilter, reportDeletion, reportIdParam, reportPageLimit, roomFactsReader, type ReportedRoomFacts } from "./report-admin.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 const BASE = "/_synapse/admin/v1/event_reports";
-/** Synapse's default page size. */
-const DEFAULT_LIMIT = 100;
-/** The largest page served: a page is read and answered whole. */
-const MAX_LIMIT = 1000;
 
 export interface EventReportSources {
   readonly store: ReportStore;
@@ -36,25 +32,16 @@ export function eventReportAdminEndpoints(sources: EventReportSources): Endpoint
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const limit = limitParam(req, DEFAULT_LIMIT, MAX_LIMIT);
-      // A page of none would never move next_token on: refused rather than paged forever.
-      if (limit === 0) throw new MatrixError("M_INVALID_PARAM", "limit must be a positive integer", 400);
       const query: EventReportQuery = {
         offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
-        limit,
+        limit: reportPageLimit(req),
         direction: directionParam(req, "b"),
-        ...optional("reporterContains", queryParam(req, "user_id")),
-        ...optional("roomIdContains", queryParam(req, "room_id")),
-        ...optional("sender", queryParam(req, "sender_user_id")),
+        ...optionalFilter(req, "user_id", "reporterContains"),
+        ...optionalFilter(req, "room_id", "roomIdContains"),
+        ...optionalFilter(req, "sender_user_id", "sender"),
       };
       const { reports, total } = await store.eventReports(query);
-      // Each room's name and alias read once for the page.
-      const rooms = new Map<string | undefined, Promise<RoomFacts>>();
-      const factsOf = (roomId: string | undefined): Promise<RoomFacts> => {
-        let facts = rooms.get(roomId);
-        if (facts === undefined) rooms.set(roomId, (facts = roomFacts(sources, roomId)));
-        return facts;
-      };
+      const factsOf = roomFactsReader(sources.states);
       const out: JsonObject = { event_reports: await Promise.all(reports.map(async (r) => reportJson(r, await factsOf(r.roomId)))), total };
       // The offset of the next page, when there is one.
       if (query.offset + reports.length < total) out["next_token"] = query.offset + reports.length;
@@ -70,47 +57,20 @@ export function eventReportAdminEndpoints(sources: EventReportSources): Endpoint
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const report = await store.eventReport(reportIdParam(pathParam(req, "reportId")));
+      const report = await store.report("event", reportIdParam(req));
       if (report === undefined) throw reportNotFound();
       // The event as stored (redacted if it was redacted since); null once the event is not stored here.
       const info = report.eventId === undefined ? undefined : await sources.getEvent(report.eventId);
-      const facts = await roomFacts(sources, report.roomId);
+      const facts = await roomFactsReader(sources.states)(report.roomId);
       return { ...reportJson(report, facts), event_json: info === undefined ? null : { ...info.event.pdu, event_id: info.event.eventId } };
     },
   };
 
-  const remove: Endpoint = {
-    name: "admin.delete_event_report",
-    method: "DELETE",
-    paths: [`${BASE}/:reportId`],
-    resource: "client",
-    auth: "accessToken",
-    handler: async (req) => {
-      await requireAdmin(req, isAdmin);
-      if (!(await store.deleteEventReport(reportIdParam(pathParam(req, "reportId"))))) throw reportNotFound();
-      return {};
-    },
-  };
-
-  return [list, get, remove];
-}
-
-/** The room's name and canonical alias now (null without, or when the room is not stored here). */
-interface RoomFacts {
-  readonly name: string | null;
-  readonly canonicalAlias: string | null;
-}
-
-async function roomFacts(sources: EventReportSources, roomId: string | undefined): Promise<RoomFacts> {
-  const state = roomId === undefined ? undefined : await sources.states.current(roomId);
-  return {
-    name: (await state?.stringField("m.room.name", "name")) ?? null,
-    canonicalAlias: (await state?.stringField("m.room.canonical_alias", "alias")) ?? null,
-  };
+  return [list, get, reportDeletion("event", BASE, store, isAdmin, reportNotFound)];
 }
 
 /** What Synapse's admin API says of a report. */
-function reportJson(report: StoredReport, room: RoomFacts): JsonObject {
+function reportJson(report: StoredReport, room: ReportedRoomFacts): JsonObject {
   return {
     id: report.id,
     received_ts: report.receivedTs,
@@ -126,18 +86,6 @@ function reportJson(report: StoredReport, room: RoomFacts): JsonObject {
   };
 }
 
-function reportIdParam(text: string): number {
-  // Synapse's report IDs are positive integers; anything else names no report.
-  if (!/^[0-9]{1,15}$/.test(text) || Number(text) === 0) {
-    throw new MatrixError("M_INVALID_PARAM", "The report ID must be a positive integer", 400);
-  }
-  return Number(text);
-}
-
 function reportNotFound(): MatrixError {
   return new MatrixError("M_NOT_FOUND", "Event report not found", 404);
-}
-
-function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined || value === "" ? {} : ({ [key]: value } as Record<K, string>);
 }
