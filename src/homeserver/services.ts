@@ -39,6 +39,10 @@ import { thirdPartyEndpoints } from "./api/client/thirdparty.ts";
 import { reportingEndpoints } from "./api/client/reporting.ts";
 import { eventReportAdminEndpoints } from "./api/admin/event-reports.ts";
 import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
+import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
+import { UserRedactions } from "./events/user-redaction.ts";
+import { AdminRedactionStore } from "../storage/stores/admin-redactions.ts";
+import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
 import type { RoomStateReader } from "./rooms/room-state.ts";
 import { ReportService } from "./reporting/report-service.ts";
 import { ReportStore } from "../storage/stores/reports.ts";
@@ -173,6 +177,20 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
       return await rooms.membershipIndex.roomsForUser(userId);
     },
+  });
+  // The admin API's jobs redacting a user's events (the jobs a stop cut short run again once every
+  // service is up, below).
+  const timelineStore = new RoomTimelineStore(db);
+  const userRedactions = new UserRedactions({
+    serverName: config.serverName,
+    store: new AdminRedactionStore(db),
+    roomsOf: async (userId) => {
+      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
+      return (await rooms.membershipIndex.roomsForUser(userId)).map((entry) => entry.roomId);
+    },
+    sentBy: (roomId, sender, limit, afterTs, beforeTs) => timelineStore.sentBy(roomId, sender, limit, afterTs, beforeTs),
+    redact: (requester, roomId, eventId, txnId, reason) => events.sender.redact(requester, roomId, eventId, txnId, reason),
+    logger: logger.child({ component: "user-redaction" }),
   });
   const federationRooms = await createFederationRoomServices({
     config,
@@ -363,6 +381,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...thirdPartyEndpoints(appservices.queries),
     ...appservices.endpoints,
     ...reportEndpoints(config, db, roomserver, events, users, rooms.states),
+    ...userRedactionAdminEndpoints(userRedactions, (userId) => users.isAdmin(userId)),
     ...serverKeyEndpoints(serverKeys),
     ...keyQueryEndpoints(federation.notary),
     federationVersionEndpoint(),
@@ -393,6 +412,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     maxUploadSize: config.maxUploadSize,
   };
 
+  void userRedactions.start();
+
   return {
     config,
     db,
@@ -415,6 +436,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       await mediaRetention.close();
       await push.close();
       await appservices.close();
+      await userRedactions.close();
       await roomserver.close();
       await rooms.close();
       await events.close();

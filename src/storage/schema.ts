@@ -746,3 +746,22 @@ export interface Schema {
   user_directory_grams: UserDirectoryGramsTable;
   user_directory_stale: UserDirectoryStaleTable;
 }
+
+// Tables of migration 025 (the admin API's jobs redacting a user's events).
+
+export interface AdminRedactionsTable {
+  redact_id: string;
+  user_id: string;
+  admin_user_id: string;
+  /** The request, JSON. */
+  request: string;
+  status: "scheduled" | "active" | "completed" | "failed";
+  /** The events not redacted, with why: a JSON object. */
+  failed: string;
+  created_ts: number;
+  finished_ts: number | null;
+}
+
+export interface Schema {
+  admin_redactions: AdminRedactionsTable;
+}

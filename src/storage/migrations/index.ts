@@ -24,5 +24,6 @@ import { appservices } from "./021-appservices.ts";
 import { appserviceRoomDirectory } from "./022-appservice-room-directory.ts";
 import { mediaLastAccess } from "./023-media-last-access.ts";
 import { userDirectory } from "./024-user-directory.ts";
+import { adminRedactions } from "./025-admin-redactions.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory, mediaLastAccess, userDirectory];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory, mediaLastAccess, userDirectory, adminRedactions];

@@ -8,6 +8,14 @@ export interface TimelineEntry {
   readonly eventId: string;
 }
 
+/** One of a user's events in a room's timeline, as a redaction job looks at it. */
+export interface SentEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly isState: boolean;
+  readonly redacted: boolean;
+}
+
 /** A range of a room's stream: positions in (after, upTo]; upTo undefined is the end. */
 export interface StreamRange {
   readonly after: number;
@@ -67,5 +75,27 @@ export class RoomTimelineStore {
         .executeTakeFirst(),
     );
     return row === undefined ? undefined : { eventId: row.event_id, originServerTs: row.origin_server_ts, streamOrdering: row.stream_ordering };
+  }
+
+  /**
+   * The latest `limit` events `sender` sent to the room's timeline, newest first, sent (by their
+   * origin_server_ts) at or after `afterTs` and at or before `beforeTs` when given. The room's stream
+   * is read with the sender as a condition: no index serves a sender alone, since one on events
+   * would cost every message sent, and an admin's redaction job is rare.
+   */
+  async sentBy(roomId: string, sender: string, limit: number, afterTs?: number, beforeTs?: number): Promise<SentEvent[]> {
+    const rows = await this.#db.read("get_room_events_sent_by", (trx) => {
+      let query = trx
+        .selectFrom("room_stream as s")
+        .innerJoin("rooms as r", "r.room_nid", "s.room_nid")
+        .innerJoin("events as e", "e.event_nid", "s.event_nid")
+        .select(["e.event_id", "e.type", "e.state_key_nid", "e.redacted_by"])
+        .where("r.room_id", "=", roomId)
+        .where("e.sender", "=", sender);
+      if (afterTs !== undefined) query = query.where("e.origin_server_ts", ">=", afterTs);
+      if (beforeTs !== undefined) query = query.where("e.origin_server_ts", "<=", beforeTs);
+      return query.orderBy("s.stream_ordering", "desc").limit(limit).execute();
+    });
+    return rows.map((r) => ({ eventId: r.event_id, type: r.type, isState: r.state_key_nid !== null, redacted: r.redacted_by !== null }));
   }
 }
