@@ -66,8 +66,13 @@ export class AccountService {
    */
   async changePassword(requester: Requester, body: ChangePasswordRequest & JsonObject): Promise<void> {
     await this.#uia.authenticate({ endpoint: "POST /account/password", userId: requester.userId, body, flows: PASSWORD_FLOWS });
-    await this.#users.setPassword(requester.userId, body.new_password);
-    if (body.logout_devices !== false) await this.#devices.deleteDevicesExcept(requester.userId, requester.deviceId);
+    await this.setPassword(requester.userId, body.new_password, body.logout_devices !== false, requester.deviceId);
+  }
+
+  /** Sets the password; with `logoutDevices`, every device but `keepDeviceId` (if any) is logged out. */
+  async setPassword(userId: string, password: string, logoutDevices: boolean, keepDeviceId?: string): Promise<void> {
+    await this.#users.setPassword(userId, password);
+    if (logoutDevices) await this.#devices.deleteDevicesExcept(userId, keepDeviceId);
   }
 
   /**
@@ -76,8 +81,11 @@ export class AccountService {
    */
   async deactivate(requester: Requester, body: DeactivateRequest & JsonObject): Promise<{ idServerUnbindResult: "success" | "no-support" }> {
     await this.#uia.authenticate({ endpoint: "POST /account/deactivate", userId: requester.userId, body, flows: PASSWORD_FLOWS });
-    const userId = requester.userId;
-    const erase = body.erase === true;
+    return await this.deactivateAccount(requester.userId, body.erase === true);
+  }
+
+  /** Deactivates the account, as POST /account/deactivate does once its UIA passed (admins skip that). */
+  async deactivateAccount(userId: string, erase: boolean): Promise<{ idServerUnbindResult: "success" | "no-support" }> {
     await this.#users.deactivate(userId, { erase });
     await this.#devices.logoutAll(userId);
     if (erase) {

@@ -1,7 +1,7 @@
 import { MatrixError } from "../../core/errors.ts";
 import { isValidLocalpart, userId as buildUserId } from "../../core/identifiers/index.ts";
 import type { Connection, Requester } from "../../http/endpoint.ts";
-import { UserExistsError, type User, type UserStore } from "../../storage/stores/users.ts";
+import { UserExistsError, type User, type UserListQuery, type UserStore } from "../../storage/stores/users.ts";
 import type { DeviceService } from "../devices/device-service.ts";
 import { hashPassword } from "./password.ts";
 
@@ -97,6 +97,21 @@ export class UserService {
 
   async setPassword(userId: string, password: string): Promise<void> {
     await this.users.setPasswordHash(userId, await hashPassword(password));
+  }
+
+  /** Makes the user a server admin or not (Synapse's admin API); false when there is no such user. */
+  setAdmin(userId: string, admin: boolean): Promise<boolean> {
+    return this.users.setAdmin(userId, admin);
+  }
+
+  /** A page of the accounts (Synapse's admin API), and how many match in all. */
+  listUsers(query: UserListQuery): Promise<{ users: Array<User & { erased: boolean }>; total: number }> {
+    return this.users.listUsers(query);
+  }
+
+  /** Whether the user was deactivated with `erase`. */
+  isErased(userId: string): Promise<boolean> {
+    return this.users.isErased(userId);
   }
 
   /** Marks the account deactivated (its password is forgotten); with `erase`, records the erasure. */

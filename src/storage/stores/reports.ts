@@ -2,7 +2,8 @@
 // kept for its admins. Written by the report endpoints; read by admins, newest first, and the
 // reports of events and of rooms paged through and deleted by Synapse's admin API
 // (/_synapse/admin/v1/event_reports and /room_reports).
-import { sql, type Expression, type Selectable, type SqlBool } from "kysely";
+import { sql, type Selectable } from "kysely";
+import { containsText } from "../contains-text.ts";
 import type { Database } from "../database.ts";
 import type { ReportsTable } from "../schema.ts";
 
@@ -111,8 +112,8 @@ export class ReportStore {
     return await this.#db.read("event_reports", async (trx) => {
       const matching = () => {
         let q = trx.selectFrom("reports").where("kind", "=", "event");
-        if (query.reporterContains !== undefined) q = q.where(this.#contains("reporter_user_id", query.reporterContains));
-        if (query.roomIdContains !== undefined) q = q.where(this.#contains("room_id", query.roomIdContains));
+        if (query.reporterContains !== undefined) q = q.where(containsText(this.#db.engine, sql.ref("reporter_user_id"), query.reporterContains));
+        if (query.roomIdContains !== undefined) q = q.where(containsText(this.#db.engine, sql.ref("room_id"), query.roomIdContains));
         if (query.sender !== undefined) q = q.where("target_user_id", "=", query.sender);
         return q;
       };
@@ -158,10 +159,5 @@ export class ReportStore {
   async deleteReport(kind: StoredReport["kind"], id: number): Promise<boolean> {
     const result = await this.#db.write("delete_report", (trx) => trx.deleteFrom("reports").where("id", "=", id).where("kind", "=", kind).executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
-  }
-
-  /** Whether the column holds `text` anywhere, case-sensitively on both engines (LIKE is not, on SQLite). */
-  #contains(column: "reporter_user_id" | "room_id", text: string): Expression<SqlBool> {
-    return this.#db.engine === "sqlite" ? sql<SqlBool>`instr(${sql.ref(column)}, ${text}) > 0` : sql<SqlBool>`strpos(${sql.ref(column)}, ${text}) > 0`;
   }
 }

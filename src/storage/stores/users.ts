@@ -1,8 +1,9 @@
 // Users: the accounts of this homeserver. client-server-api#account-registration-and-management
+import { sql, type Selectable } from "kysely";
+import { containsText } from "../contains-text.ts";
 import type { Database } from "../database.ts";
 import { fromFlag, toFlag } from "../schema.ts";
 import type { UsersTable } from "../schema.ts";
-import type { Selectable } from "kysely";
 
 /** Registration asked for a user ID that already has an account. */
 export class UserExistsError extends Error {
@@ -25,6 +26,25 @@ export interface User {
   createdTs: number;
   displayname: string | null;
   avatarUrl: string | null;
+}
+
+/** The order of a page of users (Synapse's admin API `order_by`), each tied by the user ID. */
+export type UserListOrder = "name" | "is_guest" | "admin" | "deactivated" | "displayname" | "avatar_url" | "creation_ts";
+
+/** A page of the accounts, as Synapse's admin API lists them. */
+export interface UserListQuery {
+  readonly offset: number;
+  readonly limit: number;
+  /** Only user IDs containing this text. */
+  readonly userIdContains?: string;
+  /** Only users whose user ID or display name contains this text, whatever the case. */
+  readonly nameContains?: string;
+  readonly includeGuests: boolean;
+  readonly includeDeactivated: boolean;
+  /** Only admins (true) or only others (false). */
+  readonly admins?: boolean;
+  readonly orderBy: UserListOrder;
+  readonly direction: "f" | "b";
 }
 
 export interface NewUser {
@@ -142,6 +162,45 @@ export class UserStore {
     return row !== undefined;
   }
 
+  /** Makes the user a server admin or not; false when there is no such user. */
+  async setAdmin(userId: string, admin: boolean): Promise<boolean> {
+    const updated = await this.#db.write("set_user_admin", (trx) => trx.updateTable("users").set({ is_admin: toFlag(admin) }).where("user_id", "=", userId).executeTakeFirst());
+    return updated.numUpdatedRows > 0n;
+  }
+
+  /** A page of the accounts, each with whether it was erased, and how many match the query in all. */
+  async listUsers(query: UserListQuery): Promise<{ users: Array<User & { erased: boolean }>; total: number }> {
+    return await this.#db.read("list_users", async (trx) => {
+      const matching = () => {
+        let q = trx.selectFrom("users").leftJoin("erased_users", "erased_users.user_id", "users.user_id");
+        if (!query.includeGuests) q = q.where("users.is_guest", "=", toFlag(false));
+        if (!query.includeDeactivated) q = q.where("users.deactivated", "=", toFlag(false));
+        if (query.admins !== undefined) q = q.where("users.is_admin", "=", toFlag(query.admins));
+        const engine = this.#db.engine;
+        if (query.userIdContains !== undefined) q = q.where(containsText(engine, sql.ref("users.user_id"), query.userIdContains));
+        if (query.nameContains !== undefined) {
+          const text = query.nameContains.toLowerCase();
+          q = q.where((eb) =>
+            eb.or([containsText(engine, sql`lower(${sql.ref("users.user_id")})`, text), containsText(engine, sql`lower(coalesce(${sql.ref("users.displayname")}, ''))`, text)]),
+          );
+        }
+        return q;
+      };
+      const direction = query.direction === "f" ? "asc" : "desc";
+      const column = ORDER_COLUMNS[query.orderBy];
+      const rows = await matching()
+        .selectAll("users")
+        .select("erased_users.user_id as erased_user_id")
+        .orderBy(column, direction)
+        .orderBy("users.user_id", direction)
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+      const counted = await matching().select((eb) => eb.fn.countAll<number | bigint | string>().as("total")).executeTakeFirstOrThrow();
+      return { users: rows.map((row) => ({ ...toUser(row), erased: row.erased_user_id !== null })), total: Number(counted.total) };
+    });
+  }
+
   /** Whether the user ID has an account, deactivated ones included: user IDs are never reused. */
   async isUserIdTaken(userId: string): Promise<boolean> {
     const row = await this.#db.read("is_user_id_taken", (trx) =>
@@ -150,3 +209,13 @@ export class UserStore {
     return row !== undefined;
   }
 }
+
+const ORDER_COLUMNS = {
+  name: "users.user_id",
+  is_guest: "users.is_guest",
+  admin: "users.is_admin",
+  deactivated: "users.deactivated",
+  displayname: "users.displayname",
+  avatar_url: "users.avatar_url",
+  creation_ts: "users.created_ts",
+} as const satisfies Record<UserListOrder, string>;

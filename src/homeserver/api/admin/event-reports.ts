@@ -9,7 +9,8 @@ import type { EventReportQuery, ReportStore, StoredReport } from "../../../stora
 import type { RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
 import { directionParam, limitParam } from "../client/event-params.ts";
-import { optionalFilter, reportDeletion, reportIdParam, reportPageLimit, roomFactsReader, type ReportedRoomFacts } from "./report-admin.ts";
+import { adminPageLimit, optionalFilter } from "./admin-params.ts";
+import { reportDeletion, reportIdParam, roomFactsReader, type ReportedRoomFacts } from "./report-admin.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 const BASE = "/_synapse/admin/v1/event_reports";
@@ -34,7 +35,7 @@ export function eventReportAdminEndpoints(sources: EventReportSources): Endpoint
       await requireAdmin(req, isAdmin);
       const query: EventReportQuery = {
         offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
-        limit: reportPageLimit(req),
+        limit: adminPageLimit(req),
         direction: directionParam(req, "b"),
         ...optionalFilter(req, "user_id", "reporterContains"),
         ...optionalFilter(req, "room_id", "roomIdContains"),

@@ -1,26 +1,11 @@
-// What Synapse's admin APIs for reports (event-reports.ts, room-reports.ts) share: a page's limit,
-// a report's ID in the path, the optional filters, the reported room's name, alias and topic as
-// they are now, and deleting a report.
+// What Synapse's admin APIs for reports (event-reports.ts, room-reports.ts) share: a report's ID in
+// the path, the reported room's name, alias and topic as they are now, and deleting a report.
 import { MatrixError } from "../../../core/errors.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
 import type { ReportStore, StoredReport } from "../../../storage/stores/reports.ts";
 import type { RoomStateReader } from "../../rooms/room-state.ts";
-import { limitParam, pathParam } from "../client/event-params.ts";
-import { queryParam } from "../client/requester.ts";
+import { pathParam } from "../client/event-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
-
-/** Synapse's default page size. */
-const DEFAULT_LIMIT = 100;
-/** The largest page served: a page is read and answered whole. */
-const MAX_LIMIT = 1000;
-
-/** The page size asked for: Synapse's default of 100, at most 1,000. */
-export function reportPageLimit(req: MatrixRequest): number {
-  const limit = limitParam(req, DEFAULT_LIMIT, MAX_LIMIT);
-  // A page of none would never move the next page's token on: refused rather than paged forever.
-  if (limit === 0) throw new MatrixError("M_INVALID_PARAM", "limit must be a positive integer", 400);
-  return limit;
-}
 
 /** The report named by the path's `reportId`. */
 export function reportIdParam(req: MatrixRequest): number {
@@ -30,12 +15,6 @@ export function reportIdParam(req: MatrixRequest): number {
     throw new MatrixError("M_INVALID_PARAM", "The report ID must be a positive integer", 400);
   }
   return Number(text);
-}
-
-/** The query parameter `name` under `key`, or nothing when it is absent or empty. */
-export function optionalFilter<K extends string>(req: MatrixRequest, name: string, key: K): Partial<Record<K, string>> {
-  const value = queryParam(req, name);
-  return value === undefined || value === "" ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 /** A reported room's name, canonical alias and topic now (null without, or when the room is not stored here). */

@@ -8,7 +8,8 @@ import type { Endpoint } from "../../../http/endpoint.ts";
 import type { ReportStore, RoomReportQuery, StoredReport } from "../../../storage/stores/reports.ts";
 import type { RoomStateReader } from "../../rooms/room-state.ts";
 import { limitParam } from "../client/event-params.ts";
-import { optionalFilter, reportDeletion, reportIdParam, reportPageLimit, roomFactsReader, type ReportedRoomFacts } from "./report-admin.ts";
+import { adminPageLimit, optionalFilter } from "./admin-params.ts";
+import { reportDeletion, reportIdParam, roomFactsReader, type ReportedRoomFacts } from "./report-admin.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 const BASE = "/_synapse/admin/v1/room_reports";
@@ -30,7 +31,7 @@ export function roomReportAdminEndpoints(sources: RoomReportSources): Endpoint[]
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const limit = reportPageLimit(req);
+      const limit = adminPageLimit(req);
       // `from`: the report the page starts at (a previous page's next_batch); absent, the newest.
       const upTo = limitParam(req, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, "from");
       const query: RoomReportQuery = {

@@ -1,0 +1,32 @@
+// Query parameters Synapse's admin APIs read alike: a page's limit, optional filters, and flags.
+import { MatrixError } from "../../../core/errors.ts";
+import type { MatrixRequest } from "../../../http/endpoint.ts";
+import { limitParam } from "../client/event-params.ts";
+import { queryParam } from "../client/requester.ts";
+
+/** Synapse's default page size. */
+const DEFAULT_LIMIT = 100;
+/** The largest page served: a page is read and answered whole. */
+const MAX_LIMIT = 1000;
+
+/** A page's `limit`: Synapse's default of 100, at most 1,000. */
+export function adminPageLimit(req: MatrixRequest): number {
+  const limit = limitParam(req, DEFAULT_LIMIT, MAX_LIMIT);
+  // A page of none would never move the next page's token on: refused rather than paged forever.
+  if (limit === 0) throw new MatrixError("M_INVALID_PARAM", "limit must be a positive integer", 400);
+  return limit;
+}
+
+/** The query parameter `name` under `key`, or nothing when it is absent or empty. */
+export function optionalFilter<K extends string>(req: MatrixRequest, name: string, key: K): Partial<Record<K, string>> {
+  const value = queryParam(req, name);
+  return value === undefined || value === "" ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+/** A query parameter that is `true` or `false`; undefined when absent. */
+export function booleanParam(req: MatrixRequest, name: string): boolean | undefined {
+  const text = queryParam(req, name);
+  if (text === undefined || text === "") return undefined;
+  if (text !== "true" && text !== "false") throw new MatrixError("M_INVALID_PARAM", `${name} must be true or false`, 400);
+  return text === "true";
+}

@@ -1,0 +1,195 @@
+// The accounts at Synapse's admin API, so that the admin tools written for Synapse (its web
+// interface, synadm) manage Weft's users too: the server's version; pages of the accounts, with
+// filters and an order; one account; resetting a password; deactivating an account; making a user a
+// server admin or not. Server admins only, but the version, which Synapse answers to anyone.
+import { MatrixError } from "../../../core/errors.ts";
+import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
+import type { JsonObject } from "../../../core/json.ts";
+import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
+import type { User, UserListOrder, UserListQuery } from "../../../storage/stores/users.ts";
+import type { DeviceService } from "../../devices/device-service.ts";
+import type { AccountRestrictions } from "../../users/account-restrictions.ts";
+import type { AccountService } from "../../users/account-service.ts";
+import type { UserService } from "../../users/user-service.ts";
+import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
+import { queryParam, requesterOf } from "../client/requester.ts";
+import { weftVersion } from "../federation/version.ts";
+import { adminPageLimit, booleanParam, optionalFilter } from "./admin-params.ts";
+import { requireAdmin } from "./require-admin.ts";
+
+export interface UserAdminSources {
+  readonly serverName: string;
+  readonly users: UserService;
+  readonly accounts: AccountService;
+  readonly devices: DeviceService;
+  readonly locks: AccountRestrictions;
+  readonly suspensions: AccountRestrictions;
+}
+
+const ORDERS: ReadonlySet<string> = new Set<UserListOrder>(["name", "is_guest", "admin", "deactivated", "displayname", "avatar_url", "creation_ts"]);
+
+export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
+  const { users } = sources;
+  const isAdmin = (userId: string): Promise<boolean> => users.isAdmin(userId);
+
+  const serverVersion: Endpoint = {
+    name: "admin.server_version",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/server_version"],
+    resource: "client",
+    auth: "none",
+    handler: async () => ({ server_version: `Weft ${weftVersion()}` }),
+  };
+
+  const list: Endpoint = {
+    name: "admin.list_users",
+    method: "GET",
+    paths: ["/_synapse/admin/v2/users"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const limit = adminPageLimit(req);
+      const orderBy = queryParam(req, "order_by") ?? "name";
+      if (!ORDERS.has(orderBy)) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderBy}`, 400);
+      const admins = booleanParam(req, "admins");
+      const query: UserListQuery = {
+        offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
+        limit,
+        ...optionalFilter(req, "user_id", "userIdContains"),
+        ...optionalFilter(req, "name", "nameContains"),
+        includeGuests: booleanParam(req, "guests") ?? true,
+        includeDeactivated: booleanParam(req, "deactivated") ?? false,
+        ...(admins === undefined ? {} : { admins }),
+        orderBy: orderBy as UserListOrder,
+        direction: directionParam(req, "f"),
+      };
+      const page = await users.listUsers(query);
+      const out: JsonObject = { users: page.users.map((user) => userJson(sources, user, user.erased)), total: page.total };
+      // The offset of the next page, a string as Synapse gives it.
+      if (query.offset + page.users.length < page.total) out["next_token"] = String(query.offset + page.users.length);
+      return out;
+    },
+  };
+
+  const get: Endpoint = {
+    name: "admin.get_user",
+    method: "GET",
+    paths: ["/_synapse/admin/v2/users/:userId"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const user = await localUser(sources, req);
+      const lastSeen = Math.max(...(await sources.devices.listDevices(user.userId)).map((d) => d.lastSeenTs ?? 0), 0);
+      return {
+        ...userJson(sources, user, await users.isErased(user.userId)),
+        threepids: [],
+        external_ids: [],
+        appservice_id: null,
+        consent_server_notice_sent: null,
+        consent_version: null,
+        consent_ts: null,
+        last_seen_ts: lastSeen === 0 ? null : lastSeen,
+      };
+    },
+  };
+
+  const resetPassword: Endpoint<JsonObject> = {
+    name: "admin.reset_password",
+    method: "POST",
+    paths: ["/_synapse/admin/v1/reset_password/:userId"],
+    resource: "client",
+    auth: "accessToken",
+    // As POST /account/password takes a new password.
+    schema: {
+      type: "object",
+      required: ["new_password"],
+      properties: { new_password: { type: "string", minLength: 1, maxLength: 512 }, logout_devices: { type: "boolean" } },
+    },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const user = await localUser(sources, req);
+      if (user.deactivated) throw new MatrixError("M_INVALID_PARAM", "The account is deactivated", 400);
+      await sources.accounts.setPassword(user.userId, req.body["new_password"] as string, req.body["logout_devices"] !== false);
+      return {};
+    },
+  };
+
+  const deactivate: Endpoint<JsonObject> = {
+    name: "admin.deactivate_user",
+    method: "POST",
+    paths: ["/_synapse/admin/v1/deactivate/:userId"],
+    resource: "client",
+    auth: "accessToken",
+    schema: { type: "object", properties: { erase: { type: "boolean" } } },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const user = await localUser(sources, req);
+      const result = await sources.accounts.deactivateAccount(user.userId, req.body["erase"] === true);
+      return { id_server_unbind_result: result.idServerUnbindResult };
+    },
+  };
+
+  const getAdmin: Endpoint = {
+    name: "admin.get_user_admin",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/users/:userId/admin"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      return { admin: (await localUser(sources, req)).admin };
+    },
+  };
+
+  const setAdmin: Endpoint<JsonObject> = {
+    name: "admin.set_user_admin",
+    method: "PUT",
+    paths: ["/_synapse/admin/v1/users/:userId/admin"],
+    resource: "client",
+    auth: "accessToken",
+    schema: { type: "object", required: ["admin"], properties: { admin: { type: "boolean" } } },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const user = await localUser(sources, req);
+      const admin = req.body["admin"] as boolean;
+      // As Synapse: a server is never left without the admin who asks.
+      if (!admin && user.userId === requesterOf(req).userId) throw new MatrixError("M_INVALID_PARAM", "You may not demote yourself", 400);
+      await users.setAdmin(user.userId, admin);
+      return {};
+    },
+  };
+
+  return [serverVersion, list, get, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint];
+}
+
+/** The account of the path's user, who must be ours and exist (deactivated ones included). */
+async function localUser(sources: UserAdminSources, req: MatrixRequest): Promise<User> {
+  const userId = pathParam(req, "userId");
+  if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== sources.serverName) {
+    throw new MatrixError("M_INVALID_PARAM", "Can only manage local users", 400);
+  }
+  const user = await sources.users.getUser(userId);
+  if (user === undefined) throw new MatrixError("M_NOT_FOUND", "User not found", 404);
+  return user;
+}
+
+/** What Synapse's admin API says of an account. */
+function userJson(sources: UserAdminSources, user: User, erased: boolean): JsonObject {
+  return {
+    name: user.userId,
+    displayname: user.displayname,
+    avatar_url: user.avatarUrl,
+    is_guest: user.guest,
+    admin: user.admin,
+    deactivated: user.deactivated,
+    erased,
+    shadow_banned: false,
+    locked: sources.locks.isRestricted(user.userId),
+    suspended: sources.suspensions.isRestricted(user.userId),
+    approved: true,
+    user_type: null,
+    creation_ts: user.createdTs,
+  };
+}

@@ -1,0 +1,149 @@
+// The accounts at Synapse's admin API over real HTTP on both engines: the server's version; pages
+// of the accounts with their filters, order and next_token; one account; resetting a password (the
+// devices logged out, the new password working); deactivating an account; the admin flag. Server
+// admins only, and the errors of bad requests.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { engines } from "../../../storage/engines.ts";
+import { startTestHomeserver, type TestHomeserver } from "../../harness.ts";
+import { assertError, call, login, registerGuest, registerUser, type TestUser } from "../client/helpers.ts";
+import { ADMIN_YAML, registerAdmin } from "./helpers.ts";
+
+const enc = encodeURIComponent;
+
+for (const engine of engines) {
+  describe(`admin users [${engine}]`, () => {
+    let hs: TestHomeserver;
+    let admin: string;
+    let alice: TestUser;
+    let bob: TestUser;
+    let carol: TestUser;
+    let guest: TestUser;
+
+    before(async () => {
+      hs = await startTestHomeserver(engine, { yaml: `${ADMIN_YAML}\nallow_guest_access: true` });
+      admin = await registerAdmin(hs, "root");
+      alice = await registerUser(hs, "alice");
+      bob = await registerUser(hs, "bob");
+      carol = await registerUser(hs, "carol");
+      guest = await registerGuest(hs);
+      assert.equal((await call(hs, "PUT", `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, { token: bob.accessToken, body: { displayname: "Bobby Tables" } })).status, 200);
+    });
+    after(() => hs.stop());
+
+    type UserJson = Record<string, unknown>;
+    const list = async (query = ""): Promise<{ users: UserJson[]; total: number; next: string | undefined }> => {
+      const reply = await call(hs, "GET", `/_synapse/admin/v2/users${query}`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      return { users: reply.body["users"] as UserJson[], total: reply.body["total"] as number, next: reply.body["next_token"] as string | undefined };
+    };
+    const names = (users: UserJson[]): string[] => users.map((u) => u["name"] as string);
+
+    it("answers the server's version to anyone", async () => {
+      const reply = await call(hs, "GET", "/_synapse/admin/v1/server_version");
+      assert.equal(reply.status, 200);
+      assert.match(reply.body["server_version"] as string, /^Weft \d+\.\d+\.\d+/);
+    });
+
+    it("lists the accounts by user ID, with their flags, guests included and deactivated ones not", async () => {
+      const { users, total, next } = await list();
+      assert.equal(total, 5);
+      assert.equal(next, undefined);
+      assert.deepEqual(names(users), [alice.userId, bob.userId, carol.userId, "@root:test.local", guest.userId].sort());
+      const bobJson = users.find((u) => u["name"] === bob.userId) as UserJson;
+      assert.equal(bobJson["displayname"], "Bobby Tables");
+      assert.equal(bobJson["admin"], false);
+      assert.equal(bobJson["is_guest"], false);
+      assert.equal(bobJson["deactivated"], false);
+      assert.equal(bobJson["locked"], false);
+      assert.equal(typeof bobJson["creation_ts"], "number");
+      assert.equal((users.find((u) => u["name"] === "@root:test.local") as UserJson)["admin"], true);
+      assert.equal((users.find((u) => u["name"] === guest.userId) as UserJson)["is_guest"], true);
+    });
+
+    it("pages by offset either way, and filters", async () => {
+      const all = names((await list()).users);
+      const page1 = await list("?limit=2");
+      assert.deepEqual(names(page1.users), all.slice(0, 2));
+      assert.equal(page1.next, "2");
+      const page2 = await list(`?limit=2&from=${page1.next}`);
+      assert.deepEqual(names(page2.users), all.slice(2, 4));
+      assert.deepEqual(names((await list("?dir=b&limit=1")).users), [all.at(-1)]);
+      assert.deepEqual(names((await list("?guests=false")).users), all.filter((n) => n !== guest.userId));
+      assert.deepEqual(names((await list("?admins=true")).users), ["@root:test.local"]);
+      assert.equal((await list("?admins=false")).total, 4);
+      assert.deepEqual(names((await list(`?user_id=${enc("ali")}`)).users), [alice.userId]);
+      // name: the user ID or the display name, whatever the case.
+      assert.deepEqual(names((await list(`?name=${enc("TABLES")}`)).users), [bob.userId]);
+      assert.deepEqual(names((await list(`?name=${enc("CAROL")}`)).users), [carol.userId]);
+      const newestFirst = await list("?order_by=creation_ts&dir=b&guests=false");
+      assert.equal(names(newestFirst.users)[0], carol.userId);
+    });
+
+    it("shows one account", async () => {
+      const reply = await call(hs, "GET", `/_synapse/admin/v2/users/${enc(alice.userId)}`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.equal(reply.body["name"], alice.userId);
+      assert.deepEqual(reply.body["threepids"], []);
+      assert.equal(reply.body["deactivated"], false);
+      assert.equal(reply.body["erased"], false);
+      assertError(await call(hs, "GET", `/_synapse/admin/v2/users/${enc("@nobody:test.local")}`, { token: admin }), 404, "M_NOT_FOUND");
+      assertError(await call(hs, "GET", `/_synapse/admin/v2/users/${enc("@alice:elsewhere.example")}`, { token: admin }), 400, "M_INVALID_PARAM");
+    });
+
+    it("resets a password: the old one no longer works, the new one does, the devices are logged out", async () => {
+      const reply = await call(hs, "POST", `/_synapse/admin/v1/reset_password/${enc(carol.userId)}`, { token: admin, body: { new_password: "Brand-new-pass-2" } });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assertError(await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token: carol.accessToken }), 401, "M_UNKNOWN_TOKEN");
+      assert.equal((await login(hs, carol.userId, carol.password)).status, 403);
+      const fresh = await login(hs, carol.userId, "Brand-new-pass-2");
+      assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+      // logout_devices: false keeps them.
+      const token = fresh.body["access_token"] as string;
+      assert.equal((await call(hs, "POST", `/_synapse/admin/v1/reset_password/${enc(carol.userId)}`, { token: admin, body: { new_password: "Third-pass-3", logout_devices: false } })).status, 200);
+      assert.equal((await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token })).status, 200);
+    });
+
+    it("deactivates an account: it cannot log in, its tokens are gone, and it is listed only when asked", async () => {
+      const reply = await call(hs, "POST", `/_synapse/admin/v1/deactivate/${enc(alice.userId)}`, { token: admin, body: { erase: true } });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body, { id_server_unbind_result: "success" });
+      assertError(await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token: alice.accessToken }), 401, "M_UNKNOWN_TOKEN");
+      assert.notEqual((await login(hs, alice.userId, alice.password)).status, 200);
+      assert.ok(!names((await list()).users).includes(alice.userId));
+      const withDeactivated = await list("?deactivated=true");
+      const aliceJson = withDeactivated.users.find((u) => u["name"] === alice.userId) as UserJson;
+      assert.equal(aliceJson["deactivated"], true);
+      assert.equal(aliceJson["erased"], true);
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/reset_password/${enc(alice.userId)}`, { token: admin, body: { new_password: "x-Pass-1" } }), 400, "M_INVALID_PARAM");
+    });
+
+    it("makes a user a server admin and back, but never demotes the admin asking", async () => {
+      const path = `/_synapse/admin/v1/users/${enc(bob.userId)}/admin`;
+      assert.deepEqual((await call(hs, "GET", path, { token: admin })).body, { admin: false });
+      assert.equal((await call(hs, "PUT", path, { token: admin, body: { admin: true } })).status, 200);
+      assert.deepEqual((await call(hs, "GET", path, { token: admin })).body, { admin: true });
+      // Bob is an admin now: he may list the users.
+      assert.equal((await call(hs, "GET", "/_synapse/admin/v2/users", { token: bob.accessToken })).status, 200);
+      assert.equal((await call(hs, "PUT", path, { token: admin, body: { admin: false } })).status, 200);
+      assertError(await call(hs, "GET", "/_synapse/admin/v2/users", { token: bob.accessToken }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "PUT", `/_synapse/admin/v1/users/${enc("@root:test.local")}/admin`, { token: admin, body: { admin: false } }), 400, "M_INVALID_PARAM");
+    });
+
+    it("answers only server admins, and refuses bad parameters", async () => {
+      const token = bob.accessToken;
+      assertError(await call(hs, "GET", "/_synapse/admin/v2/users", { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "GET", `/_synapse/admin/v2/users/${enc(bob.userId)}`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/reset_password/${enc(bob.userId)}`, { token, body: { new_password: "Abc-12345" } }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/deactivate/${enc(bob.userId)}`, { token, body: {} }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "PUT", `/_synapse/admin/v1/users/${enc(bob.userId)}/admin`, { token, body: { admin: true } }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "GET", "/_synapse/admin/v2/users"), 401, "M_MISSING_TOKEN");
+      for (const query of ["?limit=0", "?limit=x", "?from=-1", "?guests=yes", "?deactivated=1", "?admins=maybe", "?order_by=password", "?dir=up"]) {
+        assertError(await call(hs, "GET", `/_synapse/admin/v2/users${query}`, { token: admin }), 400, "M_INVALID_PARAM");
+      }
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/reset_password/${enc(bob.userId)}`, { token: admin, body: {} }), 400, "M_MISSING_PARAM");
+      assertError(await call(hs, "PUT", `/_synapse/admin/v1/users/${enc(bob.userId)}/admin`, { token: admin, body: { admin: "yes" } }), 400, "M_BAD_JSON");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/deactivate/${enc("@nobody:test.local")}`, { token: admin, body: {} }), 404, "M_NOT_FOUND");
+    });
+  });
+}
