@@ -46,7 +46,6 @@ import { AccountRestrictionStore } from "../storage/stores/account-restrictions.
 import { CrossSigningStore } from "../storage/stores/cross-signing.ts";
 import { accountRestrictionEndpoints } from "./api/admin/account-restrictions.ts";
 import { whoisEndpoint } from "./api/admin/whois.ts";
-import { userAdminEndpoints } from "./api/admin/users.ts";
 
 export interface AccountServices {
   readonly users: UserService;
@@ -133,7 +132,6 @@ export async function createAccountServices(options: {
     ...accountRestrictionEndpoints("lock", locks, (userId) => users.isAdmin(userId)),
     ...accountRestrictionEndpoints("suspension", suspensions, (userId) => users.isAdmin(userId)),
     whoisEndpoint(users, devices, config.serverName),
-    ...userAdminEndpoints({ serverName: config.serverName, users, accounts, devices, locks, suspensions }),
   ];
 
   return {

@@ -40,6 +40,7 @@ import { reportingEndpoints } from "./api/client/reporting.ts";
 import { eventReportAdminEndpoints } from "./api/admin/event-reports.ts";
 import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
+import { userAdminEndpoints } from "./api/admin/users.ts";
 import { UserRedactions } from "./events/user-redaction.ts";
 import { AdminRedactionStore } from "../storage/stores/admin-redactions.ts";
 import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
@@ -382,6 +383,18 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...appservices.endpoints,
     ...reportEndpoints(config, db, roomserver, events, users, rooms.states),
     ...userRedactionAdminEndpoints(userRedactions, (userId) => users.isAdmin(userId)),
+    ...userAdminEndpoints({
+      serverName: config.serverName,
+      users,
+      accounts: accounts.accounts,
+      devices: accounts.devices,
+      locks: accounts.locks,
+      suspensions: accounts.suspensions,
+      joinedRooms: async (userId) => {
+        await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
+        return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((entry) => entry.roomId);
+      },
+    }),
     ...serverKeyEndpoints(serverKeys),
     ...keyQueryEndpoints(federation.notary),
     federationVersionEndpoint(),

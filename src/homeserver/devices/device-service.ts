@@ -222,6 +222,11 @@ export class DeviceService {
     await this.#deleteDevices(requester.userId, deviceIds);
   }
 
+  /** Deletes the devices with their tokens, without UIA: for server admins (Synapse's admin API). */
+  async deleteDevices(userId: string, deviceIds: readonly string[]): Promise<void> {
+    await this.#deleteDevices(userId, deviceIds);
+  }
+
   /** Writes the pending last-seen sightings now. */
   flush(): Promise<void> {
     return this.#lastSeen.flush();

@@ -1,16 +1,19 @@
 // The accounts at Synapse's admin API, so that the admin tools written for Synapse (its web
 // interface, synadm) manage Weft's users too: the server's version; pages of the accounts, with
 // filters and an order; one account; resetting a password; deactivating an account; making a user a
-// server admin or not. Server admins only, but the version, which Synapse answers to anyone.
+// server admin or not; a user's devices (listed, renamed, deleted) and joined rooms. Server admins
+// only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
+import type { Device } from "../../../storage/stores/devices.ts";
 import type { User, UserListOrder, UserListQuery } from "../../../storage/stores/users.ts";
 import type { DeviceService } from "../../devices/device-service.ts";
 import type { AccountRestrictions } from "../../users/account-restrictions.ts";
 import type { AccountService } from "../../users/account-service.ts";
 import type { UserService } from "../../users/user-service.ts";
+import { deviceJson } from "../client/devices.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam, requesterOf } from "../client/requester.ts";
 import { weftVersion } from "../federation/version.ts";
@@ -24,6 +27,8 @@ export interface UserAdminSources {
   readonly devices: DeviceService;
   readonly locks: AccountRestrictions;
   readonly suspensions: AccountRestrictions;
+  /** The rooms the user is joined to. */
+  readonly joinedRooms: (userId: string) => Promise<string[]>;
 }
 
 const ORDERS: ReadonlySet<string> = new Set<UserListOrder>(["name", "is_guest", "admin", "deactivated", "displayname", "avatar_url", "creation_ts"]);
@@ -161,7 +166,97 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
-  return [serverVersion, list, get, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint];
+  const joinedRooms: Endpoint = {
+    name: "admin.user_joined_rooms",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/users/:userId/joined_rooms"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const rooms = await sources.joinedRooms((await localUser(sources, req)).userId);
+      return { joined_rooms: rooms, total: rooms.length };
+    },
+  };
+
+  return [serverVersion, list, get, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
+}
+
+/** A user's devices at /_synapse/admin/v2/users/{userId}/devices: what the user's own device API does, without UIA. */
+function deviceEndpoints(sources: UserAdminSources, isAdmin: (userId: string) => Promise<boolean>): Endpoint[] {
+  const { devices } = sources;
+  const base = "/_synapse/admin/v2/users/:userId";
+  const adminDeviceJson = (device: Device): JsonObject => ({ ...deviceJson(device), last_seen_user_agent: device.lastSeenUserAgent });
+
+  const list: Endpoint = {
+    name: "admin.user_devices",
+    method: "GET",
+    paths: [`${base}/devices`],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const found = await devices.listDevices((await localUser(sources, req)).userId);
+      return { devices: found.map(adminDeviceJson), total: found.length };
+    },
+  };
+
+  const get: Endpoint = {
+    name: "admin.user_device",
+    method: "GET",
+    paths: [`${base}/devices/:deviceId`],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      return adminDeviceJson(await devices.getDevice((await localUser(sources, req)).userId, pathParam(req, "deviceId")));
+    },
+  };
+
+  const rename: Endpoint<JsonObject> = {
+    name: "admin.update_user_device",
+    method: "PUT",
+    paths: [`${base}/devices/:deviceId`],
+    resource: "client",
+    auth: "accessToken",
+    schema: { type: "object", properties: { display_name: { type: "string" } } },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const displayName = req.body["display_name"] as string | undefined;
+      await devices.updateDevice((await localUser(sources, req)).userId, pathParam(req, "deviceId"), { displayName });
+      return {};
+    },
+  };
+
+  const remove: Endpoint = {
+    name: "admin.delete_user_device",
+    method: "DELETE",
+    paths: [`${base}/devices/:deviceId`],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      // As DELETE /devices/{deviceId}: a device already gone is no error.
+      await devices.deleteDevices((await localUser(sources, req)).userId, [pathParam(req, "deviceId")]);
+      return {};
+    },
+  };
+
+  const removeMany: Endpoint<JsonObject> = {
+    name: "admin.delete_user_devices",
+    method: "POST",
+    paths: [`${base}/delete_devices`],
+    resource: "client",
+    auth: "accessToken",
+    schema: { type: "object", required: ["devices"], properties: { devices: { type: "array", items: { type: "string" } } } },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      await devices.deleteDevices((await localUser(sources, req)).userId, req.body["devices"] as string[]);
+      return {};
+    },
+  };
+
+  return [list, get, rename as Endpoint, remove, removeMany as Endpoint];
 }
 
 /** The account of the path's user, who must be ours and exist (deactivated ones included). */

@@ -1,6 +1,6 @@
 // GET /_matrix/client/v3/admin/whois/{userId} (admin.yaml): a user's devices, each with its last
 // connection (address, time, client). For server admins, and for users looking themselves up (the
-// spec lets servers allow just those two).
+// spec lets servers allow just those two). Served at Synapse's admin path too, where its tools ask.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
@@ -16,7 +16,7 @@ export function whoisEndpoint(users: UserService, devices: DeviceService, server
   return {
     name: "admin.whois",
     method: "GET",
-    paths: clientPaths("/admin/whois/:userId"),
+    paths: [...clientPaths("/admin/whois/:userId"), "/_synapse/admin/v1/whois/:userId"],
     resource: "client",
     auth: "accessToken",
     handler: async (req) => {

@@ -9,7 +9,7 @@ import { nonGuestRequesterOf, requesterOf } from "./requester.ts";
  * definitions/client_device.yaml: absent fields rather than nulls. `user_id` is not in the schema
  * (which allows more properties), but Sytest's device tests require it, as Synapse serves it.
  */
-function deviceJson(d: Device): JsonObject {
+export function deviceJson(d: Device): JsonObject {
   const out: JsonObject = { device_id: d.deviceId, user_id: d.userId };
   if (d.displayName !== null) out["display_name"] = d.displayName;
   if (d.lastSeenIp !== null) out["last_seen_ip"] = d.lastSeenIp;

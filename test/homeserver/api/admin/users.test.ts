@@ -1,7 +1,8 @@
 // The accounts at Synapse's admin API over real HTTP on both engines: the server's version; pages
 // of the accounts with their filters, order and next_token; one account; resetting a password (the
-// devices logged out, the new password working); deactivating an account; the admin flag. Server
-// admins only, and the errors of bad requests.
+// devices logged out, the new password working); deactivating an account; the admin flag; a user's
+// devices and joined rooms, and whois at Synapse's path. Server admins only, and the errors of bad
+// requests.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { engines } from "../../../storage/engines.ts";
@@ -130,6 +131,38 @@ for (const engine of engines) {
       assertError(await call(hs, "PUT", `/_synapse/admin/v1/users/${enc("@root:test.local")}/admin`, { token: admin, body: { admin: false } }), 400, "M_INVALID_PARAM");
     });
 
+    it("lists, renames and deletes a user's devices", async () => {
+      const second = (await login(hs, bob.userId, bob.password)).body["device_id"] as string;
+      const base = `/_synapse/admin/v2/users/${enc(bob.userId)}`;
+      const listed = await call(hs, "GET", `${base}/devices`, { token: admin });
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      assert.equal(listed.body["total"], 2);
+      assert.deepEqual((listed.body["devices"] as UserJson[]).map((d) => d["device_id"]).sort(), [bob.deviceId, second].sort());
+      assert.equal((await call(hs, "PUT", `${base}/devices/${enc(second)}`, { token: admin, body: { display_name: "Laptop" } })).status, 200);
+      const one = await call(hs, "GET", `${base}/devices/${enc(second)}`, { token: admin });
+      assert.equal(one.body["display_name"], "Laptop");
+      assert.equal(one.body["user_id"], bob.userId);
+      assertError(await call(hs, "GET", `${base}/devices/NOPE`, { token: admin }), 404, "M_NOT_FOUND");
+      assert.equal((await call(hs, "DELETE", `${base}/devices/${enc(second)}`, { token: admin })).status, 200);
+      assertError(await call(hs, "GET", `${base}/devices/${enc(second)}`, { token: admin }), 404, "M_NOT_FOUND");
+      const third = (await login(hs, bob.userId, bob.password)).body as Record<string, string>;
+      assert.equal((await call(hs, "POST", `${base}/delete_devices`, { token: admin, body: { devices: [third["device_id"] as string, "GONE"] } })).status, 200);
+      assertError(await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token: third["access_token"] }), 401, "M_UNKNOWN_TOKEN");
+      // Bob's first device stands.
+      assert.equal((await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token: bob.accessToken })).status, 200);
+    });
+
+    it("lists a user's joined rooms, and answers whois at Synapse's path", async () => {
+      const roomId = (await call(hs, "POST", "/_matrix/client/v3/createRoom", { token: bob.accessToken, body: {} })).body["room_id"] as string;
+      const reply = await call(hs, "GET", `/_synapse/admin/v1/users/${enc(bob.userId)}/joined_rooms`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body, { joined_rooms: [roomId], total: 1 });
+      const whois = await call(hs, "GET", `/_synapse/admin/v1/whois/${enc(bob.userId)}`, { token: admin });
+      assert.equal(whois.status, 200, JSON.stringify(whois.body));
+      assert.equal(whois.body["user_id"], bob.userId);
+      assert.ok(Object.keys(whois.body["devices"] as object).includes(bob.deviceId));
+    });
+
     it("answers only server admins, and refuses bad parameters", async () => {
       const token = bob.accessToken;
       assertError(await call(hs, "GET", "/_synapse/admin/v2/users", { token }), 403, "M_FORBIDDEN");
@@ -137,6 +170,10 @@ for (const engine of engines) {
       assertError(await call(hs, "POST", `/_synapse/admin/v1/reset_password/${enc(bob.userId)}`, { token, body: { new_password: "Abc-12345" } }), 403, "M_FORBIDDEN");
       assertError(await call(hs, "POST", `/_synapse/admin/v1/deactivate/${enc(bob.userId)}`, { token, body: {} }), 403, "M_FORBIDDEN");
       assertError(await call(hs, "PUT", `/_synapse/admin/v1/users/${enc(bob.userId)}/admin`, { token, body: { admin: true } }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "GET", `/_synapse/admin/v2/users/${enc(bob.userId)}/devices`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "POST", `/_synapse/admin/v2/users/${enc(carol.userId)}/delete_devices`, { token, body: { devices: [] } }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc(carol.userId)}/joined_rooms`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/whois/${enc(carol.userId)}`, { token }), 403, "M_FORBIDDEN");
       assertError(await call(hs, "GET", "/_synapse/admin/v2/users"), 401, "M_MISSING_TOKEN");
       for (const query of ["?limit=0", "?limit=x", "?from=-1", "?guests=yes", "?deactivated=1", "?admins=maybe", "?order_by=password", "?dir=up"]) {
         assertError(await call(hs, "GET", `/_synapse/admin/v2/users${query}`, { token: admin }), 400, "M_INVALID_PARAM");
