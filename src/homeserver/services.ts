@@ -41,6 +41,7 @@ import { eventReportAdminEndpoints } from "./api/admin/event-reports.ts";
 import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
 import { userAdminEndpoints } from "./api/admin/users.ts";
+import { roomAdminEndpoints } from "./api/admin/rooms.ts";
 import { UserRedactions } from "./events/user-redaction.ts";
 import { AdminRedactionStore } from "../storage/stores/admin-redactions.ts";
 import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
@@ -394,6 +395,17 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
         await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
         return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((entry) => entry.roomId);
       },
+    }),
+    ...roomAdminEndpoints({
+      serverName: config.serverName,
+      states: rooms.states,
+      directory: rooms.directory,
+      membershipIndex: rooms.membershipIndex,
+      roomIds: () => roomserver.store.roomIds(),
+      getEvent: (eventId) => roomserver.getEvent(eventId),
+      serialize: (infos) => events.serializer.serialize(infos),
+      deviceCount: async (userId) => (await accounts.devices.listDevices(userId)).length,
+      isAdmin: (userId) => users.isAdmin(userId),
     }),
     ...serverKeyEndpoints(serverKeys),
     ...keyQueryEndpoints(federation.notary),

@@ -154,6 +154,12 @@ export class EventStore {
     return { roomNid: row.room_nid, roomId: row.room_id, roomVersion: row.room_version, currentStateGroup: row.current_state_group };
   }
 
+  /** The IDs of the rooms whose state is stored here (not those known by outliers only), in ID order. */
+  async roomIds(): Promise<string[]> {
+    const rows = await this.#db.read("get_room_ids", (trx) => trx.selectFrom("rooms").select("room_id").where("current_state_group", "is not", null).orderBy("room_id").execute());
+    return rows.map((r) => r.room_id);
+  }
+
   /** The stored events among these IDs. */
   async getEvents(eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
     const out = new Map<string, StoredEvent>();
