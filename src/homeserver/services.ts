@@ -42,6 +42,7 @@ import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
 import { userAdminEndpoints } from "./api/admin/users.ts";
 import { roomAdminEndpoints } from "./api/admin/rooms.ts";
+import { mediaAdminEndpoints } from "./api/admin/media.ts";
 import { UserRedactions } from "./events/user-redaction.ts";
 import { AdminRedactionStore } from "../storage/stores/admin-redactions.ts";
 import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
@@ -420,6 +421,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...push.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
     ...mediaEndpoints({ media }),
+    ...mediaAdminEndpoints(media, config.serverName, (userId) => users.isAdmin(userId)),
     ...(urlPreviewer === undefined ? [] : previewUrlEndpoints(urlPreviewer)),
     ...federationMediaEndpoints({ media, serverName: config.serverName }),
   ];

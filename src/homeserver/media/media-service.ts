@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { MatrixError } from "../../core/errors.ts";
 import { parseServerName } from "../../core/identifiers/server-name.ts";
-import type { MediaStore } from "../../storage/stores/media.ts";
+import type { LocalMediaRow, MediaStore, UserMediaQuery } from "../../storage/stores/media.ts";
 import { openMediaFile, removeMediaFiles, writeFileDurably } from "./media-files.ts";
 import { accessResolutionMs, MediaAccesses, type RetainedMedia } from "./media-retention.ts";
 import {
@@ -278,14 +278,35 @@ export class MediaService implements RetainedMedia {
    * being made right then may still be written after: a few kilobytes no row names.
    */
   async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: number }> {
-    const { store, storePath, serverName, log } = this.#options;
+    const { store, serverName } = this.#options;
     const candidates = await store.notAccessedSince(serverName, beforeTs, limit);
     const deleted = await store.deleteNotAccessedSince(serverName, candidates, beforeTs);
-    for (const mediaId of deleted) {
+    await this.#removeFiles(deleted);
+    return { examined: candidates.length, purged: deleted.length };
+  }
+
+  /** A page of the media a local user created (Synapse's admin API), and how many they have. */
+  mediaOf(userId: string, query: UserMediaQuery): Promise<{ media: LocalMediaRow[]; total: number }> {
+    return this.#options.store.byUser(userId, query);
+  }
+
+  /**
+   * Deletes local media on an admin's request, as a purge does (purgeNotAccessedSince): the rows
+   * first, then the files and cached thumbnails. Returns the media there were.
+   */
+  async deleteLocal(mediaIds: readonly string[]): Promise<string[]> {
+    const deleted = await this.#options.store.delete(mediaIds);
+    await this.#removeFiles(deleted);
+    return deleted;
+  }
+
+  /** The files and cached thumbnails of media whose rows are gone. */
+  async #removeFiles(mediaIds: readonly string[]): Promise<void> {
+    const { storePath, log } = this.#options;
+    for (const mediaId of mediaIds) {
       await removeMediaFiles(localMediaPath(storePath, mediaId), log);
       await removeMediaFiles(localThumbnailDir(storePath, mediaId), log);
     }
-    return { examined: candidates.length, purged: deleted.length };
   }
 
   /**

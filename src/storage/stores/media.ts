@@ -1,9 +1,9 @@
 // The local media repository's rows (migrations 016, 023): one per media ID this server made,
 // pending (created by media/v1/create, not yet uploaded) or uploaded, with when it was last
 // accessed (for media_retention's local_media_lifetime).
-import { sql } from "kysely";
+import { sql, type Selectable } from "kysely";
 import type { Database } from "../database.ts";
-import { toFlag } from "../schema.ts";
+import { toFlag, type LocalMediaTable } from "../schema.ts";
 
 export interface LocalMediaRow {
   readonly mediaId: string;
@@ -18,6 +18,31 @@ export interface LocalMediaRow {
   readonly authenticated: boolean;
   /** When last downloaded or thumbnailed, as written so far (in batches), else uploaded; undefined while pending. */
   readonly lastAccessTs: number | undefined;
+}
+
+/** The columns a user's media may be ordered by (Synapse's admin API `order_by`). */
+export type UserMediaOrder = "media_id" | "upload_name" | "created_ts" | "last_access_ts" | "size" | "content_type";
+
+export interface UserMediaQuery {
+  readonly offset: number;
+  readonly limit: number;
+  readonly orderBy: UserMediaOrder;
+  readonly direction: "f" | "b";
+}
+
+function mediaRowOf(row: Selectable<LocalMediaTable>): LocalMediaRow {
+  return {
+    mediaId: row.media_id,
+    userId: row.user_id,
+    createdTs: Number(row.created_ts),
+    unusedExpiresTs: row.unused_expires_ts === null ? undefined : Number(row.unused_expires_ts),
+    uploadTs: row.upload_ts === null ? undefined : Number(row.upload_ts),
+    contentType: row.content_type ?? undefined,
+    uploadName: row.upload_name ?? undefined,
+    size: row.size === null ? undefined : Number(row.size),
+    authenticated: row.authenticated === 1,
+    lastAccessTs: row.last_access_ts === null ? undefined : Number(row.last_access_ts),
+  };
 }
 
 export interface UploadedMedia {
@@ -125,19 +150,37 @@ export class MediaStore {
     const row = await this.#db.read("get_local_media", (db) =>
       db.selectFrom("local_media").selectAll().where("media_id", "=", mediaId).executeTakeFirst(),
     );
-    if (row === undefined) return undefined;
-    return {
-      mediaId: row.media_id,
-      userId: row.user_id,
-      createdTs: Number(row.created_ts),
-      unusedExpiresTs: row.unused_expires_ts === null ? undefined : Number(row.unused_expires_ts),
-      uploadTs: row.upload_ts === null ? undefined : Number(row.upload_ts),
-      contentType: row.content_type ?? undefined,
-      uploadName: row.upload_name ?? undefined,
-      size: row.size === null ? undefined : Number(row.size),
-      authenticated: row.authenticated === 1,
-      lastAccessTs: row.last_access_ts === null ? undefined : Number(row.last_access_ts),
-    };
+    return row === undefined ? undefined : mediaRowOf(row);
+  }
+
+  /** A page of the media a user created, in the order asked (tied by media ID), and how many they have. */
+  async byUser(userId: string, query: UserMediaQuery): Promise<{ media: LocalMediaRow[]; total: number }> {
+    return await this.#db.read("get_user_local_media", async (db) => {
+      const direction = query.direction === "f" ? "asc" : "desc";
+      const rows = await db
+        .selectFrom("local_media")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy(query.orderBy, direction)
+        .orderBy("media_id", direction)
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+      const counted = await db.selectFrom("local_media").select((eb) => eb.fn.countAll<number | bigint | string>().as("total")).where("user_id", "=", userId).executeTakeFirstOrThrow();
+      return { media: rows.map(mediaRowOf), total: Number(counted.total) };
+    });
+  }
+
+  /** Deletes the rows of these media (an admin's deletion); returns the ones there were, whose files may go. */
+  async delete(mediaIds: readonly string[]): Promise<string[]> {
+    if (mediaIds.length === 0) return [];
+    return await this.#db.write("delete_local_media", async (trx) => {
+      const deleted: string[] = [];
+      for (const ids of chunks(mediaIds)) {
+        for (const r of await trx.deleteFrom("local_media").where("media_id", "in", ids).returning("media_id").execute()) deleted.push(r.media_id);
+      }
+      return deleted;
+    });
   }
 
   /** Records `ts` as the last access of each uploaded media, unless a later one is already written. */

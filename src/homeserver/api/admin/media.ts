@@ -1,0 +1,105 @@
+// Local media at Synapse's admin API, so that its admin tools clean up what users uploaded: pages
+// of a user's media, deleting them all (or a page of them), and deleting one medium. Deleting
+// removes the row, then the file and its thumbnails, as a media_retention purge does; downloads
+// answer 404 M_NOT_FOUND from then on. Server admins only.
+import { MatrixError } from "../../../core/errors.ts";
+import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
+import type { JsonObject } from "../../../core/json.ts";
+import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
+import type { LocalMediaRow, UserMediaOrder, UserMediaQuery } from "../../../storage/stores/media.ts";
+import type { MediaService } from "../../media/media-service.ts";
+import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
+import { queryParam } from "../client/requester.ts";
+import { adminPageLimit } from "./admin-params.ts";
+import { requireAdmin, type IsAdmin } from "./require-admin.ts";
+
+/** Synapse's `order_by` values, by the column each orders. */
+const ORDERS: ReadonlyMap<string, UserMediaOrder> = new Map([
+  ["media_id", "media_id"],
+  ["upload_name", "upload_name"],
+  ["created_ts", "created_ts"],
+  ["last_access_ts", "last_access_ts"],
+  ["media_length", "size"],
+  ["media_type", "content_type"],
+]);
+
+export function mediaAdminEndpoints(media: MediaService, serverName: string, isAdmin: IsAdmin): Endpoint[] {
+  const base = "/_synapse/admin/v1/users/:userId/media";
+
+  const list: Endpoint = {
+    name: "admin.user_media",
+    method: "GET",
+    paths: [base],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const query = mediaQuery(req);
+      const { media: page, total } = await media.mediaOf(localUserId(req, serverName), query);
+      const out: JsonObject = { media: page.map(mediaJson), total };
+      if (query.offset + page.length < total) out["next_token"] = query.offset + page.length;
+      return out;
+    },
+  };
+
+  const deleteOfUser: Endpoint = {
+    name: "admin.delete_user_media",
+    method: "DELETE",
+    paths: [base],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      // The page the same parameters list (Synapse's default: the first 100, oldest first).
+      const { media: page } = await media.mediaOf(localUserId(req, serverName), mediaQuery(req));
+      const deleted = await media.deleteLocal(page.map((m) => m.mediaId));
+      return { deleted_media: deleted, total: deleted.length };
+    },
+  };
+
+  const deleteOne: Endpoint = {
+    name: "admin.delete_media",
+    method: "DELETE",
+    paths: ["/_synapse/admin/v1/media/:serverName/:mediaId"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      if (pathParam(req, "serverName") !== serverName) throw new MatrixError("M_INVALID_PARAM", "Can only delete local media", 400);
+      const deleted = await media.deleteLocal([pathParam(req, "mediaId")]);
+      if (deleted.length === 0) throw new MatrixError("M_NOT_FOUND", "Media not found", 404);
+      return { deleted_media: deleted, total: deleted.length };
+    },
+  };
+
+  return [list, deleteOfUser, deleteOne];
+}
+
+function mediaQuery(req: MatrixRequest): UserMediaQuery {
+  const orderName = queryParam(req, "order_by") ?? "created_ts";
+  const orderBy = ORDERS.get(orderName);
+  if (orderBy === undefined) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderName}`, 400);
+  return { offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"), limit: adminPageLimit(req), orderBy, direction: directionParam(req, "f") };
+}
+
+function localUserId(req: MatrixRequest, serverName: string): string {
+  const userId = pathParam(req, "userId");
+  if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== serverName) {
+    throw new MatrixError("M_INVALID_PARAM", "Can only look up local users", 400);
+  }
+  return userId;
+}
+
+/** What Synapse's admin API says of a medium. */
+function mediaJson(row: LocalMediaRow): JsonObject {
+  return {
+    media_id: row.mediaId,
+    media_type: row.contentType ?? null,
+    media_length: row.size ?? null,
+    upload_name: row.uploadName ?? null,
+    created_ts: row.createdTs,
+    last_access_ts: row.lastAccessTs ?? null,
+    quarantined_by: null,
+    safe_from_quarantine: false,
+  };
+}

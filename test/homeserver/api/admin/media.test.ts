@@ -1,0 +1,108 @@
+// Local media at Synapse's admin API over real HTTP on both engines: pages of a user's media in the
+// orders asked, deleting one medium (its download then 404, its file gone), deleting a user's media;
+// server admins only, and the errors of bad requests.
+import assert from "node:assert/strict";
+import { access } from "node:fs/promises";
+import { after, before, describe, it } from "node:test";
+import { localMediaPath } from "../../../../src/homeserver/media/media-rules.ts";
+import { engines } from "../../../storage/engines.ts";
+import { startTestHomeserver, type TestHomeserver } from "../../harness.ts";
+import { assertError, call, registerUser, type TestUser } from "../client/helpers.ts";
+import { ADMIN_YAML, registerAdmin } from "./helpers.ts";
+
+const enc = encodeURIComponent;
+type MediaJson = Record<string, unknown>;
+
+for (const engine of engines) {
+  describe(`admin media [${engine}]`, () => {
+    let hs: TestHomeserver;
+    let admin: string;
+    let alice: TestUser;
+    let bob: TestUser;
+    /** Alice's uploads, in order: media IDs. */
+    const uploads: string[] = [];
+    let bobs: string;
+
+    const upload = async (user: TestUser, body: string, name: string): Promise<string> => {
+      const res = await fetch(`${hs.baseUrl}/_matrix/media/v3/upload?filename=${enc(name)}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "text/plain" },
+        body,
+      });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { content_uri: string }).content_uri.split("/").at(-1) as string;
+    };
+    const downloadStatus = async (mediaId: string): Promise<number> =>
+      (await fetch(`${hs.baseUrl}/_matrix/client/v1/media/download/test.local/${mediaId}`, { headers: { authorization: `Bearer ${alice.accessToken}` } })).status;
+
+    before(async () => {
+      hs = await startTestHomeserver(engine, { yaml: ADMIN_YAML });
+      admin = await registerAdmin(hs, "root");
+      [alice, bob] = await Promise.all([registerUser(hs, "alice"), registerUser(hs, "bob")]);
+      for (const [body, name] of [["a", "one.txt"], ["bbbbbbbb", "two.txt"], ["ccc", "three.txt"]] as const) {
+        uploads.push(await upload(alice, body, name));
+        // Distinct creation times, for the default order.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      bobs = await upload(bob, "bob's", "bob.txt");
+    });
+    after(() => hs.stop());
+
+    const list = async (userId: string, query = ""): Promise<{ media: MediaJson[]; total: number; next: number | undefined }> => {
+      const reply = await call(hs, "GET", `/_synapse/admin/v1/users/${enc(userId)}/media${query}`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      return { media: reply.body["media"] as MediaJson[], total: reply.body["total"] as number, next: reply.body["next_token"] as number | undefined };
+    };
+    const ids = (media: MediaJson[]): string[] => media.map((m) => m["media_id"] as string);
+
+    it("lists a user's media, oldest first, paged and in the orders asked", async () => {
+      const all = await list(alice.userId);
+      assert.equal(all.total, 3);
+      assert.deepEqual(ids(all.media), uploads);
+      const first = all.media[0] as MediaJson;
+      assert.equal(first["upload_name"], "one.txt");
+      assert.equal(first["media_length"], 1);
+      assert.match(first["media_type"] as string, /^text\/plain/);
+      assert.equal(typeof first["created_ts"], "number");
+      const page = await list(alice.userId, "?limit=2");
+      assert.deepEqual(ids(page.media), uploads.slice(0, 2));
+      assert.equal(page.next, 2);
+      assert.deepEqual(ids((await list(alice.userId, "?from=2")).media), uploads.slice(2));
+      assert.deepEqual(ids((await list(alice.userId, "?order_by=media_length&dir=b")).media), [uploads[1], uploads[2], uploads[0]]);
+      assert.deepEqual(ids((await list(bob.userId)).media), [bobs]);
+    });
+
+    it("deletes one medium: its download answers 404 and its file is gone", async () => {
+      const [gone] = uploads;
+      assert.equal(await downloadStatus(gone as string), 200);
+      const reply = await call(hs, "DELETE", `/_synapse/admin/v1/media/test.local/${gone}`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body, { deleted_media: [gone], total: 1 });
+      assert.equal(await downloadStatus(gone as string), 404);
+      await assert.rejects(access(localMediaPath(hs.config.mediaStorePath, gone as string)));
+      assertError(await call(hs, "DELETE", `/_synapse/admin/v1/media/test.local/${gone}`, { token: admin }), 404, "M_NOT_FOUND");
+    });
+
+    it("deletes a user's media, and no one else's", async () => {
+      const reply = await call(hs, "DELETE", `/_synapse/admin/v1/users/${enc(alice.userId)}/media`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual((reply.body["deleted_media"] as string[]).sort(), uploads.slice(1).sort());
+      assert.equal(reply.body["total"], 2);
+      assert.equal((await list(alice.userId)).total, 0);
+      assert.equal(await downloadStatus(bobs), 200);
+    });
+
+    it("answers only server admins, and refuses bad requests", async () => {
+      const token = bob.accessToken;
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc(bob.userId)}/media`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "DELETE", `/_synapse/admin/v1/users/${enc(bob.userId)}/media`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "DELETE", `/_synapse/admin/v1/media/test.local/${bobs}`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "DELETE", `/_synapse/admin/v1/media/elsewhere.example/abc`, { token: admin }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc("@bob:elsewhere.example")}/media`, { token: admin }), 400, "M_INVALID_PARAM");
+      for (const query of ["?order_by=colour", "?limit=0", "?from=x", "?dir=up"]) {
+        assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc(bob.userId)}/media${query}`, { token: admin }), 400, "M_INVALID_PARAM");
+      }
+      assert.equal(await downloadStatus(bobs), 200);
+    });
+  });
+}
