@@ -392,6 +392,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       devices: accounts.devices,
       locks: accounts.locks,
       suspensions: accounts.suspensions,
+      profiles: accounts.profiles,
       joinedRooms: async (userId) => {
         await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
         return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((entry) => entry.roomId);

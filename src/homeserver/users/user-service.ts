@@ -109,6 +109,12 @@ export class UserService {
     return this.users.listUsers(query);
   }
 
+  /** Lets a deactivated account log in again with this password (Synapse's admin API). */
+  async reactivate(userId: string, password: string): Promise<void> {
+    await this.users.reactivate(userId, await hashPassword(password));
+    this.devices.userChanged(userId);
+  }
+
   /** Whether the user was deactivated with `erase`. */
   isErased(userId: string): Promise<boolean> {
     return this.users.isErased(userId);

@@ -154,6 +154,16 @@ export class UserStore {
     });
   }
 
+  /** An admin's reactivation: the account may log in again, with this password; false when there is no such user. */
+  async reactivate(userId: string, passwordHash: string): Promise<boolean> {
+    return await this.#db.write("reactivate_user", async (trx) => {
+      const updated = await trx.updateTable("users").set({ deactivated: toFlag(false), password_hash: passwordHash }).where("user_id", "=", userId).executeTakeFirst();
+      // Its erasure is undone too: what it posts from now on is its own again.
+      await trx.deleteFrom("erased_users").where("user_id", "=", userId).execute();
+      return updated.numUpdatedRows > 0n;
+    });
+  }
+
   /** Whether the user was deactivated with `erase: true`. */
   async isErased(userId: string): Promise<boolean> {
     const row = await this.#db.read("is_user_erased", (trx) =>

@@ -1,15 +1,17 @@
 // The accounts at Synapse's admin API, so that the admin tools written for Synapse (its web
 // interface, synadm) manage Weft's users too: the server's version; pages of the accounts, with
-// filters and an order; one account; resetting a password; deactivating an account; making a user a
+// filters and an order; one account; creating or changing an account; resetting a password;
+// deactivating an account; making a user a
 // server admin or not; a user's devices (listed, renamed, deleted) and joined rooms. Server admins
 // only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
-import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
+import { HttpReply, type Endpoint, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
 import type { Device } from "../../../storage/stores/devices.ts";
 import type { User, UserListOrder, UserListQuery } from "../../../storage/stores/users.ts";
 import type { DeviceService } from "../../devices/device-service.ts";
+import type { ProfileService } from "../../profile/profile-service.ts";
 import type { AccountRestrictions } from "../../users/account-restrictions.ts";
 import type { AccountService } from "../../users/account-service.ts";
 import type { UserService } from "../../users/user-service.ts";
@@ -27,6 +29,7 @@ export interface UserAdminSources {
   readonly devices: DeviceService;
   readonly locks: AccountRestrictions;
   readonly suspensions: AccountRestrictions;
+  readonly profiles: ProfileService;
   /** The rooms the user is joined to. */
   readonly joinedRooms: (userId: string) => Promise<string[]>;
 }
@@ -85,18 +88,64 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const user = await localUser(sources, req);
-      const lastSeen = Math.max(...(await sources.devices.listDevices(user.userId)).map((d) => d.lastSeenTs ?? 0), 0);
-      return {
-        ...userJson(sources, user, await users.isErased(user.userId)),
-        threepids: [],
-        external_ids: [],
-        appservice_id: null,
-        consent_server_notice_sent: null,
-        consent_version: null,
-        consent_ts: null,
-        last_seen_ts: lastSeen === 0 ? null : lastSeen,
-      };
+      return await userDetails(sources, await localUser(sources, req));
+    },
+  };
+
+  const put: Endpoint<JsonObject> = {
+    name: "admin.put_user",
+    method: "PUT",
+    paths: ["/_synapse/admin/v2/users/:userId"],
+    resource: "client",
+    auth: "accessToken",
+    schema: {
+      type: "object",
+      properties: {
+        password: { type: "string", minLength: 1, maxLength: 512 },
+        logout_devices: { type: "boolean" },
+        displayname: { type: "string" },
+        avatar_url: { type: "string" },
+        admin: { type: "boolean" },
+        deactivated: { type: "boolean" },
+        locked: { type: "boolean" },
+        user_type: { type: ["string", "null"] },
+        threepids: { type: "array" },
+        external_ids: { type: "array" },
+      },
+    },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const userId = localUserId(sources, req);
+      const body = req.body;
+      // Neither 3PIDs nor external IDs are kept here: only empty lists are taken.
+      for (const key of ["threepids", "external_ids"]) {
+        if (Array.isArray(body[key]) && (body[key] as unknown[]).length > 0) throw new MatrixError("M_INVALID_PARAM", `${key} are not supported by this server`, 400);
+      }
+      // Synapse's user types (support, bot) are not kept either.
+      if (typeof body["user_type"] === "string") throw new MatrixError("M_INVALID_PARAM", "user_type is not supported by this server", 400);
+      const password = body["password"] as string | undefined;
+      const requester = requesterOf(req);
+      const existing = await users.getUser(userId);
+      if (existing === undefined) {
+        await users.register({
+          // A localpart holds no colon (appendices#user-identifiers).
+          localpart: userId.slice(1, userId.indexOf(":")),
+          password,
+          admin: body["admin"] === true,
+          ...(typeof body["displayname"] === "string" ? { displayname: body["displayname"] } : {}),
+          inhibitLogin: true,
+        });
+        // The rest of the body, as for an account that was there; the password, display name and flag are set.
+        const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !["password", "displayname", "admin"].includes(key)));
+        await applyChanges(sources, requester, userId, rest, false);
+        return HttpReply.json(201, await userDetails(sources, await mustGet(users, userId)));
+      }
+      if (body["deactivated"] === false && existing.deactivated && password === undefined) {
+        throw new MatrixError("M_INVALID_PARAM", "Must provide a password to re-activate an account", 400);
+      }
+      if (body["admin"] === false && existing.admin && userId === requester.userId) throw new MatrixError("M_INVALID_PARAM", "You may not demote yourself", 400);
+      await applyChanges(sources, requester, userId, body, existing.deactivated);
+      return await userDetails(sources, await mustGet(users, userId));
     },
   };
 
@@ -179,7 +228,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
-  return [serverVersion, list, get, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
+  return [serverVersion, list, get, put as Endpoint, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
 }
 
 /** A user's devices at /_synapse/admin/v2/users/{userId}/devices: what the user's own device API does, without UIA. */
@@ -259,15 +308,60 @@ function deviceEndpoints(sources: UserAdminSources, isAdmin: (userId: string) =>
   return [list, get, rename as Endpoint, remove, removeMany as Endpoint];
 }
 
-/** The account of the path's user, who must be ours and exist (deactivated ones included). */
-async function localUser(sources: UserAdminSources, req: MatrixRequest): Promise<User> {
+/** The path's user ID, which must be ours. */
+function localUserId(sources: UserAdminSources, req: MatrixRequest): string {
   const userId = pathParam(req, "userId");
   if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== sources.serverName) {
     throw new MatrixError("M_INVALID_PARAM", "Can only manage local users", 400);
   }
-  const user = await sources.users.getUser(userId);
+  return userId;
+}
+
+/** The account of the path's user, who must be ours and exist (deactivated ones included). */
+async function localUser(sources: UserAdminSources, req: MatrixRequest): Promise<User> {
+  return await mustGet(sources.users, localUserId(sources, req));
+}
+
+async function mustGet(users: UserService, userId: string): Promise<User> {
+  const user = await users.getUser(userId);
   if (user === undefined) throw new MatrixError("M_NOT_FOUND", "User not found", 404);
   return user;
+}
+
+/**
+ * What PUT /_synapse/admin/v2/users/{userId} changes of an account, each only when given: the
+ * password (its devices logged out unless `logout_devices` is false), reactivation (which takes the
+ * password), the profile (announced in the user's rooms, as the user's own change is), the admin
+ * flag, the lock, and deactivation.
+ */
+async function applyChanges(sources: UserAdminSources, requester: Requester, userId: string, body: JsonObject, wasDeactivated: boolean): Promise<void> {
+  const password = body["password"] as string | undefined;
+  if (body["deactivated"] === false && wasDeactivated && password !== undefined) await sources.users.reactivate(userId, password);
+  else if (password !== undefined) await sources.accounts.setPassword(userId, password, body["logout_devices"] !== false);
+  // As the user's own change: the profile service announces it in the user's rooms.
+  const self: Requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+  for (const key of ["displayname", "avatar_url"]) {
+    if (typeof body[key] === "string") await sources.profiles.setField(self, userId, key, { [key]: body[key] });
+  }
+  if (typeof body["admin"] === "boolean") await sources.users.setAdmin(userId, body["admin"]);
+  if (typeof body["locked"] === "boolean") await sources.locks.set(requester, userId, body["locked"]);
+  // Last: the lock (above) is for accounts that are active.
+  if (body["deactivated"] === true && !wasDeactivated) await sources.accounts.deactivateAccount(userId, false);
+}
+
+/** GET /_synapse/admin/v2/users/{userId}: what Synapse says of one account. */
+async function userDetails(sources: UserAdminSources, user: User): Promise<JsonObject> {
+  const lastSeen = Math.max(...(await sources.devices.listDevices(user.userId)).map((d) => d.lastSeenTs ?? 0), 0);
+  return {
+    ...userJson(sources, user, await sources.users.isErased(user.userId)),
+    threepids: [],
+    external_ids: [],
+    appservice_id: null,
+    consent_server_notice_sent: null,
+    consent_version: null,
+    consent_ts: null,
+    last_seen_ts: lastSeen === 0 ? null : lastSeen,
+  };
 }
 
 /** What Synapse's admin API says of an account. */

@@ -131,6 +131,38 @@ for (const engine of engines) {
       assertError(await call(hs, "PUT", `/_synapse/admin/v1/users/${enc("@root:test.local")}/admin`, { token: admin, body: { admin: false } }), 400, "M_INVALID_PARAM");
     });
 
+    it("creates an account, changes it, deactivates and reactivates it", async () => {
+      const path = `/_synapse/admin/v2/users/${enc("@dave:test.local")}`;
+      const created = await call(hs, "PUT", path, { token: admin, body: { password: "Dave-pass-1", displayname: "Dave", admin: false, threepids: [] } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body["name"], "@dave:test.local");
+      assert.equal(created.body["displayname"], "Dave");
+      const first = await login(hs, "@dave:test.local", "Dave-pass-1");
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const token = first.body["access_token"] as string;
+      // Changed: the display name reaches the profile, the new password logs the devices out.
+      const changed = await call(hs, "PUT", path, { token: admin, body: { displayname: "David", password: "Dave-pass-2" } });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.equal(changed.body["displayname"], "David");
+      assert.deepEqual((await call(hs, "GET", `/_matrix/client/v3/profile/${enc("@dave:test.local")}/displayname`)).body, { displayname: "David" });
+      assertError(await call(hs, "GET", "/_matrix/client/v3/account/whoami", { token }), 401, "M_UNKNOWN_TOKEN");
+      // Locked, then deactivated; reactivation takes a password.
+      const locked = await call(hs, "PUT", path, { token: admin, body: { locked: true } });
+      assert.equal(locked.body["locked"], true, JSON.stringify(locked.body));
+      assert.equal((await call(hs, "PUT", path, { token: admin, body: { locked: false, deactivated: true } })).body["deactivated"], true);
+      assert.notEqual((await login(hs, "@dave:test.local", "Dave-pass-2")).status, 200);
+      assertError(await call(hs, "PUT", path, { token: admin, body: { deactivated: false } }), 400, "M_INVALID_PARAM");
+      const back = await call(hs, "PUT", path, { token: admin, body: { deactivated: false, password: "Dave-pass-3" } });
+      assert.equal(back.status, 200, JSON.stringify(back.body));
+      assert.equal(back.body["deactivated"], false);
+      assert.equal((await login(hs, "@dave:test.local", "Dave-pass-3")).status, 200);
+      // What is not kept here is refused rather than dropped.
+      assertError(await call(hs, "PUT", path, { token: admin, body: { threepids: [{ medium: "email", address: "d@example.org" }] } }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "PUT", path, { token: admin, body: { user_type: "bot" } }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "PUT", `/_synapse/admin/v2/users/${enc("@dave:elsewhere.example")}`, { token: admin, body: {} }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "PUT", path, { token: bob.accessToken, body: { admin: true } }), 403, "M_FORBIDDEN");
+    });
+
     it("lists, renames and deletes a user's devices", async () => {
       const second = (await login(hs, bob.userId, bob.password)).body["device_id"] as string;
       const base = `/_synapse/admin/v2/users/${enc(bob.userId)}`;
