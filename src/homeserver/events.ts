@@ -73,6 +73,8 @@ export interface EventServicesDeps {
   readonly validateCanonicalAlias?: CanonicalAliasValidator;
   /** Refuses an invite of a user who blocks invites (the rooms area's membership service). */
   readonly checkInvitable?: (userId: string) => Promise<void>;
+  /** Throws 403 M_FORBIDDEN for a room a server admin blocked (rooms/room-blocks.ts). */
+  readonly checkNotBlocked?: (roomId: string) => void;
   /** Settles once the guests a change of the room's guest access removes have left (the rooms area). */
   readonly guestsRemoved?: (roomId: string) => Promise<void>;
   /** The rooms a user has a membership of (the rooms area's membership index): the rooms /search searches. */
@@ -109,6 +111,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
     indexer: relationsIndexer,
     ...(deps.validateCanonicalAlias === undefined ? {} : { validateCanonicalAlias: deps.validateCanonicalAlias }),
     ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
+    ...(deps.checkNotBlocked === undefined ? {} : { checkNotBlocked: deps.checkNotBlocked }),
     ...(deps.guestsRemoved === undefined ? {} : { guestsRemoved: deps.guestsRemoved }),
   });
   const reader = new RoomReader({ roomserver, access, serializer, timeline });

@@ -97,6 +97,8 @@ export interface FederationRoomDeps {
   readonly userExists?: (userId: string) => Promise<boolean>;
   /** Refuses an invite of a local user who blocks invites (403 M_INVITE_BLOCKED). */
   readonly checkInvitable?: (userId: string) => Promise<void>;
+  /** Refuses an invite to a room a server admin blocked (403 M_FORBIDDEN). */
+  readonly checkNotBlocked?: (roomId: string) => void;
 }
 
 /** Our aliases: the room an alias of ours names, and servers in it; throws or answers undefined when unknown. */
@@ -133,6 +135,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     client,
     userExists: deps.userExists,
     ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
+    ...(deps.checkNotBlocked === undefined ? {} : { checkNotBlocked: deps.checkNotBlocked }),
     onListenerError: (err) => log.error({ err }, "an invite listener failed"),
   });
   const receiver = new FederationReceiver({

@@ -43,6 +43,8 @@ import { RoomStateReader } from "./rooms/room-state.ts";
 import { RoomUpgradeService } from "./rooms/upgrade.ts";
 import { settingsTransfer } from "./rooms/upgrade-settings.ts";
 import { HistoryVisibility } from "./rooms/visibility.ts";
+import { RoomBlocks } from "./rooms/room-blocks.ts";
+import { BlockedRoomStore } from "../storage/stores/blocked-rooms.ts";
 
 export interface RoomServices {
   readonly membershipIndex: MembershipIndex;
@@ -50,6 +52,8 @@ export interface RoomServices {
   readonly aliases: AliasService;
   readonly directory: RoomDirectoryService;
   readonly membership: MembershipService;
+  /** The rooms a server admin blocked. */
+  readonly blocks: RoomBlocks;
   readonly creation: RoomCreationService;
   readonly upgrades: RoomUpgradeService;
   readonly states: RoomStateReader;
@@ -116,6 +120,8 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
       await accounts.accountData.putServerManaged(userId, roomId, type, content);
     },
   });
+  const blocks = new RoomBlocks(new BlockedRoomStore(db));
+  await blocks.load();
   const membership = new MembershipService({
     serverName: config.serverName,
     roomserver,
@@ -125,6 +131,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     profiles: accounts.profiles,
     remote: () => remote,
     invitesBlocked: invitesBlockedReader(accounts.accountData),
+    checkNotBlocked: (roomId) => blocks.check(roomId),
     transferSettings,
     isGuest: async (userId) => (await accounts.users.getUser(userId))?.guest === true,
     onError,
@@ -173,6 +180,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     aliases,
     directory,
     membership,
+    blocks,
     creation,
     upgrades,
     states,

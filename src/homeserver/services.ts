@@ -173,6 +173,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     isForgotten: (userId, roomId) => rooms.membershipIndex.isForgotten(userId, roomId),
     validateCanonicalAlias: (roomId, content) => rooms.aliases.validateCanonicalAlias(roomId, content),
     checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
+    checkNotBlocked: (roomId) => rooms.blocks.check(roomId),
     guestsRemoved: (roomId) => rooms.guestsRemoved(roomId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
     // Read once the index has applied what the room engine has put out (a join just made included).
@@ -205,6 +206,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     getProfile: (userId) => accounts.profiles.getProfile(userId),
     userExists: (userId) => users.isUserIdTaken(userId),
     checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
+    checkNotBlocked: (roomId) => rooms.blocks.check(roomId),
   });
   federationRooms.useLocalAliases((alias) => rooms.aliases.resolve(alias));
   // /messages paging past the oldest event stored asks the room's other servers for the history before it.
@@ -403,6 +405,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       states: rooms.states,
       directory: rooms.directory,
       membershipIndex: rooms.membershipIndex,
+      blocks: rooms.blocks,
       roomIds: () => roomserver.store.roomIds(),
       getEvent: (eventId) => roomserver.getEvent(eventId),
       serialize: (infos) => events.serializer.serialize(infos),

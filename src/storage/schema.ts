@@ -765,3 +765,16 @@ export interface AdminRedactionsTable {
 export interface Schema {
   admin_redactions: AdminRedactionsTable;
 }
+
+// Tables of migration 026 (rooms blocked by a server admin).
+
+export interface BlockedRoomsTable {
+  room_id: string;
+  /** The admin who blocked it. */
+  blocked_by: string;
+  blocked_ts: number;
+}
+
+export interface Schema {
+  blocked_rooms: BlockedRoomsTable;
+}

@@ -30,6 +30,8 @@ export interface SenderDeps {
   readonly validateCanonicalAlias?: CanonicalAliasValidator;
   /** modules/invite_permission.md: throws 403 M_INVITE_BLOCKED for a user of ours who blocks invites. */
   readonly checkInvitable?: (userId: string) => Promise<void>;
+  /** Throws 403 M_FORBIDDEN for a room a server admin blocked (rooms/room-blocks.ts). */
+  readonly checkNotBlocked?: (roomId: string) => void;
   /** Settles once the guests a change of the room's guest access removes have left (the rooms area does it). */
   readonly guestsRemoved?: (roomId: string) => Promise<void>;
 }
@@ -77,6 +79,8 @@ export class EventSender {
     }
     // room_state.yaml 403: an invite to a user who blocks invites is M_INVITE_BLOCKED.
     if (eventType === "m.room.member" && content["membership"] === "invite") await this.#deps.checkInvitable?.(stateKey);
+    // A join or knock through the state API is refused in a blocked room, as through /join and /knock.
+    if (eventType === "m.room.member" && (content["membership"] === "join" || content["membership"] === "knock")) this.#deps.checkNotBlocked?.(roomId);
     if (eventType === "m.room.canonical_alias" && stateKey === "" && this.#deps.validateCanonicalAlias !== undefined) {
       const current = await this.#currentStateEvent(roomId, eventType, stateKey);
       await this.#deps.validateCanonicalAlias(roomId, newAliases(content, current?.event.content));

@@ -46,6 +46,8 @@ export interface InvitesOptions {
   readonly userExists?: (userId: string) => Promise<boolean>;
   /** modules/invite_permission.md: throws 403 M_INVITE_BLOCKED for a user of ours who blocks invites. */
   readonly checkInvitable?: (userId: string) => Promise<void>;
+  /** Throws 403 M_FORBIDDEN for a room a server admin blocked (rooms/room-blocks.ts). */
+  readonly checkNotBlocked?: (roomId: string) => void;
   readonly now?: () => number;
   readonly onListenerError?: (err: unknown) => void;
 }
@@ -145,6 +147,7 @@ export class FederationInvites {
       throw new MatrixError("M_NOT_FOUND", "The invited user does not exist", 404);
     }
     await this.#o.checkInvitable?.(invite.stateKey);
+    this.#o.checkNotBlocked?.(roomId);
     if (!checkContentHash(invite.pdu, version)) throw invalid("The invite's content hash does not match");
     if (!(await isSignedBy(invite.pdu, version, origin, this.#o.keys))) throw invalid("The invite is not signed by the inviting server");
     // invites-v2.yaml: M_INVALID_PARAM if "The invite event fails a signature check", which in v1-v2

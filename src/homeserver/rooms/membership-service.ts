@@ -33,6 +33,8 @@ export interface MembershipServiceDeps {
   readonly invitesBlocked?: InvitesBlocked;
   /** Copies a user's settings from a room's predecessor when they join it (modules/room_upgrades.md); none when absent. */
   readonly transferSettings?: SettingsTransfer;
+  /** Throws 403 M_FORBIDDEN for a room a server admin blocked (room-blocks.ts); none is when absent. */
+  readonly checkNotBlocked?: (roomId: string) => void;
   /** Whether a user of ours is a guest (modules/guest_access.md); nobody is when absent. */
   readonly isGuest?: (userId: string) => Promise<boolean>;
   readonly onError?: (error: unknown, what: string) => void;
@@ -65,6 +67,7 @@ export class MembershipService {
   async #join(requester: Requester, roomIdOrAlias: string, request: JoinRequest): Promise<{ roomId: string }> {
     const userId = requester.userId;
     const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
+    this.#deps.checkNotBlocked?.(roomId);
     const state = await this.#deps.states.current(roomId);
     const content = await this.#withProfile(userId, { membership: "join" }, request.reason);
     if (state === undefined || !(await this.#participating(roomId))) {
@@ -106,6 +109,7 @@ export class MembershipService {
   async knock(requester: Requester, roomIdOrAlias: string, request: { via?: readonly string[]; reason?: string | undefined }): Promise<{ roomId: string }> {
     const userId = requester.userId;
     const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
+    this.#deps.checkNotBlocked?.(roomId);
     const content = await this.#withProfile(userId, { membership: "knock" }, request.reason);
     const state = await this.#deps.states.current(roomId);
     if (state === undefined || !(await this.#participating(roomId))) {
@@ -140,6 +144,7 @@ export class MembershipService {
     if (options.reason !== undefined) content["reason"] = options.reason;
     if (options.isDirect === true) content["is_direct"] = true;
     const local = serverNameOf(invitee) === this.#deps.serverName;
+    if (local) this.#deps.checkNotBlocked?.(roomId);
     // An invitee of another server gets their profile too when their server tells it (best effort, as Synapse).
     Object.assign(content, await this.profileFields(invitee));
     const inviter = this.#deps.remote().inviter;

@@ -138,6 +138,17 @@ for (const engine of engines) {
       assert.equal(await a.membership(roomId, b.user("nobody")), undefined);
     });
 
+    it("answers M_FORBIDDEN from B to A's inviter for a room B's admin blocked", async () => {
+      const roomId = await privateRoom("Blocked by B");
+      await b.services.rooms.blocks.set(roomId, true, b.user("admin"));
+      const refused = await invite(roomId, bob.userId);
+      assert.equal(refused.status, 403, JSON.stringify(refused.json));
+      assert.equal(refused.json["errcode"], "M_FORBIDDEN");
+      assert.equal(await a.membership(roomId, bob.userId), undefined);
+      await b.services.rooms.blocks.set(roomId, false, b.user("admin"));
+      assert.equal((await invite(roomId, bob.userId)).status, 200);
+    });
+
     it("answers M_INVITE_BLOCKED from B to A's inviter while bob blocks invites (modules/invite_permission.md)", async () => {
       const config = `/_matrix/client/v3/user/${enc(bob.userId)}/account_data/m.invite_permission_config`;
       await bob.call("PUT", config, { default_action: "block" });

@@ -1,20 +1,22 @@
-// The rooms at Synapse's admin API (read-only), so that its admin tools show Weft's rooms: pages of
-// every room stored here, searched, filtered and ordered as Synapse does; one room with its topic,
-// avatar and local devices; a room's members; a room's state. Server admins only.
+// The rooms at Synapse's admin API, so that its admin tools show Weft's rooms: pages of every room
+// stored here, searched, filtered and ordered as Synapse does; one room with its topic, avatar and
+// local devices; a room's members; a room's state; and blocking a room (rooms/room-blocks.ts), known
+// here or not. Server admins only.
 //
 // Synapse keeps a table of room statistics for the list; here each room's facts are read from its
 // current state and the membership index when asked, so a list reads every room: fine for the
 // hundreds or thousands of rooms of most servers, slow past that.
 import { MatrixError } from "../../../core/errors.ts";
-import { serverNameOf } from "../../../core/identifiers/index.ts";
+import { parseRoomId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
 import type { RoomDirectoryService } from "../../rooms/directory.ts";
 import type { MembershipIndex } from "../../rooms/membership-index.ts";
+import type { RoomBlocks } from "../../rooms/room-blocks.ts";
 import type { RoomState, RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
-import { queryParam } from "../client/requester.ts";
+import { queryParam, requesterOf } from "../client/requester.ts";
 import { adminPageLimit, booleanParam } from "./admin-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
@@ -28,6 +30,7 @@ export interface RoomAdminSources {
   readonly getEvent: (eventId: string) => Promise<RoomEventInfo | undefined>;
   /** Events in the client-server format. */
   readonly serialize: (events: readonly RoomEventInfo[]) => Promise<JsonObject[]>;
+  readonly blocks: RoomBlocks;
   /** How many devices a user of ours has. */
   readonly deviceCount: (userId: string) => Promise<number>;
   readonly isAdmin: IsAdmin;
@@ -171,7 +174,44 @@ export function roomAdminEndpoints(sources: RoomAdminSources): Endpoint[] {
     },
   };
 
-  return [list, get, members, stateOf];
+  const getBlock: Endpoint = {
+    name: "admin.room_block",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/rooms/:roomId/block"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const by = sources.blocks.blockedBy(roomIdParam(req));
+      const out: JsonObject = { block: by !== undefined };
+      if (by !== undefined) out["user_id"] = by;
+      return out;
+    },
+  };
+
+  const setBlock: Endpoint<JsonObject> = {
+    name: "admin.set_room_block",
+    method: "PUT",
+    paths: ["/_synapse/admin/v1/rooms/:roomId/block"],
+    resource: "client",
+    auth: "accessToken",
+    schema: { type: "object", required: ["block"], properties: { block: { type: "boolean" } } },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const block = req.body["block"] as boolean;
+      await sources.blocks.set(roomIdParam(req), block, requesterOf(req).userId);
+      return { block };
+    },
+  };
+
+  return [list, get, members, stateOf, getBlock, setBlock as Endpoint];
+}
+
+/** The path's room ID, which need not be known here (a room may be blocked beforehand). */
+function roomIdParam(req: MatrixRequest): string {
+  const roomId = pathParam(req, "roomId");
+  if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a room ID", 400);
+  return roomId;
 }
 
 /** The current state of the path's room; 404 for a room not stored here. */

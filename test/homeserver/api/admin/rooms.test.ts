@@ -1,5 +1,6 @@
 // The rooms at Synapse's admin API over real HTTP on both engines: pages of every room, searched,
-// filtered and ordered; one room; its members; its state. Server admins only, and the errors of bad
+// filtered and ordered; one room; its members; its state; blocking a room (no join, knock or invite
+// of a user of ours, through /join or the state API). Server admins only, and the errors of bad
 // requests.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -102,6 +103,31 @@ for (const engine of engines) {
       assert.equal(create["sender"], bob.userId);
       assert.equal(typeof create["event_id"], "string");
       assert.ok(events.some((e) => e["type"] === "m.room.encryption"));
+    });
+
+    it("blocks a room: users of ours may no longer join it or be invited; those in it stay", async () => {
+      const carol = await registerUser(hs, "carol");
+      const path = `/_synapse/admin/v1/rooms/${enc(alpha)}/block`;
+      assert.deepEqual((await call(hs, "GET", path, { token: admin })).body, { block: false });
+      assert.deepEqual((await call(hs, "PUT", path, { token: admin, body: { block: true } })).body, { block: true });
+      assert.deepEqual((await call(hs, "GET", path, { token: admin })).body, { block: true, user_id: "@root:test.local" });
+      assertError(await call(hs, "POST", `/_matrix/client/v3/join/${enc(alpha)}`, { token: carol.accessToken, body: {} }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "POST", `/_matrix/client/v3/join/${enc("#alpha:test.local")}`, { token: carol.accessToken, body: {} }), 403, "M_FORBIDDEN");
+      assertError(
+        await call(hs, "PUT", `/_matrix/client/v3/rooms/${enc(alpha)}/state/m.room.member/${enc(carol.userId)}`, { token: carol.accessToken, body: { membership: "join" } }),
+        403,
+        "M_FORBIDDEN",
+      );
+      assertError(await call(hs, "POST", `/_matrix/client/v3/rooms/${enc(alpha)}/invite`, { token: alice.accessToken, body: { user_id: carol.userId } }), 403, "M_FORBIDDEN");
+      // Those in the room stay, and may still talk.
+      assert.equal((await call(hs, "PUT", `/_matrix/client/v3/rooms/${enc(alpha)}/send/m.room.message/t1`, { token: bob.accessToken, body: { msgtype: "m.text", body: "still here" } })).status, 200);
+      // A room not known here may be blocked beforehand.
+      assert.deepEqual((await call(hs, "PUT", `/_synapse/admin/v1/rooms/${enc("!elsewhere:remote.example")}/block`, { token: admin, body: { block: true } })).body, { block: true });
+      assert.deepEqual((await call(hs, "PUT", path, { token: admin, body: { block: false } })).body, { block: false });
+      assert.equal((await call(hs, "POST", `/_matrix/client/v3/join/${enc(alpha)}`, { token: carol.accessToken, body: {} })).status, 200);
+      assertError(await call(hs, "PUT", `/_synapse/admin/v1/rooms/${enc("#alpha:test.local")}/block`, { token: admin, body: { block: true } }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "PUT", path, { token: admin, body: {} }), 400, "M_MISSING_PARAM");
+      assertError(await call(hs, "PUT", path, { token: alice.accessToken, body: { block: true } }), 403, "M_FORBIDDEN");
     });
 
     it("answers only server admins, and refuses bad requests", async () => {
