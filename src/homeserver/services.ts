@@ -395,6 +395,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       locks: accounts.locks,
       suspensions: accounts.suspensions,
       profiles: accounts.profiles,
+      registration: accounts.registration,
       joinedRooms: async (userId) => {
         await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
         return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((entry) => entry.roomId);
@@ -406,6 +407,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       directory: rooms.directory,
       membershipIndex: rooms.membershipIndex,
       blocks: rooms.blocks,
+      membership: rooms.membership,
+      userExists: (userId) => users.isUserIdTaken(userId),
       roomIds: () => roomserver.store.roomIds(),
       getEvent: (eventId) => roomserver.getEvent(eventId),
       serialize: (infos) => events.serializer.serialize(infos),

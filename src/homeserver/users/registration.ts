@@ -128,6 +128,11 @@ export class RegistrationService {
     await this.#available(username);
   }
 
+  /** Synapse's admin API username_available: as checkAvailable, registration enabled or not. */
+  async checkAvailableForAdmin(username: string): Promise<void> {
+    await this.#available(username);
+  }
+
   /** GET /register/m.login.registration_token/validity. */
   async isTokenValid(token: string): Promise<boolean> {
     if (!this.#policy.enableRegistration) throw new MatrixError("M_FORBIDDEN", "Registration is not enabled on this homeserver", 403);

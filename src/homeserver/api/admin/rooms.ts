@@ -1,17 +1,18 @@
 // The rooms at Synapse's admin API, so that its admin tools show Weft's rooms: pages of every room
 // stored here, searched, filtered and ordered as Synapse does; one room with its topic, avatar and
-// local devices; a room's members; a room's state; and blocking a room (rooms/room-blocks.ts), known
-// here or not. Server admins only.
+// local devices; a room's members; a room's state; blocking a room (rooms/room-blocks.ts), known
+// here or not; and joining a user of ours to a room. Server admins only.
 //
 // Synapse keeps a table of room statistics for the list; here each room's facts are read from its
 // current state and the membership index when asked, so a list reads every room: fine for the
 // hundreds or thousands of rooms of most servers, slow past that.
 import { MatrixError } from "../../../core/errors.ts";
-import { parseRoomId, serverNameOf } from "../../../core/identifiers/index.ts";
+import { parseRoomId, parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
-import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
+import type { Endpoint, MatrixRequest, Requester } from "../../../http/endpoint.ts";
 import type { RoomDirectoryService } from "../../rooms/directory.ts";
 import type { MembershipIndex } from "../../rooms/membership-index.ts";
+import type { MembershipService } from "../../rooms/membership-service.ts";
 import type { RoomBlocks } from "../../rooms/room-blocks.ts";
 import type { RoomState, RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
@@ -31,6 +32,9 @@ export interface RoomAdminSources {
   /** Events in the client-server format. */
   readonly serialize: (events: readonly RoomEventInfo[]) => Promise<JsonObject[]>;
   readonly blocks: RoomBlocks;
+  readonly membership: Pick<MembershipService, "join" | "invite">;
+  /** Whether the user has an account here (deactivated ones included). */
+  readonly userExists: (userId: string) => Promise<boolean>;
   /** How many devices a user of ours has. */
   readonly deviceCount: (userId: string) => Promise<number>;
   readonly isAdmin: IsAdmin;
@@ -204,7 +208,36 @@ export function roomAdminEndpoints(sources: RoomAdminSources): Endpoint[] {
     },
   };
 
-  return [list, get, members, stateOf, getBlock, setBlock as Endpoint];
+  const join: Endpoint<JsonObject> = {
+    name: "admin.join_user",
+    method: "POST",
+    paths: ["/_synapse/admin/v1/join/:roomIdOrAlias"],
+    resource: "client",
+    auth: "accessToken",
+    schema: { type: "object", required: ["user_id"], properties: { user_id: { type: "string" } } },
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const userId = req.body["user_id"] as string;
+      if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== sources.serverName) {
+        throw new MatrixError("M_INVALID_PARAM", "This endpoint can only be used with local users", 400);
+      }
+      if (!(await sources.userExists(userId))) throw new MatrixError("M_NOT_FOUND", "User not found", 404);
+      const roomIdOrAlias = pathParam(req, "roomIdOrAlias");
+      const user: Requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+      try {
+        return { room_id: (await sources.membership.join(user, roomIdOrAlias)).roomId };
+      } catch (err) {
+        // A room (named by its ID) the user may not join by themself, invite only or restricted: as
+        // Synapse, the admin invites them first, which takes the admin's membership and power there.
+        if (!(err instanceof MatrixError) || err.errcode !== "M_FORBIDDEN" || parseRoomId(roomIdOrAlias) === undefined) throw err;
+        if ((await sources.states.current(roomIdOrAlias)) === undefined) throw err;
+        await sources.membership.invite(requesterOf(req), roomIdOrAlias, userId);
+        return { room_id: (await sources.membership.join(user, roomIdOrAlias)).roomId };
+      }
+    },
+  };
+
+  return [list, get, members, stateOf, getBlock, setBlock as Endpoint, join as Endpoint];
 }
 
 /** The path's room ID, which need not be known here (a room may be blocked beforehand). */

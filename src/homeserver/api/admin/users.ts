@@ -2,8 +2,8 @@
 // interface, synadm) manage Weft's users too: the server's version; pages of the accounts, with
 // filters and an order; one account; creating or changing an account; resetting a password;
 // deactivating an account; making a user a
-// server admin or not; a user's devices (listed, renamed, deleted) and joined rooms. Server admins
-// only, but the version, which Synapse answers to anyone.
+// server admin or not; whether a username is free; a user's devices (listed, renamed, deleted) and
+// joined rooms. Server admins only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
@@ -12,6 +12,7 @@ import type { Device } from "../../../storage/stores/devices.ts";
 import type { User, UserListOrder, UserListQuery } from "../../../storage/stores/users.ts";
 import type { DeviceService } from "../../devices/device-service.ts";
 import type { ProfileService } from "../../profile/profile-service.ts";
+import type { RegistrationService } from "../../users/registration.ts";
 import type { AccountRestrictions } from "../../users/account-restrictions.ts";
 import type { AccountService } from "../../users/account-service.ts";
 import type { UserService } from "../../users/user-service.ts";
@@ -30,6 +31,7 @@ export interface UserAdminSources {
   readonly locks: AccountRestrictions;
   readonly suspensions: AccountRestrictions;
   readonly profiles: ProfileService;
+  readonly registration: RegistrationService;
   /** The rooms the user is joined to. */
   readonly joinedRooms: (userId: string) => Promise<string[]>;
 }
@@ -215,6 +217,22 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
+  const usernameAvailable: Endpoint = {
+    name: "admin.username_available",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/username_available"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const username = queryParam(req, "username");
+      if (username === undefined || username === "") throw new MatrixError("M_MISSING_PARAM", "Missing parameter: username", 400);
+      // As GET /register/available answers (M_INVALID_USERNAME, M_USER_IN_USE, M_EXCLUSIVE), registration enabled or not.
+      await sources.registration.checkAvailableForAdmin(username);
+      return { available: true };
+    },
+  };
+
   const joinedRooms: Endpoint = {
     name: "admin.user_joined_rooms",
     method: "GET",
@@ -228,7 +246,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
-  return [serverVersion, list, get, put as Endpoint, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
+  return [serverVersion, list, get, put as Endpoint, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, usernameAvailable, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
 }
 
 /** A user's devices at /_synapse/admin/v2/users/{userId}/devices: what the user's own device API does, without UIA. */

@@ -130,6 +130,25 @@ for (const engine of engines) {
       assertError(await call(hs, "PUT", path, { token: alice.accessToken, body: { block: true } }), 403, "M_FORBIDDEN");
     });
 
+    it("joins a user of ours to a room, inviting them first as the admin where they need it", async () => {
+      const dave = await registerUser(hs, "dave");
+      const join = (roomIdOrAlias: string, userId: string) => call(hs, "POST", `/_synapse/admin/v1/join/${enc(roomIdOrAlias)}`, { token: admin, body: { user_id: userId } });
+      const viaAlias = await join("#alpha:test.local", dave.userId);
+      assert.equal(viaAlias.status, 200, JSON.stringify(viaAlias.body));
+      assert.deepEqual(viaAlias.body, { room_id: alpha });
+      // An invite-only room the admin is in, with the power to invite.
+      const delta = (await call(hs, "POST", "/_matrix/client/v3/createRoom", { token: admin, body: { preset: "private_chat" } })).body["room_id"] as string;
+      assert.deepEqual((await join(delta, dave.userId)).body, { room_id: delta });
+      const members = (await call(hs, "GET", `/_synapse/admin/v1/rooms/${enc(delta)}/members`, { token: admin })).body["members"] as string[];
+      assert.ok(members.includes(dave.userId));
+      // One the admin is not in: refused.
+      assertError(await join(beta, dave.userId), 403, "M_FORBIDDEN");
+      assertError(await join(alpha, "@dave:elsewhere.example"), 400, "M_INVALID_PARAM");
+      assertError(await join(alpha, "@nobody:test.local"), 404, "M_NOT_FOUND");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/join/${enc(alpha)}`, { token: admin, body: {} }), 400, "M_MISSING_PARAM");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/join/${enc(alpha)}`, { token: dave.accessToken, body: { user_id: dave.userId } }), 403, "M_FORBIDDEN");
+    });
+
     it("answers only server admins, and refuses bad requests", async () => {
       const token = alice.accessToken;
       assertError(await call(hs, "GET", "/_synapse/admin/v1/rooms", { token }), 403, "M_FORBIDDEN");

@@ -163,6 +163,15 @@ for (const engine of engines) {
       assertError(await call(hs, "PUT", path, { token: bob.accessToken, body: { admin: true } }), 403, "M_FORBIDDEN");
     });
 
+    it("tells whether a username is free, as /register/available does", async () => {
+      const ask = (username: string) => call(hs, "GET", `/_synapse/admin/v1/username_available?username=${enc(username)}`, { token: admin });
+      assert.deepEqual((await ask("someone-new")).body, { available: true });
+      assertError(await ask("bob"), 400, "M_USER_IN_USE");
+      assertError(await ask("not valid!"), 400, "M_INVALID_USERNAME");
+      assertError(await call(hs, "GET", "/_synapse/admin/v1/username_available", { token: admin }), 400, "M_MISSING_PARAM");
+      assertError(await call(hs, "GET", "/_synapse/admin/v1/username_available?username=x", { token: bob.accessToken }), 403, "M_FORBIDDEN");
+    });
+
     it("lists, renames and deletes a user's devices", async () => {
       const second = (await login(hs, bob.userId, bob.password)).body["device_id"] as string;
       const base = `/_synapse/admin/v2/users/${enc(bob.userId)}`;
