@@ -428,7 +428,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...push.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
     ...mediaEndpoints({ media }),
-    ...mediaAdminEndpoints(media, config.serverName, (userId) => users.isAdmin(userId)),
+    ...mediaAdminEndpoints(media, mediaRetention, config.serverName, (userId) => users.isAdmin(userId)),
     ...(urlPreviewer === undefined ? [] : previewUrlEndpoints(urlPreviewer)),
     ...federationMediaEndpoints({ media, serverName: config.serverName }),
   ];

@@ -84,9 +84,10 @@ export interface RetainedMedia {
   flushAccesses(): Promise<void>;
   /**
    * Purges up to `limit` media not accessed since `beforeTs` (rows, then files): how many were
-   * looked at, and how many purged (some may be skipped, being in use right then).
+   * looked at, and which were purged (some may be skipped, being in use right then), as their
+   * `mxc://` server name and media ID.
    */
-  purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ readonly examined: number; readonly purged: number }>;
+  purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ readonly examined: number; readonly purged: readonly string[] }>;
 }
 
 export interface MediaRetentionOptions {
@@ -157,17 +158,32 @@ export class MediaRetention {
     const beforeTs = this.#now() - lifetimeMs;
     let purged = 0;
     try {
-      for (;;) {
-        const batch = await media.purgeNotAccessedSince(beforeTs, PURGE_BATCH);
-        purged += batch.purged;
-        // A short batch was the last; one purging nothing (all in use) would only be looked at again.
-        if (batch.examined < PURGE_BATCH || batch.purged === 0 || this.#closed) break;
-        await new Promise((resolve) => setImmediate(resolve)); // requests get their turn between batches
-      }
+      purged = (await this.#purgeAll(media, beforeTs)).length;
     } catch (error) {
       log.error({ err: error, kind }, "purging media not accessed within their lifetime failed");
     }
     if (purged > 0) log.info({ kind, purged, beforeTs }, `media_retention: purged ${purged} ${kind} media not accessed within ${kind}_media_lifetime`);
+    return purged;
+  }
+
+  /**
+   * An admin's purge (Synapse's admin API): every media of the kind not accessed since `beforeTs`,
+   * now, whatever the lifetimes configured; the media purged. What was served so far counts first.
+   */
+  async purgeNow(kind: "local" | "remote", beforeTs: number): Promise<string[]> {
+    await this.#flushAll();
+    return await this.#purgeAll(kind === "local" ? this.#options.local : this.#options.remote, beforeTs);
+  }
+
+  async #purgeAll(media: RetainedMedia, beforeTs: number): Promise<string[]> {
+    const purged: string[] = [];
+    for (;;) {
+      const batch = await media.purgeNotAccessedSince(beforeTs, PURGE_BATCH);
+      purged.push(...batch.purged);
+      // A short batch was the last; one purging nothing (all in use) would only be looked at again.
+      if (batch.examined < PURGE_BATCH || batch.purged.length === 0 || this.#closed) break;
+      await new Promise((resolve) => setImmediate(resolve)); // requests get their turn between batches
+    }
     return purged;
   }
 

@@ -277,12 +277,12 @@ export class MediaService implements RetainedMedia {
    * that opened the file keeps reading it; then the file and its cached thumbnails. A thumbnail
    * being made right then may still be written after: a few kilobytes no row names.
    */
-  async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: number }> {
+  async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: string[] }> {
     const { store, serverName } = this.#options;
     const candidates = await store.notAccessedSince(serverName, beforeTs, limit);
     const deleted = await store.deleteNotAccessedSince(serverName, candidates, beforeTs);
     await this.#removeFiles(deleted);
-    return { examined: candidates.length, purged: deleted.length };
+    return { examined: candidates.length, purged: deleted.map((mediaId) => `${serverName}/${mediaId}`) };
   }
 
   /** A page of the media a local user created (Synapse's admin API), and how many they have. */

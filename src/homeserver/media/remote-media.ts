@@ -316,7 +316,7 @@ export class FederationRemoteMedia implements RemoteMedia, RetainedMedia {
    * then on fetches the media again from its server (after the purge of its file: see #purging),
    * while one that opened the file keeps reading it (POSIX unlink).
    */
-  async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: number }> {
+  async purgeNotAccessedSince(beforeTs: number, limit: number): Promise<{ examined: number; purged: string[] }> {
     const { store, storePath, log } = this.#options;
     const candidates = await store.notAccessedSince(beforeTs, limit);
     const keys = candidates.filter((k) => !this.#inflight.has(keyOf(k.serverName, k.mediaId)));
@@ -338,7 +338,7 @@ export class FederationRemoteMedia implements RemoteMedia, RetainedMedia {
         await removeMediaFiles(remoteMediaPath(storePath, k.serverName, k.mediaId), log);
         done(keyOf(k.serverName, k.mediaId));
       }
-      return { examined: candidates.length, purged: deleted.length };
+      return { examined: candidates.length, purged: deleted.map((k) => `${k.serverName}/${k.mediaId}`) };
     } finally {
       for (const key of [...release.keys()]) done(key);
     }

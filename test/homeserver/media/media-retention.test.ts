@@ -271,7 +271,7 @@ forEachEngine("media_retention and fetches under way", (getDb) => {
     await store.put({ serverName: "origin.example", mediaId: "busymedia", contentType: "text/plain", uploadName: undefined, size: 3, fetchedTs: old, lastAccessTs: old });
     const download = remote.download("origin.example", "busymedia", options);
     const answer = await asked(1);
-    assert.deepEqual(await remote.purgeNotAccessedSince(Date.now() - DAY, 10), { examined: 1, purged: 0 });
+    assert.deepEqual(await remote.purgeNotAccessedSince(Date.now() - DAY, 10), { examined: 1, purged: [] });
     answer();
     const content = await download;
     assert.ok(content !== undefined);
@@ -279,7 +279,7 @@ forEachEngine("media_retention and fetches under way", (getDb) => {
     assert.equal((await store.get("origin.example", "busymedia"))?.size, "fresh bytes".length);
 
     // Idle and old enough: purged, and the next download fetches it once more.
-    assert.deepEqual(await remote.purgeNotAccessedSince(Date.now() + 1, 10), { examined: 1, purged: 1 });
+    assert.deepEqual(await remote.purgeNotAccessedSince(Date.now() + 1, 10), { examined: 1, purged: ["origin.example/busymedia"] });
     assert.equal(await store.get("origin.example", "busymedia"), undefined);
     assert.equal(await exists(remoteMediaPath(dir, "origin.example", "busymedia")), false);
     const again = remote.download("origin.example", "busymedia", options);

@@ -1,12 +1,15 @@
-// Local media at Synapse's admin API, so that its admin tools clean up what users uploaded: pages
-// of a user's media, deleting them all (or a page of them), and deleting one medium. Deleting
-// removes the row, then the file and its thumbnails, as a media_retention purge does; downloads
-// answer 404 M_NOT_FOUND from then on. Server admins only.
+// Media at Synapse's admin API, so that its admin tools clean up what users uploaded and what other
+// servers' media fill the disk with: pages of a user's media, deleting them all (or a page of
+// them), deleting one medium, deleting the local media not accessed since a time, and purging the
+// cache of remote media not accessed since a time. Deleting removes the row, then the file and its
+// thumbnails, as a media_retention purge does; downloads answer 404 M_NOT_FOUND from then on (a
+// remote medium is fetched again). Server admins only.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
 import type { LocalMediaRow, UserMediaOrder, UserMediaQuery } from "../../../storage/stores/media.ts";
+import type { MediaRetention } from "../../media/media-retention.ts";
 import type { MediaService } from "../../media/media-service.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam } from "../client/requester.ts";
@@ -23,7 +26,10 @@ const ORDERS: ReadonlyMap<string, UserMediaOrder> = new Map([
   ["media_type", "content_type"],
 ]);
 
-export function mediaAdminEndpoints(media: MediaService, serverName: string, isAdmin: IsAdmin): Endpoint[] {
+/** 1971-01-01 in ms: a `before_ts` below it was surely given in seconds. */
+const SECONDS_MISTAKEN = 31_536_000_000;
+
+export function mediaAdminEndpoints(media: MediaService, retention: Pick<MediaRetention, "purgeNow">, serverName: string, isAdmin: IsAdmin): Endpoint[] {
   const base = "/_synapse/admin/v1/users/:userId/media";
 
   const list: Endpoint = {
@@ -72,7 +78,50 @@ export function mediaAdminEndpoints(media: MediaService, serverName: string, isA
     },
   };
 
-  return [list, deleteOfUser, deleteOne];
+  const deleteOlder: Endpoint = {
+    name: "admin.delete_media_before",
+    method: "POST",
+    paths: ["/_synapse/admin/v1/media/delete", "/_synapse/admin/v1/media/:serverName/delete"],
+    resource: "client",
+    auth: "accessToken",
+    body: "none",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      if (req.params["serverName"] !== undefined && req.params["serverName"] !== serverName) throw new MatrixError("M_INVALID_PARAM", "Can only delete local media", 400);
+      const beforeTs = beforeTsParam(req);
+      // Only what media_retention's purge does: any size, and never an avatar a user of ours has set.
+      const size = queryParam(req, "size_gt");
+      if (size !== undefined && size !== "0") throw new MatrixError("M_INVALID_PARAM", "size_gt is not supported by this server", 400);
+      if (queryParam(req, "keep_profiles") === "false") throw new MatrixError("M_INVALID_PARAM", "Avatars in use are always kept by this server", 400);
+      const deleted = (await retention.purgeNow("local", beforeTs)).map((uri) => uri.slice(uri.indexOf("/") + 1));
+      return { deleted_media: deleted, total: deleted.length };
+    },
+  };
+
+  const purgeCache: Endpoint = {
+    name: "admin.purge_media_cache",
+    method: "POST",
+    paths: ["/_synapse/admin/v1/purge_media_cache"],
+    resource: "client",
+    auth: "accessToken",
+    body: "none",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      return { deleted: (await retention.purgeNow("remote", beforeTsParam(req))).length };
+    },
+  };
+
+  return [list, deleteOfUser, deleteOne, deleteOlder, purgeCache];
+}
+
+/** The required `before_ts`, in ms: as Synapse, one before 1971 is taken for seconds by mistake and refused. */
+function beforeTsParam(req: MatrixRequest): number {
+  const text = queryParam(req, "before_ts");
+  if (text === undefined || text === "") throw new MatrixError("M_MISSING_PARAM", "Missing parameter: before_ts", 400);
+  if (!/^[0-9]{1,15}$/.test(text)) throw new MatrixError("M_INVALID_PARAM", "before_ts must be a timestamp in milliseconds", 400);
+  const ts = Number(text);
+  if (ts < SECONDS_MISTAKEN) throw new MatrixError("M_INVALID_PARAM", "before_ts is from 1970: it must be in milliseconds", 400);
+  return ts;
 }
 
 function mediaQuery(req: MatrixRequest): UserMediaQuery {

@@ -1,6 +1,7 @@
-// Local media at Synapse's admin API over real HTTP on both engines: pages of a user's media in the
-// orders asked, deleting one medium (its download then 404, its file gone), deleting a user's media;
-// server admins only, and the errors of bad requests.
+// Media at Synapse's admin API over real HTTP on both engines: pages of a user's media in the
+// orders asked, deleting one medium (its download then 404, its file gone), deleting a user's media,
+// deleting the media not accessed since a time (avatars in use kept), purging the remote media
+// cache; server admins only, and the errors of bad requests.
 import assert from "node:assert/strict";
 import { access } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
@@ -103,6 +104,30 @@ for (const engine of engines) {
         assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc(bob.userId)}/media${query}`, { token: admin }), 400, "M_INVALID_PARAM");
       }
       assert.equal(await downloadStatus(bobs), 200);
+    });
+
+    it("deletes the media not accessed since a time, but an avatar in use", async () => {
+      const avatar = await upload(bob, "avatar", "avatar.txt");
+      const avatarPath = `/_matrix/client/v3/profile/${enc(bob.userId)}/avatar_url`;
+      assert.equal((await call(hs, "PUT", avatarPath, { token: bob.accessToken, body: { avatar_url: `mxc://test.local/${avatar}` } })).status, 200);
+      const soon = Date.now() + 60_000;
+      const reply = await call(hs, "POST", `/_synapse/admin/v1/media/delete?before_ts=${soon}`, { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body, { deleted_media: [bobs], total: 1 });
+      assert.equal(await downloadStatus(bobs), 404);
+      assert.equal(await downloadStatus(avatar), 200);
+      // Nothing left to delete; the server-named path answers the same.
+      assert.deepEqual((await call(hs, "POST", `/_synapse/admin/v1/media/test.local/delete?before_ts=${soon}&keep_profiles=true&size_gt=0`, { token: admin })).body, { deleted_media: [], total: 0 });
+      // No media of other servers is cached here: nothing to purge.
+      assert.deepEqual((await call(hs, "POST", `/_synapse/admin/v1/purge_media_cache?before_ts=${soon}`, { token: admin })).body, { deleted: 0 });
+      const bad = ["?before_ts=1000", "?before_ts=x", `?before_ts=${soon}&size_gt=5`, `?before_ts=${soon}&keep_profiles=false`];
+      assertError(await call(hs, "POST", "/_synapse/admin/v1/media/delete", { token: admin }), 400, "M_MISSING_PARAM");
+      for (const query of bad) assertError(await call(hs, "POST", `/_synapse/admin/v1/media/delete${query}`, { token: admin }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "POST", "/_synapse/admin/v1/purge_media_cache?before_ts=1000", { token: admin }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/media/elsewhere.example/delete?before_ts=${soon}`, { token: admin }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/media/delete?before_ts=${soon}`, { token: bob.accessToken }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "POST", `/_synapse/admin/v1/purge_media_cache?before_ts=${soon}`, { token: bob.accessToken }), 403, "M_FORBIDDEN");
+      assert.equal(await downloadStatus(avatar), 200);
     });
   });
 }
