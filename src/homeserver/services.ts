@@ -43,6 +43,7 @@ import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
 import { userAdminEndpoints } from "./api/admin/users.ts";
 import { roomAdminEndpoints } from "./api/admin/rooms.ts";
 import { mediaAdminEndpoints } from "./api/admin/media.ts";
+import { pusherJson } from "../core/push/pusher.ts";
 import { UserRedactions } from "./events/user-redaction.ts";
 import { AdminRedactionStore } from "../storage/stores/admin-redactions.ts";
 import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
@@ -396,6 +397,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       suspensions: accounts.suspensions,
       profiles: accounts.profiles,
       registration: accounts.registration,
+      accountData: accounts.accountData,
+      pushers: (userId) => push.pushers.list(userId).map(pusherJson),
       joinedRooms: async (userId) => {
         await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
         return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((entry) => entry.roomId);

@@ -3,14 +3,17 @@
 // filters and an order; one account; creating or changing an account; resetting a password;
 // deactivating an account; making a user a
 // server admin or not; whether a username is free; a user's devices (listed, renamed, deleted) and
-// joined rooms. Server admins only, but the version, which Synapse answers to anyone.
+// joined rooms, account data and pushers. Server admins only, but the version, which Synapse answers
+// to anyone.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { HttpReply, type Endpoint, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
+import type { AccountDataEntry } from "../../../storage/stores/account-data.ts";
 import type { Device } from "../../../storage/stores/devices.ts";
 import type { User, UserListOrder, UserListQuery } from "../../../storage/stores/users.ts";
 import type { DeviceService } from "../../devices/device-service.ts";
+import type { AccountDataService } from "../../account-data/account-data-service.ts";
 import type { ProfileService } from "../../profile/profile-service.ts";
 import type { RegistrationService } from "../../users/registration.ts";
 import type { AccountRestrictions } from "../../users/account-restrictions.ts";
@@ -32,9 +35,15 @@ export interface UserAdminSources {
   readonly suspensions: AccountRestrictions;
   readonly profiles: ProfileService;
   readonly registration: RegistrationService;
+  readonly accountData: Pick<AccountDataService, "changesSince">;
+  /** The user's pushers, as GET /pushers lists them. */
+  readonly pushers: (userId: string) => JsonObject[];
   /** The rooms the user is joined to. */
   readonly joinedRooms: (userId: string) => Promise<string[]>;
 }
+
+/** Account data entries read at once. */
+const ACCOUNT_DATA_PAGE = 1000;
 
 const ORDERS: ReadonlySet<string> = new Set<UserListOrder>(["name", "is_guest", "admin", "deactivated", "displayname", "avatar_url", "creation_ts"]);
 
@@ -246,7 +255,45 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
-  return [serverVersion, list, get, put as Endpoint, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, usernameAvailable, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
+  const accountData: Endpoint = {
+    name: "admin.user_account_data",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/users/:userId/accountdata"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const userId = (await localUser(sources, req)).userId;
+      const global: JsonObject = {};
+      const rooms: Record<string, JsonObject> = {};
+      // Each (room, type) once, at its latest change: read in pages of the account data stream.
+      for (let since = 0; ; ) {
+        const page = await sources.accountData.changesSince(userId, since, ACCOUNT_DATA_PAGE);
+        for (const entry of page) {
+          if (entry.roomId === undefined) global[entry.type] = entry.content;
+          else (rooms[entry.roomId] ??= {})[entry.type] = entry.content;
+        }
+        if (page.length < ACCOUNT_DATA_PAGE) break;
+        since = (page.at(-1) as AccountDataEntry).streamId;
+      }
+      return { account_data: { global, rooms } };
+    },
+  };
+
+  const pushers: Endpoint = {
+    name: "admin.user_pushers",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/users/:userId/pushers"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const found = sources.pushers((await localUser(sources, req)).userId);
+      return { pushers: found, total: found.length };
+    },
+  };
+
+  return [serverVersion, list, get, put as Endpoint, accountData, pushers, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, usernameAvailable, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
 }
 
 /** A user's devices at /_synapse/admin/v2/users/{userId}/devices: what the user's own device API does, without UIA. */

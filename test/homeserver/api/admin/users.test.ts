@@ -172,6 +172,30 @@ for (const engine of engines) {
       assertError(await call(hs, "GET", "/_synapse/admin/v1/username_available?username=x", { token: bob.accessToken }), 403, "M_FORBIDDEN");
     });
 
+    it("shows a user's account data and pushers", async () => {
+      // Carol's first token went with the password reset above.
+      const fresh = (await login(hs, carol.userId, "Third-pass-3")).body["access_token"] as string;
+      const roomId = (await call(hs, "POST", "/_matrix/client/v3/createRoom", { token: fresh, body: {} })).body["room_id"] as string;
+      const base = `/_matrix/client/v3/user/${enc(carol.userId)}`;
+      assert.equal((await call(hs, "PUT", `${base}/account_data/org.example.global`, { token: fresh, body: { a: 1 } })).status, 200);
+      assert.equal((await call(hs, "PUT", `${base}/rooms/${enc(roomId)}/account_data/org.example.room`, { token: fresh, body: { b: 2 } })).status, 200);
+      assert.equal((await call(hs, "PUT", `${base}/account_data/org.example.global`, { token: fresh, body: { a: 3 } })).status, 200);
+      const data = await call(hs, "GET", `/_synapse/admin/v1/users/${enc(carol.userId)}/accountdata`, { token: admin });
+      assert.equal(data.status, 200, JSON.stringify(data.body));
+      const accountData = data.body["account_data"] as { global: Record<string, unknown>; rooms: Record<string, Record<string, unknown>> };
+      assert.deepEqual(accountData.global["org.example.global"], { a: 3 });
+      assert.deepEqual(accountData.rooms[roomId], { "org.example.room": { b: 2 } });
+
+      const pusher = { kind: "http", app_id: "com.example.app", pushkey: "key-1", app_display_name: "App", device_display_name: "Phone", lang: "en", data: { url: "https://push.example.com/_matrix/push/v1/notify" } };
+      assert.equal((await call(hs, "POST", "/_matrix/client/v3/pushers/set", { token: fresh, body: pusher })).status, 200);
+      const pushers = await call(hs, "GET", `/_synapse/admin/v1/users/${enc(carol.userId)}/pushers`, { token: admin });
+      assert.equal(pushers.status, 200, JSON.stringify(pushers.body));
+      assert.equal(pushers.body["total"], 1);
+      assert.equal((pushers.body["pushers"] as Array<Record<string, unknown>>)[0]?.["pushkey"], "key-1");
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc(carol.userId)}/pushers`, { token: fresh }), 403, "M_FORBIDDEN");
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/users/${enc(carol.userId)}/accountdata`, { token: fresh }), 403, "M_FORBIDDEN");
+    });
+
     it("lists, renames and deletes a user's devices", async () => {
       const second = (await login(hs, bob.userId, bob.password)).body["device_id"] as string;
       const base = `/_synapse/admin/v2/users/${enc(bob.userId)}`;
