@@ -340,12 +340,13 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   // The media repository: files under media_store_path, rows in local_media. Other servers' media
   // are fetched over federation and kept (remote_content, rows in remote_media).
   const thumbnailer = new Thumbnailer();
+  const mediaStore = new MediaStore(db);
   const media = new MediaService({
     serverName: config.serverName,
     storePath: config.mediaStorePath,
     maxUploadSize: config.maxUploadSize,
     enableAuthenticatedMedia: config.enableAuthenticatedMedia,
-    store: new MediaStore(db),
+    store: mediaStore,
     thumbnailer,
     log: logger.child({ component: "media" }),
     localMediaLifetimeMs: config.mediaRetention.localMediaLifetimeMs,
@@ -431,7 +432,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...push.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
     ...mediaEndpoints({ media }),
-    ...mediaAdminEndpoints(media, mediaRetention, config.serverName, (userId) => users.isAdmin(userId)),
+    ...mediaAdminEndpoints({ media, store: mediaStore, retention: mediaRetention, serverName: config.serverName, isAdmin: (userId) => users.isAdmin(userId) }),
     ...(urlPreviewer === undefined ? [] : previewUrlEndpoints(urlPreviewer)),
     ...federationMediaEndpoints({ media, serverName: config.serverName }),
   ];

@@ -7,3 +7,9 @@ import type { Engine } from "./engine.ts";
 export function containsText(engine: Engine, text: Expression<unknown>, part: string): Expression<SqlBool> {
   return engine === "sqlite" ? sql<SqlBool>`instr(${text}, ${part}) > 0` : sql<SqlBool>`strpos(${text}, ${part}) > 0`;
 }
+
+/** Whether the user's ID or display name (`users`' columns) holds `part`, whatever the case. */
+export function userIdOrNameContains(engine: Engine, part: string): Expression<SqlBool> {
+  const text = part.toLowerCase();
+  return sql<SqlBool>`(${containsText(engine, sql`lower(${sql.ref("users.user_id")})`, text)} or ${containsText(engine, sql`lower(coalesce(${sql.ref("users.displayname")}, ''))`, text)})`;
+}

@@ -2,6 +2,7 @@
 // pending (created by media/v1/create, not yet uploaded) or uploaded, with when it was last
 // accessed (for media_retention's local_media_lifetime).
 import { sql, type Selectable } from "kysely";
+import { userIdOrNameContains } from "../contains-text.ts";
 import type { Database } from "../database.ts";
 import { toFlag, type LocalMediaTable } from "../schema.ts";
 
@@ -28,6 +29,33 @@ export interface UserMediaQuery {
   readonly limit: number;
   readonly orderBy: UserMediaOrder;
   readonly direction: "f" | "b";
+}
+
+/** The orders of the media statistics (Synapse's admin API `order_by`). */
+export type MediaUsageOrder = "user_id" | "displayname" | "media_length" | "media_count";
+
+const USAGE_ORDERS = {
+  user_id: "users.user_id",
+  displayname: "users.displayname",
+  media_length: "media_length",
+  media_count: "media_count",
+} as const satisfies Record<MediaUsageOrder, string>;
+
+export interface MediaUsageQuery {
+  readonly offset: number;
+  readonly limit: number;
+  readonly orderBy: MediaUsageOrder;
+  readonly direction: "f" | "b";
+  readonly fromTs?: number;
+  readonly untilTs?: number;
+  readonly search?: string;
+}
+
+export interface MediaUsage {
+  readonly userId: string;
+  readonly displayname: string | null;
+  readonly mediaCount: number;
+  readonly mediaLength: number;
 }
 
 function mediaRowOf(row: Selectable<LocalMediaTable>): LocalMediaRow {
@@ -168,6 +196,39 @@ export class MediaStore {
         .execute();
       const counted = await db.selectFrom("local_media").select((eb) => eb.fn.countAll<number | bigint | string>().as("total")).where("user_id", "=", userId).executeTakeFirstOrThrow();
       return { media: rows.map(mediaRowOf), total: Number(counted.total) };
+    });
+  }
+
+  /**
+   * Who stored how much (Synapse's admin API's media statistics): each user with uploads in the time
+   * range (by creation, ms, both ends included) and, when asked, whose user ID or display name holds
+   * the search text (whatever the case), with their count and bytes; a page in the order asked
+   * (tied by user ID), and how many users match in all.
+   */
+  async usage(query: MediaUsageQuery): Promise<{ users: MediaUsage[]; total: number }> {
+    return await this.#db.read("local_media_usage", async (db) => {
+      const matching = () => {
+        let q = db.selectFrom("local_media").innerJoin("users", "users.user_id", "local_media.user_id").where("local_media.upload_ts", "is not", null);
+        if (query.fromTs !== undefined) q = q.where("local_media.created_ts", ">=", query.fromTs);
+        if (query.untilTs !== undefined) q = q.where("local_media.created_ts", "<=", query.untilTs);
+        if (query.search !== undefined) q = q.where(userIdOrNameContains(this.#db.engine, query.search));
+        return q;
+      };
+      const direction = query.direction === "f" ? "asc" : "desc";
+      const rows = await matching()
+        .select(["users.user_id", "users.displayname"])
+        .select((eb) => [eb.fn.countAll<number | bigint | string>().as("media_count"), eb.fn.sum<number | bigint | string | null>("local_media.size").as("media_length")])
+        .groupBy(["users.user_id", "users.displayname"])
+        .orderBy(USAGE_ORDERS[query.orderBy], direction)
+        .orderBy("users.user_id", direction)
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+      const counted = await matching().select((eb) => eb.fn.count<number | bigint | string>("local_media.user_id").distinct().as("total")).executeTakeFirstOrThrow();
+      return {
+        users: rows.map((r) => ({ userId: r.user_id, displayname: r.displayname, mediaCount: Number(r.media_count), mediaLength: Number(r.media_length ?? 0) })),
+        total: Number(counted.total),
+      };
     });
   }
 

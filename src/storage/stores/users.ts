@@ -1,6 +1,6 @@
 // Users: the accounts of this homeserver. client-server-api#account-registration-and-management
 import { sql, type Selectable } from "kysely";
-import { containsText } from "../contains-text.ts";
+import { containsText, userIdOrNameContains } from "../contains-text.ts";
 import type { Database } from "../database.ts";
 import { fromFlag, toFlag } from "../schema.ts";
 import type { UsersTable } from "../schema.ts";
@@ -188,12 +188,7 @@ export class UserStore {
         if (query.admins !== undefined) q = q.where("users.is_admin", "=", toFlag(query.admins));
         const engine = this.#db.engine;
         if (query.userIdContains !== undefined) q = q.where(containsText(engine, sql.ref("users.user_id"), query.userIdContains));
-        if (query.nameContains !== undefined) {
-          const text = query.nameContains.toLowerCase();
-          q = q.where((eb) =>
-            eb.or([containsText(engine, sql`lower(${sql.ref("users.user_id")})`, text), containsText(engine, sql`lower(coalesce(${sql.ref("users.displayname")}, ''))`, text)]),
-          );
-        }
+        if (query.nameContains !== undefined) q = q.where(userIdOrNameContains(engine, query.nameContains));
         return q;
       };
       const direction = query.direction === "f" ? "asc" : "desc";

@@ -1,14 +1,14 @@
 // Media at Synapse's admin API, so that its admin tools clean up what users uploaded and what other
 // servers' media fill the disk with: pages of a user's media, deleting them all (or a page of
-// them), deleting one medium, deleting the local media not accessed since a time, and purging the
-// cache of remote media not accessed since a time. Deleting removes the row, then the file and its
-// thumbnails, as a media_retention purge does; downloads answer 404 M_NOT_FOUND from then on (a
-// remote medium is fetched again). Server admins only.
+// them), deleting one medium, deleting the local media not accessed since a time, purging the cache
+// of remote media not accessed since a time, and who stores how much. Deleting removes the row,
+// then the file and its thumbnails, as a media_retention purge does; downloads answer 404
+// M_NOT_FOUND from then on (a remote medium is fetched again). Server admins only.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
-import type { LocalMediaRow, UserMediaOrder, UserMediaQuery } from "../../../storage/stores/media.ts";
+import type { LocalMediaRow, MediaStore, MediaUsageOrder, MediaUsageQuery, UserMediaOrder, UserMediaQuery } from "../../../storage/stores/media.ts";
 import type { MediaRetention } from "../../media/media-retention.ts";
 import type { MediaService } from "../../media/media-service.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
@@ -29,7 +29,18 @@ const ORDERS: ReadonlyMap<string, UserMediaOrder> = new Map([
 /** 1971-01-01 in ms: a `before_ts` below it was surely given in seconds. */
 const SECONDS_MISTAKEN = 31_536_000_000;
 
-export function mediaAdminEndpoints(media: MediaService, retention: Pick<MediaRetention, "purgeNow">, serverName: string, isAdmin: IsAdmin): Endpoint[] {
+const USAGE_ORDERS: ReadonlySet<string> = new Set<MediaUsageOrder>(["user_id", "displayname", "media_length", "media_count"]);
+
+export interface MediaAdminSources {
+  readonly media: MediaService;
+  readonly store: Pick<MediaStore, "usage">;
+  readonly retention: Pick<MediaRetention, "purgeNow">;
+  readonly serverName: string;
+  readonly isAdmin: IsAdmin;
+}
+
+export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
+  const { media, retention, serverName, isAdmin } = sources;
   const base = "/_synapse/admin/v1/users/:userId/media";
 
   const list: Endpoint = {
@@ -111,7 +122,39 @@ export function mediaAdminEndpoints(media: MediaService, retention: Pick<MediaRe
     },
   };
 
-  return [list, deleteOfUser, deleteOne, deleteOlder, purgeCache];
+  const usage: Endpoint = {
+    name: "admin.media_statistics",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/statistics/users/media"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const orderBy = queryParam(req, "order_by") ?? "user_id";
+      if (!USAGE_ORDERS.has(orderBy)) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderBy}`, 400);
+      const search = queryParam(req, "search_term");
+      const fromTs = queryParam(req, "from_ts");
+      const untilTs = queryParam(req, "until_ts");
+      const query: MediaUsageQuery = {
+        offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
+        limit: adminPageLimit(req),
+        orderBy: orderBy as MediaUsageOrder,
+        direction: directionParam(req, "f"),
+        ...(fromTs === undefined ? {} : { fromTs: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from_ts") }),
+        ...(untilTs === undefined ? {} : { untilTs: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "until_ts") }),
+        ...(search === undefined || search === "" ? {} : { search }),
+      };
+      const page = await sources.store.usage(query);
+      const out: JsonObject = {
+        users: page.users.map((u) => ({ user_id: u.userId, displayname: u.displayname, media_count: u.mediaCount, media_length: u.mediaLength })),
+        total: page.total,
+      };
+      if (query.offset + page.users.length < page.total) out["next_token"] = query.offset + page.users.length;
+      return out;
+    },
+  };
+
+  return [list, deleteOfUser, deleteOne, deleteOlder, purgeCache, usage];
 }
 
 /** The required `before_ts`, in ms: as Synapse, one before 1971 is taken for seconds by mistake and refused. */

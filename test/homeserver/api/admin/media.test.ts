@@ -56,6 +56,27 @@ for (const engine of engines) {
     };
     const ids = (media: MediaJson[]): string[] => media.map((m) => m["media_id"] as string);
 
+    it("tells who stores how much, in the orders asked", async () => {
+      const stats = async (query = ""): Promise<Array<Record<string, unknown>>> => {
+        const reply = await call(hs, "GET", `/_synapse/admin/v1/statistics/users/media${query}`, { token: admin });
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        return reply.body["users"] as Array<Record<string, unknown>>;
+      };
+      const all = await stats();
+      assert.deepEqual(
+        all.map((u) => [u["user_id"], u["media_count"], u["media_length"]]),
+        [
+          [alice.userId, 3, 1 + 8 + 3],
+          [bob.userId, 1, "bob's".length],
+        ],
+      );
+      assert.deepEqual((await stats("?order_by=media_length&dir=b&limit=1")).map((u) => u["user_id"]), [alice.userId]);
+      assert.deepEqual((await stats(`?search_term=${enc("BOB")}`)).map((u) => u["user_id"]), [bob.userId]);
+      assert.deepEqual(await stats(`?until_ts=1000`), []);
+      assertError(await call(hs, "GET", "/_synapse/admin/v1/statistics/users/media?order_by=colour", { token: admin }), 400, "M_INVALID_PARAM");
+      assertError(await call(hs, "GET", "/_synapse/admin/v1/statistics/users/media", { token: bob.accessToken }), 403, "M_FORBIDDEN");
+    });
+
     it("lists a user's media, oldest first, paged and in the orders asked", async () => {
       const all = await list(alice.userId);
       assert.equal(all.total, 3);
