@@ -1,10 +1,9 @@
 // The accounts at Synapse's admin API, so that the admin tools written for Synapse (its web
 // interface, synadm) manage Weft's users too: the server's version; pages of the accounts, with
 // filters and an order; one account; creating or changing an account; resetting a password;
-// deactivating an account; making a user a
-// server admin or not; whether a username is free; a user's devices (listed, renamed, deleted) and
-// joined rooms, account data and pushers. Server admins only, but the version, which Synapse answers
-// to anyone.
+// deactivating an account; making a user a server admin or not; whether a username is free; a
+// user's devices (listed, renamed, deleted), joined rooms, account data and pushers. Server admins
+// only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
