@@ -1,7 +1,9 @@
-// Query parameters Synapse's admin APIs read alike: a page's limit, optional filters, and flags.
+// What Synapse's admin APIs read alike: a page's limit, optional filters, flags, and the user of
+// this server a request is about.
 import { MatrixError } from "../../../core/errors.ts";
+import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { MatrixRequest } from "../../../http/endpoint.ts";
-import { limitParam } from "../client/event-params.ts";
+import { limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam } from "../client/requester.ts";
 
 /** Synapse's default page size. */
@@ -29,4 +31,17 @@ export function booleanParam(req: MatrixRequest, name: string): boolean | undefi
   if (text === undefined || text === "") return undefined;
   if (text !== "true" && text !== "false") throw new MatrixError("M_INVALID_PARAM", `${name} must be true or false`, 400);
   return text === "true";
+}
+
+/** `userId` when it is a user ID of this server (historical grammar allowed); 400 M_INVALID_PARAM otherwise. */
+export function localUserIdOf(userId: string, serverName: string): string {
+  if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== serverName) {
+    throw new MatrixError("M_INVALID_PARAM", "Can only manage local users", 400);
+  }
+  return userId;
+}
+
+/** The path's `userId`, which must be a user of this server. */
+export function localUserIdParam(req: MatrixRequest, serverName: string): string {
+  return localUserIdOf(pathParam(req, "userId"), serverName);
 }

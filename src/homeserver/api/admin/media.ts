@@ -5,7 +5,6 @@
 // then the file and its thumbnails, as a media_retention purge does; downloads answer 404
 // M_NOT_FOUND from then on (a remote medium is fetched again). Server admins only.
 import { MatrixError } from "../../../core/errors.ts";
-import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
 import type { LocalMediaRow, MediaStore, MediaUsageOrder, MediaUsageQuery, UserMediaOrder, UserMediaQuery } from "../../../storage/stores/media.ts";
@@ -13,7 +12,7 @@ import type { MediaRetention } from "../../media/media-retention.ts";
 import type { MediaService } from "../../media/media-service.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam } from "../client/requester.ts";
-import { adminPageLimit } from "./admin-params.ts";
+import { adminPageLimit, localUserIdParam } from "./admin-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 /** Synapse's `order_by` values, by the column each orders. */
@@ -52,7 +51,7 @@ export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
       const query = mediaQuery(req);
-      const { media: page, total } = await media.mediaOf(localUserId(req, serverName), query);
+      const { media: page, total } = await media.mediaOf(localUserIdParam(req, serverName), query);
       const out: JsonObject = { media: page.map(mediaJson), total };
       if (query.offset + page.length < total) out["next_token"] = query.offset + page.length;
       return out;
@@ -68,7 +67,7 @@ export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
       // The page the same parameters list (Synapse's default: the first 100, oldest first).
-      const { media: page } = await media.mediaOf(localUserId(req, serverName), mediaQuery(req));
+      const { media: page } = await media.mediaOf(localUserIdParam(req, serverName), mediaQuery(req));
       const deleted = await media.deleteLocal(page.map((m) => m.mediaId));
       return { deleted_media: deleted, total: deleted.length };
     },
@@ -172,14 +171,6 @@ function mediaQuery(req: MatrixRequest): UserMediaQuery {
   const orderBy = ORDERS.get(orderName);
   if (orderBy === undefined) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderName}`, 400);
   return { offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"), limit: adminPageLimit(req), orderBy, direction: directionParam(req, "f") };
-}
-
-function localUserId(req: MatrixRequest, serverName: string): string {
-  const userId = pathParam(req, "userId");
-  if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== serverName) {
-    throw new MatrixError("M_INVALID_PARAM", "Can only look up local users", 400);
-  }
-  return userId;
 }
 
 /** What Synapse's admin API says of a medium. */

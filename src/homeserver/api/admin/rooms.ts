@@ -7,7 +7,7 @@
 // current state and the membership index when asked, so a list reads every room: fine for the
 // hundreds or thousands of rooms of most servers, slow past that.
 import { MatrixError } from "../../../core/errors.ts";
-import { parseRoomId, parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
+import { parseRoomId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import type { Endpoint, MatrixRequest, Requester } from "../../../http/endpoint.ts";
 import type { RoomDirectoryService } from "../../rooms/directory.ts";
@@ -18,7 +18,7 @@ import type { RoomState, RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam, requesterOf } from "../client/requester.ts";
-import { adminPageLimit, booleanParam } from "./admin-params.ts";
+import { adminPageLimit, booleanParam, localUserIdOf } from "./admin-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 export interface RoomAdminSources {
@@ -217,10 +217,7 @@ export function roomAdminEndpoints(sources: RoomAdminSources): Endpoint[] {
     schema: { type: "object", required: ["user_id"], properties: { user_id: { type: "string" } } },
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const userId = req.body["user_id"] as string;
-      if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== sources.serverName) {
-        throw new MatrixError("M_INVALID_PARAM", "This endpoint can only be used with local users", 400);
-      }
+      const userId = localUserIdOf(req.body["user_id"] as string, sources.serverName);
       if (!(await sources.userExists(userId))) throw new MatrixError("M_NOT_FOUND", "User not found", 404);
       const roomIdOrAlias = pathParam(req, "roomIdOrAlias");
       const user: Requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };

@@ -5,7 +5,6 @@
 // user's devices (listed, renamed, deleted), joined rooms, account data and pushers. Server admins
 // only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
-import { parseUserId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { HttpReply, type Endpoint, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
 import type { AccountDataEntry } from "../../../storage/stores/account-data.ts";
@@ -22,7 +21,7 @@ import { deviceJson } from "../client/devices.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam, requesterOf } from "../client/requester.ts";
 import { weftVersion } from "../federation/version.ts";
-import { adminPageLimit, booleanParam, optionalFilter } from "./admin-params.ts";
+import { adminPageLimit, booleanParam, localUserIdParam, optionalFilter } from "./admin-params.ts";
 import { requireAdmin } from "./require-admin.ts";
 
 export interface UserAdminSources {
@@ -125,7 +124,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const userId = localUserId(sources, req);
+      const userId = localUserIdParam(req, sources.serverName);
       const body = req.body;
       // Neither 3PIDs nor external IDs are kept here: only empty lists are taken.
       for (const key of ["threepids", "external_ids"]) {
@@ -372,18 +371,9 @@ function deviceEndpoints(sources: UserAdminSources, isAdmin: (userId: string) =>
   return [list, get, rename as Endpoint, remove, removeMany as Endpoint];
 }
 
-/** The path's user ID, which must be ours. */
-function localUserId(sources: UserAdminSources, req: MatrixRequest): string {
-  const userId = pathParam(req, "userId");
-  if (parseUserId(userId, { historical: true }) === undefined || serverNameOf(userId) !== sources.serverName) {
-    throw new MatrixError("M_INVALID_PARAM", "Can only manage local users", 400);
-  }
-  return userId;
-}
-
 /** The account of the path's user, who must be ours and exist (deactivated ones included). */
 async function localUser(sources: UserAdminSources, req: MatrixRequest): Promise<User> {
-  return await mustGet(sources.users, localUserId(sources, req));
+  return await mustGet(sources.users, localUserIdParam(req, sources.serverName));
 }
 
 async function mustGet(users: UserService, userId: string): Promise<User> {
