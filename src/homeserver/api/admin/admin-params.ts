@@ -19,6 +19,13 @@ export function adminPageLimit(req: MatrixRequest): number {
   return limit;
 }
 
+/** The `order_by` asked for, one of `known` (a set of them, or a map keyed by them); `fallback` when absent. */
+export function orderParam<N extends string>(req: MatrixRequest, known: { has(name: string): boolean }, fallback: N): N {
+  const name = queryParam(req, "order_by") ?? fallback;
+  if (!known.has(name)) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${name}`, 400);
+  return name as N;
+}
+
 /** The query parameter `name` under `key`, or nothing when it is absent or empty. */
 export function optionalFilter<K extends string>(req: MatrixRequest, name: string, key: K): Partial<Record<K, string>> {
   const value = queryParam(req, name);

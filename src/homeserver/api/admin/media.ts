@@ -12,7 +12,7 @@ import type { MediaRetention } from "../../media/media-retention.ts";
 import type { MediaService } from "../../media/media-service.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam } from "../client/requester.ts";
-import { adminPageLimit, localUserIdParam } from "./admin-params.ts";
+import { adminPageLimit, localUserIdParam, orderParam } from "./admin-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 /** Synapse's `order_by` values, by the column each orders. */
@@ -129,15 +129,13 @@ export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const orderBy = queryParam(req, "order_by") ?? "user_id";
-      if (!USAGE_ORDERS.has(orderBy)) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderBy}`, 400);
       const search = queryParam(req, "search_term");
       const fromTs = queryParam(req, "from_ts");
       const untilTs = queryParam(req, "until_ts");
       const query: MediaUsageQuery = {
         offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
         limit: adminPageLimit(req),
-        orderBy: orderBy as MediaUsageOrder,
+        orderBy: orderParam<MediaUsageOrder>(req, USAGE_ORDERS, "user_id"),
         direction: directionParam(req, "f"),
         ...(fromTs === undefined ? {} : { fromTs: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from_ts") }),
         ...(untilTs === undefined ? {} : { untilTs: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "until_ts") }),
@@ -167,9 +165,7 @@ function beforeTsParam(req: MatrixRequest): number {
 }
 
 function mediaQuery(req: MatrixRequest): UserMediaQuery {
-  const orderName = queryParam(req, "order_by") ?? "created_ts";
-  const orderBy = ORDERS.get(orderName);
-  if (orderBy === undefined) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderName}`, 400);
+  const orderBy = ORDERS.get(orderParam(req, ORDERS, "created_ts")) as UserMediaOrder;
   return { offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"), limit: adminPageLimit(req), orderBy, direction: directionParam(req, "f") };
 }
 

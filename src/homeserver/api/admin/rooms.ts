@@ -18,7 +18,7 @@ import type { RoomState, RoomStateReader } from "../../rooms/room-state.ts";
 import type { RoomEventInfo } from "../../roomserver/index.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam, requesterOf } from "../client/requester.ts";
-import { adminPageLimit, booleanParam, localUserIdOf } from "./admin-params.ts";
+import { adminPageLimit, booleanParam, localUserIdOf, orderParam } from "./admin-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
 export interface RoomAdminSources {
@@ -93,9 +93,7 @@ export function roomAdminEndpoints(sources: RoomAdminSources): Endpoint[] {
       await requireAdmin(req, isAdmin);
       const offset = limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from");
       const limit = adminPageLimit(req);
-      const orderName = queryParam(req, "order_by") ?? "name";
-      const order = ORDERS.get(orderName);
-      if (order === undefined) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderName}`, 400);
+      const order = ORDERS.get(orderParam(req, ORDERS, "name")) as { key: OrderKey; largestFirst: boolean };
       const reversed = directionParam(req, "f") === "b";
       const search = queryParam(req, "search_term")?.toLowerCase();
       const publicOnly = booleanParam(req, "public_rooms");

@@ -21,7 +21,7 @@ import { deviceJson } from "../client/devices.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
 import { queryParam, requesterOf } from "../client/requester.ts";
 import { weftVersion } from "../federation/version.ts";
-import { adminPageLimit, booleanParam, localUserIdParam, optionalFilter } from "./admin-params.ts";
+import { adminPageLimit, booleanParam, localUserIdParam, optionalFilter, orderParam } from "./admin-params.ts";
 import { requireAdmin } from "./require-admin.ts";
 
 export interface UserAdminSources {
@@ -67,8 +67,6 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
       const limit = adminPageLimit(req);
-      const orderBy = queryParam(req, "order_by") ?? "name";
-      if (!ORDERS.has(orderBy)) throw new MatrixError("M_INVALID_PARAM", `Unknown order_by: ${orderBy}`, 400);
       const admins = booleanParam(req, "admins");
       const query: UserListQuery = {
         offset: limitParam(req, 0, Number.MAX_SAFE_INTEGER, "from"),
@@ -78,7 +76,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
         includeGuests: booleanParam(req, "guests") ?? true,
         includeDeactivated: booleanParam(req, "deactivated") ?? false,
         ...(admins === undefined ? {} : { admins }),
-        orderBy: orderBy as UserListOrder,
+        orderBy: orderParam<UserListOrder>(req, ORDERS, "name"),
         direction: directionParam(req, "f"),
       };
       const page = await users.listUsers(query);
@@ -152,7 +150,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
       if (body["deactivated"] === false && existing.deactivated && password === undefined) {
         throw new MatrixError("M_INVALID_PARAM", "Must provide a password to re-activate an account", 400);
       }
-      if (body["admin"] === false && existing.admin && userId === requester.userId) throw new MatrixError("M_INVALID_PARAM", "You may not demote yourself", 400);
+      if (body["admin"] === false) refuseSelfDemotion(requester, userId);
       await applyChanges(sources, requester, userId, body, existing.deactivated);
       return await userDetails(sources, await mustGet(users, userId));
     },
@@ -217,8 +215,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
       await requireAdmin(req, isAdmin);
       const user = await localUser(sources, req);
       const admin = req.body["admin"] as boolean;
-      // As Synapse: a server is never left without the admin who asks.
-      if (!admin && user.userId === requesterOf(req).userId) throw new MatrixError("M_INVALID_PARAM", "You may not demote yourself", 400);
+      if (!admin) refuseSelfDemotion(requesterOf(req), user.userId);
       await users.setAdmin(user.userId, admin);
       return {};
     },
@@ -369,6 +366,11 @@ function deviceEndpoints(sources: UserAdminSources, isAdmin: (userId: string) =>
   };
 
   return [list, get, rename as Endpoint, remove, removeMany as Endpoint];
+}
+
+/** As Synapse: a server is never left without the admin who asks, whichever endpoint is asked. */
+function refuseSelfDemotion(requester: Requester, userId: string): void {
+  if (userId === requester.userId) throw new MatrixError("M_INVALID_PARAM", "You may not demote yourself", 400);
 }
 
 /** The account of the path's user, who must be ours and exist (deactivated ones included). */
