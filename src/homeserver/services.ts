@@ -47,6 +47,7 @@ import { pusherJson } from "../core/push/pusher.ts";
 import { UserRedactions } from "./events/user-redaction.ts";
 import { AdminRedactionStore } from "../storage/stores/admin-redactions.ts";
 import { RoomTimelineStore } from "../storage/stores/room-timeline.ts";
+import type { Membership } from "./rooms/membership-index.ts";
 import type { RoomStateReader } from "./rooms/room-state.ts";
 import { ReportService } from "./reporting/report-service.ts";
 import { ReportStore } from "../storage/stores/reports.ts";
@@ -165,6 +166,12 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     accounts.profiles.remoteProfileChanged(event.sender);
   });
   const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters });
+  // A user's rooms, read once the membership index has applied what the room engine has put out (a
+  // join just made included); of the memberships given, or of any.
+  const roomsOfUser = async (userId: string, memberships?: readonly Membership[]) => {
+    await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
+    return await rooms.membershipIndex.roomsForUser(userId, memberships);
+  };
   const events = await createEventServices({
     db,
     logger,
@@ -177,11 +184,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     checkNotBlocked: (roomId) => rooms.blocks.check(roomId),
     guestsRemoved: (roomId) => rooms.guestsRemoved(roomId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
-    // Read once the index has applied what the room engine has put out (a join just made included).
-    roomsOfUser: async (userId) => {
-      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
-      return await rooms.membershipIndex.roomsForUser(userId);
-    },
+    roomsOfUser: (userId) => roomsOfUser(userId),
   });
   // The admin API's jobs redacting a user's events (the jobs a stop cut short run again once every
   // service is up, below).
@@ -189,10 +192,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const userRedactions = new UserRedactions({
     serverName: config.serverName,
     store: new AdminRedactionStore(db),
-    roomsOf: async (userId) => {
-      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
-      return (await rooms.membershipIndex.roomsForUser(userId)).map((entry) => entry.roomId);
-    },
+    roomsOf: async (userId) => (await roomsOfUser(userId)).map((entry) => entry.roomId),
     sentBy: (roomId, sender, limit, afterTs, beforeTs) => timelineStore.sentBy(roomId, sender, limit, afterTs, beforeTs),
     redact: (requester, roomId, eventId, txnId, reason) => events.sender.redact(requester, roomId, eventId, txnId, reason),
     logger: logger.child({ component: "user-redaction" }),
@@ -325,11 +325,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     receipts: sync.receipts,
     presence: sync.presence,
     federation: federationRooms,
-    // Read once the index has applied what the room engine has put out (a join just heard of included).
-    roomsOfUser: async (userId) => {
-      await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
-      return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((r) => r.roomId);
-    },
+    roomsOfUser: async (userId) => (await roomsOfUser(userId, ["join"])).map((r) => r.roomId),
     joinedMembers: async (roomId) => {
       await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
       return await rooms.membershipIndex.joinedMembers(roomId);
@@ -400,10 +396,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       registration: accounts.registration,
       accountData: accounts.accountData,
       pushers: (userId) => push.pushers.list(userId).map(pusherJson),
-      joinedRooms: async (userId) => {
-        await rooms.membershipIndex.waitUntil(rooms.membershipIndex.position);
-        return (await rooms.membershipIndex.roomsForUser(userId, ["join"])).map((entry) => entry.roomId);
-      },
+      joinedRooms: async (userId) => (await roomsOfUser(userId, ["join"])).map((entry) => entry.roomId),
     }),
     ...roomAdminEndpoints({
       serverName: config.serverName,
