@@ -20,6 +20,7 @@ import { createFederation, type Federation } from "./federation/federation.ts";
 import { userDevicesFetcher } from "./federation/remote-e2ee.ts";
 import { connectEphemeralEdus } from "./federation/ephemeral-edus.ts";
 import { ServerKeyPublisher } from "./federation/server-keys.ts";
+import { FederationPolicyServers } from "./federation/policy-servers.ts";
 import { Roomserver } from "./roomserver/index.ts";
 import { RemoteProfiles } from "./profile/remote-profiles.ts";
 import { createRoomServices, type RoomServices } from "./rooms.ts";
@@ -146,6 +147,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     signingKey: serverKeys.signingKey,
     keyRing: federation.keyring,
     logger: logger.child({ component: "roomserver" }),
+    policyServers: new FederationPolicyServers(federation.client),
   });
   // Redacted events' original content is purged after the retention (Synapse's default: 7 days).
   const purgeTimer = setInterval(() => {

@@ -13,15 +13,18 @@ export type FederationFailure = TransportFailure | "bad-destination" | "http" | 
 /** A federation request that did not give a JSON object: why, and the remote's status and errcode if any. */
 export class FederationRequestError extends Error {
   override name = "FederationRequestError";
+  /** The remote's own `error` text, when it answered a Matrix error. */
+  readonly remoteError: string | undefined;
   constructor(
     readonly destination: string,
     readonly reason: FederationFailure,
     message: string,
     readonly status?: number,
     readonly errcode?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; remoteError?: string },
   ) {
     super(message, options);
+    this.remoteError = options?.remoteError;
   }
 }
 
@@ -211,13 +214,14 @@ export class FederationClient {
     }
     if (response.status < 200 || response.status >= 300) {
       const errcode = isJsonObject(json) && typeof json["errcode"] === "string" ? json["errcode"] : undefined;
-      const error = isJsonObject(json) && typeof json["error"] === "string" ? `: ${json["error"]}` : "";
+      const remoteError = isJsonObject(json) && typeof json["error"] === "string" ? json["error"] : undefined;
       throw new FederationRequestError(
         destination,
         "http",
-        `${method} ${path} to ${destination} answered ${response.status}${errcode === undefined ? "" : ` ${errcode}`}${error}`,
+        `${method} ${path} to ${destination} answered ${response.status}${errcode === undefined ? "" : ` ${errcode}`}${remoteError === undefined ? "" : `: ${remoteError}`}`,
         response.status,
         errcode,
+        { remoteError },
       );
     }
     if (json === undefined) {

@@ -36,7 +36,7 @@ export interface InvitesOptions {
   readonly serverName: string;
   readonly signingKey: SigningKey;
   readonly keys: VerifyKeySource;
-  readonly roomserver: Pick<Roomserver, "input">;
+  readonly roomserver: Pick<Roomserver, "input" | "signOwn">;
   readonly rooms: RoomServers;
   readonly templates: EventTemplates;
   readonly sender: Pick<FederationSender, "queuePdu">;
@@ -260,7 +260,8 @@ export class FederationInvites {
     const built = await this.#o.templates.build({ roomId, type: "m.room.member", stateKey: invitee, sender: inviter, content: { ...content, membership: "invite" } });
     if (!built.auth.allowed) throw new MatrixError("M_FORBIDDEN", `You cannot invite this user: ${built.auth.reason}`, 403);
     const { version } = built;
-    const pdu = completeEvent(built.template, version, this.#o.serverName, this.#o.signingKey, (this.#o.now ?? Date.now)());
+    // In a room using a policy server, it signs the invite before anyone sees it (server-server-api#policy-servers).
+    const pdu = await this.#o.roomserver.signOwn(roomId, completeEvent(built.template, version, this.#o.serverName, this.#o.signingKey, (this.#o.now ?? Date.now)()));
     const parsed = parsePdu(pdu, version);
     if (!("event" in parsed)) throw new Error(`our invite is invalid: ${parsed.error}`);
     const eventId = parsed.event.eventId;
@@ -273,7 +274,9 @@ export class FederationInvites {
     if (!(await isSignedBy(checked.event.pdu, version, destination, this.#o.keys))) {
       throw new MatrixError("M_UNKNOWN", "The invited user's server did not sign the invite", 502);
     }
-    const result = await this.#o.roomserver.input({ kind: "new", pdu: checked.event.pdu, origin: this.#o.serverName });
+    // Its signature again, in case the invitee's server did not hand it back (asked for only then).
+    const signed = await this.#o.roomserver.signOwn(roomId, checked.event.pdu);
+    const result = await this.#o.roomserver.input({ kind: "new", pdu: signed, origin: this.#o.serverName });
     if (result.outcome !== "accepted") {
       throw new MatrixError("M_FORBIDDEN", `The invite was ${result.outcome.replace("_", " ")}: ${result.reason}`, 403);
     }

@@ -25,7 +25,7 @@ interface Log {
 }
 
 export interface ReceiverOptions {
-  readonly roomserver: Pick<Roomserver, "input">;
+  readonly roomserver: Pick<Roomserver, "input" | "signReceived">;
   readonly reader: RoomReader;
   readonly rooms: RoomServers;
   readonly fetcher: EventFetcher;
@@ -142,9 +142,12 @@ export class FederationReceiver {
     const gap = await this.#options.fetcher.fillGaps(origin, roomId, version, ordered);
     const inputs = [...gap.missing, ...ordered];
     const received = new Set(ordered.map((e) => e.eventId));
+    // In a room using a policy server, those without its signature are asked for it first, all at
+    // once; then every event is queued, in order.
+    const signed = await this.#options.roomserver.signReceived(roomId, inputs.map((event) => event.pdu));
     const outcomes = await Promise.all(
-      inputs.map((event) =>
-        this.#options.roomserver.input({ kind: "new", pdu: event.pdu, origin, stateBefore: gap.stateBefore.get(event.eventId) }),
+      inputs.map((event, i) =>
+        this.#options.roomserver.input({ kind: "new", pdu: signed[i] ?? event.pdu, origin, stateBefore: gap.stateBefore.get(event.eventId) }),
       ),
     );
     inputs.forEach((event, i) => {

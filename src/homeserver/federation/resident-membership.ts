@@ -25,7 +25,7 @@ export type MembershipHandshake = "join" | "leave" | "knock";
 export interface ResidentMembershipOptions {
   readonly serverName: string;
   readonly signingKey: SigningKey;
-  readonly roomserver: Pick<Roomserver, "input">;
+  readonly roomserver: Pick<Roomserver, "input" | "signReceived">;
   readonly reader: RoomReader;
   readonly rooms: RoomServers;
   readonly templates: EventTemplates;
@@ -105,6 +105,8 @@ export class ResidentMembership {
       pdu = addSignature(pdu, version, this.#o.serverName, this.#o.signingKey);
       signedByUs = true;
     }
+    // In a room using a policy server, a membership it does not sign is soft failed: refused here.
+    pdu = (await this.#o.roomserver.signReceived(roomId, [pdu]))[0] ?? pdu;
     const result = await this.#o.roomserver.input({ kind: "new", pdu, origin });
     if (result.outcome === "refused") throw invalid(`The event was refused: ${result.reason}`);
     if (result.outcome !== "accepted") throw new MatrixError("M_FORBIDDEN", `The event was ${result.outcome.replace("_", " ")}: ${result.reason}`, 403);

@@ -4,6 +4,7 @@ export type { RoomEventInfo, RoomserverOptions } from "./roomserver.ts";
 export type { RoomserverLogger } from "./batch.ts";
 export { MemoryKeyRing } from "./keyring.ts";
 export type { KeyRing } from "./keyring.ts";
+export type { PolicyServerClient } from "./policy-server.ts";
 export type {
   CreateRoomRequest,
   InitialEvent,

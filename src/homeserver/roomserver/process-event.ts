@@ -1,12 +1,14 @@
 // One input through server-server-api "Checks performed on receipt of a PDU", in order, within
 // its room's batch: 1 valid event, 2 signatures, 3 hashes, 4 auth events, 5 state before,
-// 6 soft failure. Every step only reads; the batch is changed at the very end, in one synchronous
-// step, so a step that fails (or throws) leaves the batch as it was.
+// 6 soft failure, 7 the policy server's signature. Every step only reads; the batch is changed at
+// the very end, in one synchronous step, so a step that fails (or throws) leaves the batch as it was.
 import type { AuthResult } from "../../core/auth/index.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { EventFormatError } from "../../core/events/event-format-error.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
+import { serverNameOf } from "../../core/identifiers/server-name-of.ts";
+import { hasPolicySignature, needsPolicySignature } from "../../core/events/policy-server.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -26,6 +28,7 @@ import { buildLocalEvent, choosePrevEvents, selectAuthEvents } from "./local-eve
 import { applyRedaction, redactionApplies, redactionsWaitingFor, settleWaitingRedactions } from "./redactions.ts";
 import type { WaitingRedactions } from "./redactions.ts";
 import type { KeyRing } from "./keyring.ts";
+import { policyServerIn } from "./policy-server.ts";
 import type { InputKind, InputResult, LocalEventRequest } from "./types.ts";
 
 /** One input as the room's queue holds it. */
@@ -148,7 +151,8 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   }
   let pdu = item.pdu;
   let builtBytes: PduBytes | undefined;
-  if (item.local !== undefined) {
+  // A local event comes back built when it went to be signed by the room's policy server.
+  if (item.local !== undefined && pdu === undefined) {
     try {
       const built = await buildLocal(batch, item.local, version);
       if (typeof built === "string") return refused(built);
@@ -176,7 +180,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
   // An event built just now on the current extremities and clock can only be stored already if an
   // identical one was built in the same millisecond, which this batch or the cache would hold: no
   // read for it (one per send) unless its timestamp was given.
-  const justBuilt = item.local !== undefined && item.local.originServerTs === undefined;
+  const justBuilt = item.local !== undefined && item.pdu === undefined && item.local.originServerTs === undefined;
   const existing = justBuilt ? batch.inMemory(eventId) : (batch.loaded(ownIds) ?? (await batch.getEvents(ownIds))).get(eventId);
   // An outlier that now finds its place in the room is promoted; anything else stored is a duplicate.
   const promoting = existing !== undefined && existing.outlier && item.kind !== "outlier" && item.kind !== "out_of_band" && existing.rejectedReason === undefined;
@@ -267,6 +271,18 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
       byCurrent = checkSoftFailure(event, current, batch.loaded(ids) ?? (await batch.getEvents(ids)));
     }
     if (!byCurrent.allowed) softFailedReason = `by the current state: ${byCurrent.reason}`;
+  }
+  // 7. (v1.18) "Is validated by the Policy Server, if the room is using a Policy Server, otherwise it is soft failed."
+  if (item.kind === "new" && rejectedReason === undefined && softFailedReason === undefined && policyChecked(item, event, deps.signer.serverName)) {
+    const policy = await policyServerIn(batch.currentState, deps.signer.serverName, async (ids) => batch.loaded(ids) ?? (await batch.getEvents(ids)));
+    if (policy !== undefined && !hasPolicySignature(event.pdu, version, policy)) {
+      // Ours is not sent unsigned (server-server-api#validating-policy-server-signatures): the caller asks for the signature.
+      if (item.local !== undefined) {
+        const wanted = { pdu: event.pdu, policyServer: policy };
+        return () => ({ outcome: "refused", eventId, reason: `the room's policy server ${policy.via} has not signed it`, policySignatureWanted: wanted });
+      }
+      softFailedReason = `not signed by the room's policy server ${policy.via}`;
+    }
   }
   const accepted = rejectedReason === undefined;
   // server-server-api#rejection: the state is "calculated as normal, except not updating with the rejected event".
@@ -375,6 +391,16 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     if (softFailedReason !== undefined) return { outcome: "soft_failed", eventId, roomId: event.roomId, reason: softFailedReason, duplicate: false };
     return { outcome: "accepted", eventId, roomId: event.roomId, streamOrdering: positions.get(eventId), redactedOnReceipt, duplicate: false };
   };
+}
+
+/**
+ * Whether check 7 looks at the input: every event but the `m.room.policy` state event, built here
+ * through the client API or received from another server. Our own events received back from a
+ * resident server (a join through make_join/send_join) took their way through that server already.
+ */
+function policyChecked(item: WorkItem, event: RoomEvent, serverName: string): boolean {
+  if (!needsPolicySignature(event.type, event.stateKey)) return false;
+  return item.local !== undefined || serverNameOf(event.sender) !== serverName;
 }
 
 function addOutlier(batch: Batch, event: RoomEvent, bytes: PduBytes, rejectedReason: string | undefined, redactedOnReceipt: boolean): PendingResult {

@@ -7,6 +7,9 @@ import { MatrixError } from "../../core/errors.ts";
 import { roomIdFromCreateEvent } from "../../core/events/room-id.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
+import { hasPolicySignature, needsPolicySignature } from "../../core/events/policy-server.ts";
+import type { PolicyServer } from "../../core/events/policy-server.ts";
+import { serverNameOf } from "../../core/identifiers/server-name-of.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -21,6 +24,8 @@ import { EventCache } from "./known-event.ts";
 import type { KnownEvent } from "./known-event.ts";
 import { buildCreateEvent } from "./local-event.ts";
 import type { WorkItem } from "./process-event.ts";
+import { askPolicyServer, policyServerIn } from "./policy-server.ts";
+import type { PolicyServerClient } from "./policy-server.ts";
 import { RoomWorker } from "./room-worker.ts";
 import type { CreateRoomRequest, InitialEvent, InputResult, LocalEventRequest, OutputListener, RoomInput, RoomserverOutput } from "./types.ts";
 
@@ -48,7 +53,12 @@ export interface RoomserverOptions {
    * again from storage when next needed (default 2,000).
    */
   readonly roomsInMemory?: number;
+  /** Asks rooms' policy servers for their signature (server-server-api#policy-servers); without it, none can be asked. */
+  readonly policyServers?: PolicyServerClient;
 }
+
+/** How many times a local event is built again when the room's policy server changed while it was being signed. */
+const POLICY_SIGNING_ATTEMPTS = 3;
 
 /** An event as the engine holds it: the served (redacted when redacted) form and the decisions on it. */
 export interface RoomEventInfo {
@@ -69,6 +79,7 @@ export class Roomserver {
   readonly #roomsInMemory: number;
   readonly #retentionMs: number;
   readonly #backfillPositions: BackfillPositions;
+  readonly #policyServers: PolicyServerClient | undefined;
   #closed = false;
   #lastCreateTs = 0;
 
@@ -87,6 +98,7 @@ export class Roomserver {
     this.#roomsInMemory = Math.max(1, options.roomsInMemory ?? 2_000);
     this.#retentionMs = options.redactionRetentionMs ?? DEFAULT_REDACTION_RETENTION_MS;
     this.#backfillPositions = new BackfillPositions(options.db);
+    this.#policyServers = options.policyServers;
   }
 
   get store(): EventStore {
@@ -119,16 +131,82 @@ export class Roomserver {
    * M_FORBIDDEN when the rules do not allow it.
    */
   async createLocalEvent(request: LocalEventRequest): Promise<{ eventId: string; streamOrdering: number | undefined }> {
-    const result = await this.#enqueue(request.roomId, {
-      kind: "new",
-      pdu: undefined,
-      local: request,
-      trusted: true,
-      roomVersion: undefined,
-      stateBefore: undefined,
-      origin: undefined,
-    });
-    return acceptedOrThrow(result);
+    // In a room using a policy server, the event comes back built and goes to be signed: queued
+    // again signed, it takes its turn after what came meanwhile, on the state then.
+    let pdu: Pdu | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#enqueue(request.roomId, {
+        kind: "new",
+        pdu,
+        local: request,
+        trusted: true,
+        roomVersion: undefined,
+        stateBefore: undefined,
+        origin: undefined,
+      });
+      if (result.outcome !== "refused" || result.policySignatureWanted === undefined) return acceptedOrThrow(result);
+      const wanted = result.policySignatureWanted;
+      const version = await this.roomVersion(request.roomId);
+      if (attempt === POLICY_SIGNING_ATTEMPTS || version === undefined) {
+        throw new MatrixError("M_UNKNOWN", `the event could not be signed by the room's policy server: ${result.reason}`, 502);
+      }
+      pdu = await this.#askPolicyServer(wanted.policyServer, wanted.pdu, version);
+    }
+  }
+
+  /**
+   * Received events of a room using a policy server, each that lacks its valid signature asked
+   * for it (server-server-api#validating-policy-server-signatures: the homeserver "SHOULD ask for
+   * a new signature"), in the order given. One the policy server refuses, or that cannot be asked,
+   * stays as it was: check 7 soft-fails it.
+   */
+  async signReceived(roomId: string, pdus: readonly Pdu[]): Promise<Pdu[]> {
+    const found = await this.#policyServerOf(roomId);
+    if (found === undefined) return [...pdus];
+    const serverName = this.#deps.signer.serverName;
+    return await Promise.all(
+      pdus.map(async (pdu) => {
+        if (typeof pdu["sender"] !== "string" || serverNameOf(pdu["sender"]) === serverName) return pdu;
+        try {
+          return await this.#policySigned(found, pdu);
+        } catch (err) {
+          this.#deps.logger?.debug({ err, roomId, eventId: pdu["event_id"], policyServer: found.policy.via }, "roomserver: the policy server did not sign a received event");
+          return pdu;
+        }
+      }),
+    );
+  }
+
+  /**
+   * An event of ours built outside createLocalEvent (an invite, which the invitee's server signs
+   * too), signed by the room's policy server when the room uses one and the event lacks its valid
+   * signature. Throws as createLocalEvent does when the policy server does not sign.
+   */
+  async signOwn(roomId: string, pdu: Pdu): Promise<Pdu> {
+    const found = await this.#policyServerOf(roomId);
+    return found === undefined ? pdu : await this.#policySigned(found, pdu);
+  }
+
+  /** The policy server the room uses now, with the room's version; undefined when it uses none. */
+  async #policyServerOf(roomId: string): Promise<{ policy: PolicyServer; version: RoomVersion } | undefined> {
+    const room = await this.#worker(roomId).room();
+    const version = room.version;
+    if (version === undefined) return undefined;
+    const policy = await policyServerIn(room.currentState, this.#deps.signer.serverName, (ids) => loadKnownEvents(this.#deps, ids));
+    return policy === undefined ? undefined : { policy, version };
+  }
+
+  /** The event with the policy server's valid signature: as it is when it has one or needs none, else asked for it. */
+  async #policySigned(found: { policy: PolicyServer; version: RoomVersion }, pdu: Pdu): Promise<Pdu> {
+    const { policy, version } = found;
+    if (!needsPolicySignature(pdu["type"], pdu["state_key"]) || hasPolicySignature(pdu, version, policy)) return pdu;
+    return await this.#askPolicyServer(policy, pdu, version);
+  }
+
+  #askPolicyServer(policy: PolicyServer, pdu: Pdu, version: RoomVersion): Promise<Pdu> {
+    const client = this.#policyServers;
+    if (client === undefined) return Promise.reject(new MatrixError("M_UNKNOWN", `the room's policy server ${policy.via} cannot be asked from here`, 502));
+    return askPolicyServer(client, policy, pdu, version);
   }
 
   /**

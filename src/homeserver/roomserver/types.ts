@@ -1,6 +1,7 @@
 // The input and output of the one event pipeline (ARCHITECTURE.md "One event pipeline").
 import type { EventFormatError } from "../../core/events/event-format-error.ts";
 import type { JsonObject } from "../../core/json.ts";
+import type { PolicyServer } from "../../core/events/policy-server.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import type { TransactionKey } from "../../storage/stores/transactions.ts";
 
@@ -73,6 +74,12 @@ export type InputResult =
        * deeply nested): the error the client is answered with (M_TOO_LARGE, M_BAD_JSON).
        */
       readonly formatError?: EventFormatError;
+      /**
+       * For a local event in a room using a policy server, built and passing the rules but not
+       * signed by that server: the event as built, to have it signed and queued again
+       * (Roomserver.createLocalEvent does).
+       */
+      readonly policySignatureWanted?: { readonly pdu: Pdu; readonly policyServer: PolicyServer };
     };
 
 /** A local event to build: createLocalEvent fills in prev_events, auth_events, depth, hashes and signatures. */

@@ -17,7 +17,7 @@ import pino from "pino";
 import { parseConfigText, type HomeserverConfig } from "../../../src/config/index.ts";
 import { stateMapKey, type RoomEvent } from "../../../src/core/events/room-event.ts";
 import type { JsonObject } from "../../../src/core/json.ts";
-import type { Resource } from "../../../src/http/endpoint.ts";
+import type { AnyEndpoint, Resource } from "../../../src/http/endpoint.ts";
 import { startListeners, type RunningListeners } from "../../../src/http/listeners.ts";
 import type { Services } from "../../../src/homeserver/services.ts";
 import { startHomeserver, type RunningHomeserver } from "../../../src/homeserver/server.ts";
@@ -97,7 +97,17 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   }
 }
 
-export async function startFederatedServer(engine: Engine, pki: TestPki, host: "localhost" | "127.0.0.1"): Promise<FederatedServer> {
+export interface FederatedServerOptions {
+  /** Endpoints served beside Weft's own (a test's stand-in for what Weft is not, such as a policy server). */
+  readonly extraEndpoints?: readonly AnyEndpoint[];
+}
+
+export async function startFederatedServer(
+  engine: Engine,
+  pki: TestPki,
+  host: "localhost" | "127.0.0.1",
+  options: FederatedServerOptions = {},
+): Promise<FederatedServer> {
   const port = await freePort();
   const serverName = `${host}:${port}`;
   const certificate = pki.issue(["localhost"], ["127.0.0.1"]);
@@ -125,7 +135,8 @@ export async function startFederatedServer(engine: Engine, pki: TestPki, host: "
 
   const start = async (): Promise<void> => {
     server = await startHomeserver(config, pino({ level: process.env.WEFT_TEST_LOG ?? "silent" }));
-    const http = server.services.http;
+    const served = server.services.http;
+    const http = options.extraEndpoints === undefined ? served : { ...served, endpoints: [...served.endpoints, ...options.extraEndpoints] };
     listeners = await startListeners(http, [
       {
         port,

@@ -7,6 +7,7 @@ import { createPublicKey, verify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { decodeBase64 } from "../../../core/crypto/base64.ts";
 import { eventJsonOptions } from "../../../core/events/event-json.ts";
+import { POLICY_SERVER_KEY_ID } from "../../../core/events/policy-server.ts";
 import { redactEvent } from "../../../core/events/redaction.ts";
 import type { RoomEvent } from "../../../core/events/room-event.ts";
 import { requiredSignatures } from "../../../core/events/sign.ts";
@@ -63,7 +64,8 @@ export async function checkSignatures(event: RoomEvent, keyRing: KeyRing, bytes?
     // key order, drops the event.
     let verified = false;
     for (const keyId of Object.keys(fromServer)) {
-      if (!keyId.startsWith("ed25519:")) continue;
+      // The policy server's signature is checked with the room's key, not the server's (check 7).
+      if (!keyId.startsWith("ed25519:") || keyId === POLICY_SERVER_KEY_ID) continue;
       // "If a signature is from an unknown or expired key, it is skipped."
       const publicKey = await keyRing.getVerifyKey(server, keyId, minimumValidUntilTs);
       if (publicKey === undefined) continue;
