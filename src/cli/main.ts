@@ -7,6 +7,8 @@ import { generateConfig } from "../config/index.ts";
 import { startHomeserver } from "../homeserver/server.ts";
 import { sharedSecretRegistrationMac } from "../homeserver/users/shared-secret.ts";
 import { createLogger } from "../homeserver/logger.ts";
+import { loadPushGatewayConfig } from "../push-gateway/config.ts";
+import { startPushGateway } from "../push-gateway/gateway.ts";
 import { CREATE_REGISTRATION_TOKEN_USAGE, createRegistrationTokenCommand } from "./create-registration-token.ts";
 
 const USAGE = `weft: a Matrix homeserver
@@ -20,7 +22,9 @@ Usage:
                      [-k SHARED_SECRET] [SERVER_URL]
                                        create a user through the shared-secret registration API
                                        (as Synapse's register_new_matrix_user does)
-${CREATE_REGISTRATION_TOKEN_USAGE}  weft --help | --version
+${CREATE_REGISTRATION_TOKEN_USAGE}  weft push-gateway --config FILE     run the push gateway (Push Gateway API) for the apps
+                                       push-gateway.yaml names (Sygnal's format: APNs, FCM, Web Push)
+  weft --help | --version
 `;
 
 function version(): string {
@@ -51,6 +55,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await registerUser(rest);
       case "create-registration-token":
         return await createRegistrationTokenCommand(rest);
+      case "push-gateway":
+        return await pushGateway(rest);
       default:
         process.stderr.write(`weft: unknown command '${command}'\n\n${USAGE}`);
         return 2;
@@ -75,10 +81,34 @@ async function start(args: readonly string[]): Promise<number> {
   const logger = createLogger(config.logLevel);
   for (const warning of warnings) logger.warn(warning);
   const server = await startHomeserver(config, logger);
+  await runUntilSignalled(logger, server);
+  return 0;
+}
+
+async function pushGateway(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: "string", short: "c" } }, strict: true });
+  if (values.config === undefined) {
+    process.stderr.write("weft push-gateway: --config is required: the push-gateway.yaml naming the apps to deliver for\n");
+    return 2;
+  }
+  const { config, warnings } = await loadPushGatewayConfig(values.config);
+  const logger = createLogger(config.logLevel);
+  for (const warning of warnings) logger.warn(warning);
+  const gateway = await startPushGateway(config, logger);
+  await runUntilSignalled(logger, gateway);
+  return 0;
+}
+
+/** Logs where a server listens, then runs it until SIGINT or SIGTERM and closes it. */
+async function runUntilSignalled(
+  logger: ReturnType<typeof createLogger>,
+  server: { readonly addresses: readonly { host: string; port: number; tls: boolean }[]; close(): Promise<void> },
+): Promise<void> {
   for (const a of server.addresses) {
     logger.info(`listening on ${a.tls ? "https" : "http"}://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`);
   }
-  // Graceful shutdown: stop accepting, finish the accepted requests, close the database.
+  // Graceful shutdown: stop accepting, finish the accepted requests, then close what the server holds
+  // (the homeserver's database, the gateway's connections to its providers).
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info(`${signal}: shutting down`);
@@ -91,7 +121,6 @@ async function start(args: readonly string[]): Promise<number> {
   });
   await server.close();
   logger.info("stopped");
-  return 0;
 }
 
 async function generateConfigCommand(args: readonly string[]): Promise<number> {

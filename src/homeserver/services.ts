@@ -12,7 +12,7 @@ import { createAccountServices, type AccountServices } from "./accounts.ts";
 import { sharedSecretRegisterEndpoints } from "./api/admin/register.ts";
 import { versionsEndpoint } from "./api/client/versions.ts";
 import { wellKnownEndpoints } from "./api/client/well-known.ts";
-import { healthEndpoint } from "./api/health.ts";
+import { healthEndpoint } from "../http/health.ts";
 import { federationVersionEndpoint } from "./api/federation/version.ts";
 import { keyQueryEndpoints } from "./api/keys/key-query.ts";
 import { serverKeyEndpoints } from "./api/keys/server-keys.ts";

@@ -1,6 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -108,4 +110,59 @@ describe("the weft command", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("runs the push gateway from its config until SIGTERM, and refuses one it cannot run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "weft-cli-pg-"));
+    try {
+      const missing = await run(["push-gateway"], dir);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /--config is required/);
+
+      const port = await freePort();
+      const app = "apps:\n  org.example.web:\n    type: webpush\n    vapid_private_key: vapid.pem\n    vapid_contact_email: admin@example.org\n";
+      await writeFile(join(dir, "push-gateway.yaml"), `http:\n  port: ${port}\nlog_level: info\n${app}`);
+      const noKey = await run(["push-gateway", "--config", "push-gateway.yaml"], dir);
+      assert.equal(noKey.code, 1);
+      assert.match(noKey.stderr, /apps\.org\.example\.web: .*vapid\.pem/);
+      await writeFile(join(dir, "bad.yaml"), "apps:\n  a:\n    type: carrier-pigeon\n");
+      const bad = await run(["push-gateway", "--config", "bad.yaml"], dir);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /invalid configuration: apps\.a\.type/);
+
+      await writeFile(join(dir, "vapid.pem"), generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "sec1" }));
+      const child = spawn(process.execPath, [weft, "push-gateway", "--config", "push-gateway.yaml"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (d: Buffer) => {
+          output += d.toString();
+          const match = /listening on (http:\/\/[^"\s]+)/.exec(output);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+        child.on("exit", (code) => reject(new Error(`weft push-gateway exited with ${code}: ${output}`)));
+      });
+      const reply = await fetch(`${url}/_matrix/push/v1/notify`, {
+        method: "POST",
+        body: JSON.stringify({ notification: { event_id: "$e", devices: [{ app_id: "org.unknown", pushkey: "k" }] } }),
+      });
+      assert.equal(reply.status, 200);
+      assert.deepEqual(await reply.json(), { rejected: ["k"] });
+      child.removeAllListeners("exit");
+      const code = await new Promise<number | null>((resolve) => {
+        child.on("exit", resolve);
+        child.kill("SIGTERM");
+      });
+      assert.equal(code, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -1,6 +1,6 @@
-import { HttpReply, type Endpoint } from "../../http/endpoint.ts";
+import { HttpReply, type Endpoint } from "./endpoint.ts";
 
-/** A health check for load balancers and orchestrators, at Synapse's path. */
+/** A health check for load balancers and orchestrators, at Synapse's (and Sygnal's) path. */
 export const healthEndpoint: Endpoint = {
   name: "health",
   method: "GET",
