@@ -8,6 +8,7 @@ import { syncBench } from "./sync.bench.ts";
 import { federationBench } from "./federation.bench.ts";
 import { e2eeBench } from "./e2ee.bench.ts";
 import { userDirectoryBench } from "./user-directory.bench.ts";
+import { pushGatewayBench } from "./push-gateway.bench.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   signing: signingBench,
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   federation: federationBench,
   e2ee: e2eeBench,
   "user-directory": userDirectoryBench,
+  "push-gateway": pushGatewayBench,
 };
 
 const wanted = process.argv.slice(2);

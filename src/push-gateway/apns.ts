@@ -25,6 +25,8 @@ const DEAD_TOKEN_REASONS: ReadonlySet<string> = new Set(["BadDeviceToken", "Devi
 export interface ApnsOptions {
   /** Extra CA certificates trusted for the APNs host (a proxy's; tests). */
   readonly ca?: string | Buffer;
+  /** How long a push may wait for Apple's answer (10 s unless told). */
+  readonly timeoutMs?: number;
 }
 
 export class ApnsPusher implements Pusher {
@@ -32,6 +34,7 @@ export class ApnsPusher implements Pusher {
   readonly #key: KeyObject;
   readonly #origin: string;
   readonly #ca: string | Buffer | undefined;
+  readonly #timeoutMs: number;
   #session: ClientHttp2Session | undefined;
   #token: { value: string; madeAt: number } | undefined;
 
@@ -40,6 +43,7 @@ export class ApnsPusher implements Pusher {
     this.#key = key;
     this.#origin = config.apiUrl ?? APPLE_HOSTS[config.platform];
     this.#ca = options.ca;
+    this.#timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   }
 
   static async create(config: ApnsAppConfig, options: ApnsOptions = {}): Promise<ApnsPusher> {
@@ -83,7 +87,7 @@ export class ApnsPusher implements Pusher {
         "apns-priority": String(priority),
         "content-type": "application/json",
       });
-      request.setTimeout(REQUEST_TIMEOUT_MS, () => request.close(constants.NGHTTP2_CANCEL));
+      request.setTimeout(this.#timeoutMs, () => request.close(constants.NGHTTP2_CANCEL));
       let status = 0;
       const chunks: Buffer[] = [];
       request.on("response", (headers) => {
@@ -91,10 +95,7 @@ export class ApnsPusher implements Pusher {
       });
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        if (status === 0) {
-          reject(new PushDispatchError("APNs gave no answer in time"));
-          return;
-        }
+        if (status === 0) return;
         let reason = "";
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
@@ -105,6 +106,8 @@ export class ApnsPusher implements Pusher {
         resolve({ status, reason });
       });
       request.on("error", (err) => reject(new PushDispatchError(`APNs could not be reached: ${err.message}`)));
+      // A stream cancelled (its time is up) or reset ends without an answer; a settled promise ignores this.
+      request.on("close", () => reject(new PushDispatchError("APNs gave no answer in time")));
       request.end(payload);
     });
   }

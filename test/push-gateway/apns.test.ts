@@ -144,6 +144,18 @@ describe("ApnsPusher against an APNs stand-in", () => {
     assert.equal(apns.received.length, before, "an unreadable pushkey is not sent");
   });
 
+  it("fails, to be tried again, when APNs does not answer in time", async () => {
+    const config: ApnsAppConfig = { type: "apns", keyFile: keys.apnsKeyFile, keyId: "K", teamId: "T", topic: "t", platform: "production", apiUrl: apns.url };
+    const impatient = await ApnsPusher.create(config, { timeoutMs: 200 });
+    apns.answer = () => undefined;
+    try {
+      await assert.rejects(impatient.push(message, device({})), (err: unknown) => err instanceof PushDispatchError && /in time/.test(err.message));
+    } finally {
+      apns.answer = () => ({ status: 200 });
+      await impatient.close();
+    }
+  });
+
   it("fails, to be tried again, when APNs cannot be reached", async () => {
     const config: ApnsAppConfig = { type: "apns", keyFile: keys.apnsKeyFile, keyId: "K", teamId: "T", topic: "t", platform: "production", apiUrl: "http://127.0.0.1:1" };
     const unreachable = await ApnsPusher.create(config);

@@ -23,7 +23,8 @@ export interface Answer {
 export interface ProviderStub {
   readonly url: string;
   readonly received: Received[];
-  answer: (request: Received) => Answer;
+  /** How to answer; undefined leaves the request unanswered (a provider that hangs). */
+  answer: (request: Received) => Answer | undefined;
   close(): Promise<void>;
 }
 
@@ -32,7 +33,7 @@ function bodyOf(answer: Answer): string {
 }
 
 /** An HTTP/1.1 provider on 127.0.0.1. */
-export async function startHttpProvider(answer: (request: Received) => Answer = () => ({ status: 200, body: {} })): Promise<ProviderStub> {
+export async function startHttpProvider(answer: (request: Received) => Answer | undefined = () => ({ status: 200, body: {} })): Promise<ProviderStub> {
   const received: Received[] = [];
   const stub: ProviderStub = { url: "", received, answer, close: async () => undefined };
   const server = createServer((req, res) => {
@@ -42,6 +43,7 @@ export async function startHttpProvider(answer: (request: Received) => Answer = 
       const request: Received = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) };
       received.push(request);
       const reply = stub.answer(request);
+      if (reply === undefined) return;
       res.writeHead(reply.status, { "content-type": "application/json" });
       res.end(bodyOf(reply));
     });
@@ -57,7 +59,7 @@ export async function startHttpProvider(answer: (request: Received) => Answer = 
 }
 
 /** An HTTP/2 provider over cleartext (h2c) on 127.0.0.1, as APNs would answer. */
-export async function startHttp2Provider(answer: (request: Received) => Answer = () => ({ status: 200 })): Promise<ProviderStub> {
+export async function startHttp2Provider(answer: (request: Received) => Answer | undefined = () => ({ status: 200 })): Promise<ProviderStub> {
   const received: Received[] = [];
   const stub: ProviderStub = { url: "", received, answer, close: async () => undefined };
   const server = createHttp2Server();
@@ -73,6 +75,7 @@ export async function startHttp2Provider(answer: (request: Received) => Answer =
       const request: Received = { method: String(headers[":method"]), path: String(headers[":path"]), headers, body: Buffer.concat(chunks) };
       received.push(request);
       const reply = stub.answer(request);
+      if (reply === undefined) return;
       stream.respond({ ":status": reply.status, "content-type": "application/json" });
       stream.end(bodyOf(reply));
     });
