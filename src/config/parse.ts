@@ -13,6 +13,7 @@ import { readListeners } from "./listeners.ts";
 import { readRateLimits } from "./rate-limits.ts";
 import { readServerSupport } from "./support.ts";
 import { readTurnConfig } from "./voip.ts";
+import { readServerNotices } from "./server-notices.ts";
 import { readUrlPreview } from "./url-preview.ts";
 import { describe, isMapping, resolvePath, Section } from "./section.ts";
 import type { ReadContext } from "./section.ts";
@@ -114,6 +115,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     presence: { enabled: readPresenceEnabled(root) },
     logLevel: readLogLevel(root),
     turn: readTurnConfig(root),
+    serverNotices: readServerNotices(root),
     serverSupport: readServerSupport(root),
     urlPreview: readUrlPreview(root),
   };

@@ -95,6 +95,20 @@ export interface TurnConfig {
   readonly allowGuests: boolean;
 }
 
+/** `server_notices` (Synapse's keys): who sends server notices and how their rooms look (modules/server_notices.md). */
+export interface ServerNoticesConfig {
+  /** The sending user's localpart; the account is made when the first notice is sent. */
+  readonly systemMxidLocalpart: string;
+  readonly systemMxidDisplayName: string | undefined;
+  readonly systemMxidAvatarUrl: string | undefined;
+  /** The rooms' name (Synapse's default: "Server Notices"), avatar and topic. */
+  readonly roomName: string;
+  readonly roomAvatarUrl: string | undefined;
+  readonly roomTopic: string | undefined;
+  /** Join the user to their room rather than invite them (the spec's recommendation is the invite). */
+  readonly autoJoin: boolean;
+}
+
 /** One way to reach the server's admins (client-server support.yaml `contacts`). */
 export interface SupportContact {
   readonly matrixId?: string;
@@ -220,6 +234,8 @@ export interface HomeserverConfig {
   readonly logLevel: LogLevel;
   /** `turn_uris`, `turn_shared_secret`, `turn_username`, `turn_password`, `turn_user_lifetime`, `turn_allow_guests` */
   readonly turn: TurnConfig;
+  /** `server_notices`; undefined when `system_mxid_localpart` is not set (no server notices, as Synapse). */
+  readonly serverNotices: ServerNoticesConfig | undefined;
   /** `support_contacts`, `support_page` (Weft's own keys); undefined when neither is set. */
   readonly serverSupport: ServerSupportConfig | undefined;
   /** `url_preview_enabled`, `url_preview_ip_range_blacklist`, `url_preview_ip_range_whitelist`, `url_preview_url_blacklist`, `max_spider_size`, `url_preview_accept_language` */

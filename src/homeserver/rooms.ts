@@ -45,6 +45,7 @@ import { settingsTransfer } from "./rooms/upgrade-settings.ts";
 import { HistoryVisibility } from "./rooms/visibility.ts";
 import { RoomBlocks } from "./rooms/room-blocks.ts";
 import { BlockedRoomStore } from "../storage/stores/blocked-rooms.ts";
+import { ServerNoticeRoomStore } from "../storage/stores/server-notice-rooms.ts";
 
 export interface RoomServices {
   readonly membershipIndex: MembershipIndex;
@@ -54,6 +55,8 @@ export interface RoomServices {
   readonly membership: MembershipService;
   /** The rooms a server admin blocked. */
   readonly blocks: RoomBlocks;
+  /** Each user's server notices room (rooms/server-notices.ts sends the notices). */
+  readonly serverNoticeRooms: ServerNoticeRoomStore;
   readonly creation: RoomCreationService;
   readonly upgrades: RoomUpgradeService;
   readonly states: RoomStateReader;
@@ -122,6 +125,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
   });
   const blocks = new RoomBlocks(new BlockedRoomStore(db));
   await blocks.load();
+  const serverNoticeRooms = new ServerNoticeRoomStore(db);
   const membership = new MembershipService({
     serverName: config.serverName,
     roomserver,
@@ -134,6 +138,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     checkNotBlocked: (roomId) => blocks.check(roomId),
     transferSettings,
     isGuest: async (userId) => (await accounts.users.getUser(userId))?.guest === true,
+    ...(config.serverNotices === undefined ? {} : { isServerNoticeRoom: (userId: string, roomId: string) => serverNoticeRooms.isRoomOf(userId, roomId) }),
     onError,
   });
   const creation = new RoomCreationService({
@@ -181,6 +186,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     directory,
     membership,
     blocks,
+    serverNoticeRooms,
     creation,
     upgrades,
     states,

@@ -41,6 +41,8 @@ import { reportingEndpoints } from "./api/client/reporting.ts";
 import { eventReportAdminEndpoints } from "./api/admin/event-reports.ts";
 import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
+import { serverNoticeAdminEndpoints } from "./api/admin/server-notices.ts";
+import { ServerNotices } from "./rooms/server-notices.ts";
 import { userAdminEndpoints } from "./api/admin/users.ts";
 import { roomAdminEndpoints } from "./api/admin/rooms.ts";
 import { mediaAdminEndpoints } from "./api/admin/media.ts";
@@ -199,6 +201,30 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     redact: (requester, roomId, eventId, txnId, reason) => events.sender.redact(requester, roomId, eventId, txnId, reason),
     logger: logger.child({ component: "user-redaction" }),
   });
+  // Server notices (modules/server_notices.md), when `server_notices.system_mxid_localpart` is set.
+  const noticesConfig = config.serverNotices;
+  const serverNotices =
+    noticesConfig === undefined
+      ? undefined
+      : new ServerNotices({
+          config: noticesConfig,
+          serverName: config.serverName,
+          store: rooms.serverNoticeRooms,
+          creation: rooms.creation,
+          membership: rooms.membership,
+          membershipOf: async (roomId, userId) => await (await rooms.states.current(roomId))?.membershipOf(userId),
+          accountOf: async (userId) => {
+            const user = await users.getUser(userId);
+            return user === undefined ? undefined : { deactivated: user.deactivated };
+          },
+          registerSystemUser: async (localpart, displayname) => {
+            await users.register({ localpart, password: undefined, inhibitLogin: true, ...(displayname === undefined ? {} : { displayname }) });
+          },
+          setProfileField: (requester, key, value) => accounts.profiles.setField(requester, requester.userId, key, { [key]: value }),
+          sendMessage: (requester, roomId, type, txnId, content) => events.sender.sendMessage(requester, roomId, type, txnId, content),
+          sendState: (requester, roomId, type, stateKey, content) => events.sender.sendState(requester, roomId, type, stateKey, content),
+          addTag: (userId, roomId, tag) => accounts.accountData.putTag({ userId, deviceId: undefined, isGuest: false, accessTokenId: undefined }, userId, roomId, tag, {}),
+        });
   const federationRooms = await createFederationRoomServices({
     config,
     db,
@@ -387,6 +413,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...appservices.endpoints,
     ...reportEndpoints(config, db, roomserver, events, users, rooms.states),
     ...userRedactionAdminEndpoints(userRedactions, (userId) => users.isAdmin(userId)),
+    ...serverNoticeAdminEndpoints(serverNotices, config.serverName, (userId) => users.isAdmin(userId)),
     ...userAdminEndpoints({
       serverName: config.serverName,
       users,

@@ -778,3 +778,14 @@ export interface BlockedRoomsTable {
 export interface Schema {
   blocked_rooms: BlockedRoomsTable;
 }
+
+// Tables of migration 027 (each user's server notices room).
+
+export interface ServerNoticeRoomsTable {
+  user_id: string;
+  room_id: string;
+}
+
+export interface Schema {
+  server_notice_rooms: ServerNoticeRoomsTable;
+}

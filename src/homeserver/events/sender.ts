@@ -5,6 +5,7 @@
 // version wants it, and the validation of state contents other areas own.
 import { actionLevel, checkPowerLevelsContent, powerLevelOf } from "../../core/auth/index.ts";
 import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
+import { KeyedSerial } from "../../core/keyed-serial.ts";
 import { MatrixError } from "../../core/errors.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -39,7 +40,7 @@ export interface SenderDeps {
 export class EventSender {
   readonly #deps: SenderDeps;
   // Annotations of one parent are sent one at a time, so two identical ones cannot both pass the check.
-  readonly #annotationLocks = new Map<string, Promise<unknown>>();
+  readonly #annotationLocks = new KeyedSerial();
 
   constructor(deps: SenderDeps) {
     this.#deps = deps;
@@ -145,7 +146,7 @@ export class EventSender {
     if (relation?.relType === REL_THREAD) await this.#checkThreadRoot(relation.eventId);
     if (relation?.relType !== REL_ANNOTATION || relation.key === undefined) return await this.#create(request);
     const { eventId: parentId, key } = relation;
-    return await this.#serialised(parentId, async () => {
+    return await this.#annotationLocks.run(parentId, async () => {
       // modules/event_annotations.md "Avoiding duplicate annotations".
       await this.#deps.indexer.settled();
       if (await this.#deps.relations.hasAnnotation(parentId, request.sender, request.type, key)) {
@@ -170,18 +171,6 @@ export class EventSender {
     // (matrix-js-sdk's thread timelines) expect.
     const { eventId } = await this.#deps.roomserver.createLocalEvent(request);
     return eventId;
-  }
-
-  async #serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.#annotationLocks.get(key) ?? Promise.resolve();
-    const result = previous.then(run, run);
-    const tail = result.catch(() => undefined);
-    this.#annotationLocks.set(key, tail);
-    try {
-      return await result;
-    } finally {
-      if (this.#annotationLocks.get(key) === tail) this.#annotationLocks.delete(key);
-    }
   }
 
   async #roomVersion(roomId: string): Promise<RoomVersion> {

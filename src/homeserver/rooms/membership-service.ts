@@ -35,6 +35,8 @@ export interface MembershipServiceDeps {
   readonly transferSettings?: SettingsTransfer;
   /** Throws 403 M_FORBIDDEN for a room a server admin blocked (room-blocks.ts); none is when absent. */
   readonly checkNotBlocked?: (roomId: string) => void;
+  /** Whether the room is the user's server notices room (rooms/server-notices.ts); none is when absent. */
+  readonly isServerNoticeRoom?: (userId: string, roomId: string) => Promise<boolean>;
   /** Whether a user of ours is a guest (modules/guest_access.md); nobody is when absent. */
   readonly isGuest?: (userId: string) => Promise<boolean>;
   readonly onError?: (error: unknown, what: string) => void;
@@ -192,6 +194,11 @@ export class MembershipService {
     if (membership === undefined || membership === "ban") throw new MatrixError("M_FORBIDDEN", "You are not in this room", 403);
     // Leaving again changes nothing: no new event.
     if (membership === "leave") return;
+    // modules/server_notices.md: "Attempting to reject the invite must result in a M_CANNOT_LEAVE_SERVER_NOTICE_ROOM error."
+    // Leaving once joined is let be ("Servers should not prevent the user leaving the room after joining").
+    if (membership === "invite" && (await this.#deps.isServerNoticeRoom?.(userId, roomId)) === true) {
+      throw new MatrixError("M_CANNOT_LEAVE_SERVER_NOTICE_ROOM", "You cannot reject the invite to your server notices room", 403);
+    }
     await this.#send(roomId, userId, userId, content);
   }
 
