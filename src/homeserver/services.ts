@@ -43,6 +43,10 @@ import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
 import { serverNoticeAdminEndpoints } from "./api/admin/server-notices.ts";
 import { ServerNotices } from "./rooms/server-notices.ts";
+import { mediaQuarantineAdminEndpoints } from "./api/admin/media-quarantine.ts";
+import { MediaQuarantine } from "./media/media-quarantine.ts";
+import { mediaOfRoom } from "./media/room-media.ts";
+import { QuarantinedMediaStore } from "../storage/stores/quarantined-media.ts";
 import { userAdminEndpoints } from "./api/admin/users.ts";
 import { roomAdminEndpoints } from "./api/admin/rooms.ts";
 import { mediaAdminEndpoints } from "./api/admin/media.ts";
@@ -365,6 +369,8 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   // are fetched over federation and kept (remote_content, rows in remote_media).
   const thumbnailer = new Thumbnailer();
   const mediaStore = new MediaStore(db);
+  const quarantine = new MediaQuarantine(new QuarantinedMediaStore(db));
+  await quarantine.load();
   const media = new MediaService({
     serverName: config.serverName,
     storePath: config.mediaStorePath,
@@ -374,6 +380,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     thumbnailer,
     log: logger.child({ component: "media" }),
     localMediaLifetimeMs: config.mediaRetention.localMediaLifetimeMs,
+    quarantine,
   });
   const remoteMedia = new FederationRemoteMedia({
     client: federation.client,
@@ -454,7 +461,21 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     ...push.endpoints,
     ...openidEndpoints(new OpenidTokens(new OpenidTokenStore(db), config.serverName)),
     ...mediaEndpoints({ media }),
-    ...mediaAdminEndpoints({ media, store: mediaStore, retention: mediaRetention, serverName: config.serverName, isAdmin: (userId) => users.isAdmin(userId) }),
+    ...mediaAdminEndpoints({
+      media,
+      store: mediaStore,
+      retention: mediaRetention,
+      serverName: config.serverName,
+      isAdmin: (userId) => users.isAdmin(userId),
+      quarantinedBy: (mediaId) => quarantine.quarantinedBy(config.serverName, mediaId),
+    }),
+    ...mediaQuarantineAdminEndpoints({
+      quarantine,
+      serverName: config.serverName,
+      isAdmin: (userId) => users.isAdmin(userId),
+      mediaOfRoom: (roomId) => mediaOfRoom(roomserver, roomId),
+      mediaIdsOfUser: async (userId) => (await media.mediaOf(userId, { offset: 0, limit: Number.MAX_SAFE_INTEGER, orderBy: "created_ts", direction: "f" })).media.map((m) => m.mediaId),
+    }),
     ...(urlPreviewer === undefined ? [] : previewUrlEndpoints(urlPreviewer)),
     ...federationMediaEndpoints({ media, serverName: config.serverName }),
   ];

@@ -789,3 +789,17 @@ export interface ServerNoticeRoomsTable {
 export interface Schema {
   server_notice_rooms: ServerNoticeRoomsTable;
 }
+
+// Tables of migration 028 (media quarantined by a server admin).
+
+export interface QuarantinedMediaTable {
+  server_name: string;
+  media_id: string;
+  /** The admin who quarantined it. */
+  quarantined_by: string;
+  quarantined_ts: number;
+}
+
+export interface Schema {
+  quarantined_media: QuarantinedMediaTable;
+}

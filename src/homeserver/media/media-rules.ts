@@ -3,13 +3,9 @@
 // thumbnail is made at. No I/O here.
 import { join, resolve, sep } from "node:path";
 
-/** content-repo-security-considerations: a media ID is only `A-Za-z0-9`, `_` and `-`. */
-const MEDIA_ID = /^[A-Za-z0-9_-]{1,255}$/;
+import { isValidMediaId } from "../../core/identifiers/mxc.ts";
 
-/** Whether a media ID is well formed (client-server-api#matrix-content-mxc-uris). */
-export function isValidMediaId(mediaId: string): boolean {
-  return MEDIA_ID.test(mediaId);
-}
+export { isValidMediaId };
 
 /**
  * The file of a local media ID under the store's root: `local_content/ab/cd/efgh...`, two levels of

@@ -81,6 +81,8 @@ export interface MediaServiceOptions {
   /** media_retention.local_media_lifetime: accesses are written when the stored one is older than a fraction of it. */
   readonly localMediaLifetimeMs?: number;
   readonly now?: () => number;
+  /** Media a server admin quarantined (media-quarantine.ts): served as unknown; none when absent. */
+  readonly quarantine?: { isQuarantined(serverName: string, mediaId: string): boolean };
 }
 
 function notFound(): MatrixError {
@@ -208,6 +210,7 @@ export class MediaService implements RetainedMedia {
   async download(serverName: string, mediaId: string, options: DownloadOptions): Promise<MediaContent> {
     // content-repo-security-considerations: server names and media IDs are checked before any use.
     if (!isValidMediaId(mediaId) || parseServerName(serverName) === undefined) throw notFound();
+    if (this.#options.quarantine?.isQuarantined(serverName, mediaId) === true) throw notFound();
     if (serverName !== this.#options.serverName) {
       // content-repo.yaml allow_remote=false: never fetch media deemed remote.
       if (!options.allowRemote) throw notFound();
@@ -229,6 +232,7 @@ export class MediaService implements RetainedMedia {
   /** A thumbnail of a media ID, ours or another server's (client-server-api#thumbnails). */
   async thumbnail(serverName: string, mediaId: string, request: ThumbnailRequest, options: DownloadOptions): Promise<Thumbnail> {
     if (!isValidMediaId(mediaId) || parseServerName(serverName) === undefined) throw notFound();
+    if (this.#options.quarantine?.isQuarantined(serverName, mediaId) === true) throw notFound();
     if (serverName !== this.#options.serverName) {
       if (!options.allowRemote) throw notFound();
       const remote = await this.#remote.thumbnail(serverName, mediaId, request, options);

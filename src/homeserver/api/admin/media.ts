@@ -36,6 +36,8 @@ export interface MediaAdminSources {
   readonly retention: Pick<MediaRetention, "purgeNow">;
   readonly serverName: string;
   readonly isAdmin: IsAdmin;
+  /** Who quarantined a medium of ours, if anyone did (media-quarantine.ts). */
+  quarantinedBy(mediaId: string): string | undefined;
 }
 
 export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
@@ -52,7 +54,7 @@ export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
       await requireAdmin(req, isAdmin);
       const query = mediaQuery(req);
       const { media: page, total } = await media.mediaOf(localUserIdParam(req, serverName), query);
-      const out: JsonObject = { media: page.map(mediaJson), total };
+      const out: JsonObject = { media: page.map((row) => mediaJson(row, sources.quarantinedBy(row.mediaId))), total };
       if (query.offset + page.length < total) out["next_token"] = query.offset + page.length;
       return out;
     },
@@ -170,7 +172,7 @@ function mediaQuery(req: MatrixRequest): UserMediaQuery {
 }
 
 /** What Synapse's admin API says of a medium. */
-function mediaJson(row: LocalMediaRow): JsonObject {
+function mediaJson(row: LocalMediaRow, quarantinedBy: string | undefined): JsonObject {
   return {
     media_id: row.mediaId,
     media_type: row.contentType ?? null,
@@ -178,7 +180,8 @@ function mediaJson(row: LocalMediaRow): JsonObject {
     upload_name: row.uploadName ?? null,
     created_ts: row.createdTs,
     last_access_ts: row.lastAccessTs ?? null,
-    quarantined_by: null,
+    quarantined_by: quarantinedBy ?? null,
+    // No medium is protected from quarantine here (Synapse's media/protect is not built).
     safe_from_quarantine: false,
   };
 }
