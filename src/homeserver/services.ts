@@ -270,6 +270,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     },
   });
   federationRooms.receiveToDevice((origin, edu) => e2ee.toDevice.receiveRemote(origin, edu));
+  accounts.accounts.onDeactivated((userId) => e2ee.keyBackups.deleteAll(userId));
 
   // Rooms elsewhere: joins, invites, knocks, leaves and alias queries go through federation.
   rooms.connectRemote(federationRooms.remoteRooms);

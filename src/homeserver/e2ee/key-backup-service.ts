@@ -77,6 +77,14 @@ export class KeyBackupService {
     if (number === undefined || (await this.#store.deleteVersion(userId, number)) === "unknown") throw noBackup(version);
   }
 
+  /**
+   * A deactivated account's backups go, keys and versions: nobody can read them any more, and the
+   * room keys they hold, encrypted as they are, are the user's (Synapse deletes them too).
+   */
+  async deleteAll(userId: string): Promise<void> {
+    await this.#store.deleteAllOf(userId);
+  }
+
   /** PUT /room_keys/keys[/{roomId}[/{sessionId}]]: to the current version only. */
   async putKeys(userId: string, version: string, keys: readonly (KeyBackupData & { roomId: string; sessionId: string })[]): Promise<JsonObject> {
     const number = parseVersion(version) ?? -1;

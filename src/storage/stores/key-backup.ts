@@ -153,6 +153,14 @@ export class KeyBackupStore {
     });
   }
 
+  /** Deletes every version of the user's backup and their keys (a deactivated account's). */
+  async deleteAllOf(userId: string): Promise<void> {
+    await this.#db.write("delete_user_key_backups", async (trx) => {
+      await trx.deleteFrom("room_key_backup_keys").where("user_id", "=", userId).execute();
+      await trx.updateTable("room_key_backup_versions").set({ deleted: 1 }).where("user_id", "=", userId).execute();
+    });
+  }
+
   /**
    * Stores session keys in the backup `version`, which must be the current one; each replaces the
    * stored key of its session only when it is better (isBetterSessionKey). The etag changes when

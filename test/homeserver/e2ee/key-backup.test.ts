@@ -127,6 +127,17 @@ for (const engine of engines) {
       assertError(await req(dave, "PUT", `${KEYS}/${encodeURIComponent(ROOM)}/s?version=${current}`, { first_message_index: 0 }), 400, "M_MISSING_PARAM");
       assertError(await req(dave, "GET", `${KEYS}?version=999`), 404, "M_NOT_FOUND");
     });
+
+    it("deletes a deactivated account's backups, keys and versions", async () => {
+      const dora = await registerUser(hs, "kbdora");
+      const version = (await req(dora, "POST", VERSION, { algorithm: ALGORITHM, auth_data: { public_key: "pk" } })).body["version"] as string;
+      assert.equal((await req(dora, "PUT", `${KEYS}/${encodeURIComponent(ROOM)}/s1?version=${version}`, keyData(0, 0, true, "secret"))).status, 200);
+      const deactivated = await req(dora, "POST", "/_matrix/client/v3/account/deactivate", { auth: { type: "m.login.password", identifier: { type: "m.id.user", user: dora.userId }, password: dora.password } });
+      assert.equal(deactivated.status, 200, JSON.stringify(deactivated.body));
+      const backups = hs.server.services.e2ee.keyBackups;
+      await assert.rejects(backups.getVersion(dora.userId, undefined), { errcode: "M_NOT_FOUND" });
+      await assert.rejects(backups.getAllKeys(dora.userId, version), { errcode: "M_NOT_FOUND" });
+    });
   });
 }
 
