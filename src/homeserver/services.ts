@@ -224,6 +224,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
           registerSystemUser: async (localpart, displayname) => {
             await users.register({ localpart, password: undefined, inhibitLogin: true, ...(displayname === undefined ? {} : { displayname }) });
           },
+          profileOf: (userId) => accounts.profiles.getProfile(userId),
           setProfileField: (requester, key, value) => accounts.profiles.setField(requester, requester.userId, key, { [key]: value }),
           sendMessage: (requester, roomId, type, txnId, content) => events.sender.sendMessage(requester, roomId, type, txnId, content),
           sendState: (requester, roomId, type, stateKey, content) => events.sender.sendState(requester, roomId, type, stateKey, content),

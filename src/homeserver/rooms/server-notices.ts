@@ -28,6 +28,8 @@ export interface ServerNoticesDeps {
   accountOf(userId: string): Promise<{ deactivated: boolean } | undefined>;
   /** Makes the system user's account, with no password (nobody logs in as it). */
   registerSystemUser(localpart: string, displayname: string | undefined): Promise<void>;
+  /** The user's profile fields (`displayname`, `avatar_url`) as set. */
+  profileOf(userId: string): Promise<JsonObject>;
   setProfileField(requester: Requester, key: "displayname" | "avatar_url", value: string): Promise<void>;
   sendMessage(requester: Requester, roomId: string, type: string, txnId: string, content: JsonObject): Promise<string>;
   sendState(requester: Requester, roomId: string, type: string, stateKey: string, content: JsonObject): Promise<string>;
@@ -46,10 +48,6 @@ export class ServerNotices {
   constructor(deps: ServerNoticesDeps) {
     this.#deps = deps;
     this.#system = { userId: buildUserId(deps.config.systemMxidLocalpart, deps.serverName), deviceId: undefined, isGuest: false, accessTokenId: undefined };
-  }
-
-  get systemUserId(): string {
-    return this.#system.userId;
   }
 
   /**
@@ -85,8 +83,11 @@ export class ServerNotices {
     if ((await this.#deps.accountOf(this.#system.userId)) === undefined) {
       await this.#deps.registerSystemUser(config.systemMxidLocalpart, config.systemMxidDisplayName);
     }
-    if (config.systemMxidDisplayName !== undefined) await this.#deps.setProfileField(this.#system, "displayname", config.systemMxidDisplayName);
-    if (config.systemMxidAvatarUrl !== undefined) await this.#deps.setProfileField(this.#system, "avatar_url", config.systemMxidAvatarUrl);
+    // Set only when the configuration changed it: a change goes out to every notices room.
+    const profile = await this.#deps.profileOf(this.#system.userId);
+    for (const [key, value] of [["displayname", config.systemMxidDisplayName], ["avatar_url", config.systemMxidAvatarUrl]] as const) {
+      if (value !== undefined && profile[key] !== value) await this.#deps.setProfileField(this.#system, key, value);
+    }
   }
 
   /** The user's room, made or the user invited (or joined) again when they are no longer in it. */
