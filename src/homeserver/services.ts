@@ -470,6 +470,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       serverName: config.serverName,
       isAdmin: (userId) => users.isAdmin(userId),
       quarantinedBy: (mediaId) => quarantine.quarantinedBy(config.serverName, mediaId),
+      isProtected: (mediaId) => quarantine.isProtected(mediaId),
     }),
     ...mediaQuarantineAdminEndpoints({
       quarantine,

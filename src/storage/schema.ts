@@ -803,3 +803,13 @@ export interface QuarantinedMediaTable {
 export interface Schema {
   quarantined_media: QuarantinedMediaTable;
 }
+
+// Tables of migration 029 (media of ours protected from quarantine).
+
+export interface ProtectedMediaTable {
+  media_id: string;
+}
+
+export interface Schema {
+  protected_media: ProtectedMediaTable;
+}

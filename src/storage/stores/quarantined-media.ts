@@ -1,4 +1,5 @@
-// Media a server admin quarantined (migration 028), each with who quarantined it.
+// Media a server admin quarantined (migration 028), each with who quarantined it, and media of ours
+// protected from quarantine (migration 029).
 import type { Database } from "../database.ts";
 
 export interface MediaRef {
@@ -41,6 +42,19 @@ export class QuarantinedMediaStore {
   async remove(serverName: string, mediaId: string): Promise<void> {
     await this.#db.write("unquarantine_media", async (trx) => {
       await trx.deleteFrom("quarantined_media").where("server_name", "=", serverName).where("media_id", "=", mediaId).execute();
+    });
+  }
+
+  /** The media of ours protected from quarantine. */
+  async allProtected(): Promise<Set<string>> {
+    const rows = await this.#db.read("get_protected_media", (trx) => trx.selectFrom("protected_media").select("media_id").execute());
+    return new Set(rows.map((row) => row.media_id));
+  }
+
+  async setProtected(mediaId: string, isProtected: boolean): Promise<void> {
+    await this.#db.write("set_protected_media", async (trx) => {
+      if (!isProtected) await trx.deleteFrom("protected_media").where("media_id", "=", mediaId).execute();
+      else await trx.insertInto("protected_media").values({ media_id: mediaId }).onConflict((oc) => oc.column("media_id").doNothing()).execute();
     });
   }
 }

@@ -4,7 +4,9 @@
 // - POST /_synapse/admin/v1/room/{roomId}/media/quarantine (and its older path
 //   /_synapse/admin/v1/quarantine_media/{roomId}): every medium the room's events refer to;
 // - POST /_synapse/admin/v1/user/{userId}/media/quarantine: every medium a user of ours uploaded;
-// - GET /_synapse/admin/v1/room/{roomId}/media: the media a room's events refer to, ours and others'.
+// - GET /_synapse/admin/v1/room/{roomId}/media: the media a room's events refer to, ours and others';
+// - POST /_synapse/admin/v1/media/protect/{mediaId}, and .../unprotect/...: a medium of ours that the
+//   room and user quarantines leave out.
 // Server admins only.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseRoomId } from "../../../core/identifiers/index.ts";
@@ -64,7 +66,7 @@ export function mediaQuarantineAdminEndpoints(sources: MediaQuarantineSources): 
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
       const refs = (await roomMedia(req)).flatMap((uri) => parseMxcUri(uri) ?? []);
-      return { num_quarantined: await quarantine.quarantine(refs, requesterOf(req).userId) };
+      return { num_quarantined: await quarantine.quarantine(refs, requesterOf(req).userId, { ourServer: serverName }) };
     },
   };
 
@@ -79,7 +81,7 @@ export function mediaQuarantineAdminEndpoints(sources: MediaQuarantineSources): 
       await requireAdmin(req, isAdmin);
       const ids = await sources.mediaIdsOfUser(localUserIdParam(req, serverName));
       const refs: MediaRef[] = ids.map((mediaId) => ({ serverName, mediaId }));
-      return { num_quarantined: await quarantine.quarantine(refs, requesterOf(req).userId) };
+      return { num_quarantined: await quarantine.quarantine(refs, requesterOf(req).userId, { ourServer: serverName }) };
     },
   };
 
@@ -97,11 +99,35 @@ export function mediaQuarantineAdminEndpoints(sources: MediaQuarantineSources): 
     },
   };
 
-  return [one("admin.quarantine_media", "quarantine"), one("admin.unquarantine_media", "unquarantine"), quarantineRoom, quarantineUser, listRoom];
+  const protection = (name: string, action: "protect" | "unprotect"): Endpoint => ({
+    name,
+    method: "POST",
+    paths: [`/_synapse/admin/v1/media/${action}/:mediaId`],
+    resource: "client",
+    auth: "accessToken",
+    body: "none",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const { mediaId } = mediaRefOf(req, serverName);
+      await quarantine.setProtected(mediaId, action === "protect");
+      return {};
+    },
+  });
+
+  return [
+    one("admin.quarantine_media", "quarantine"),
+    one("admin.unquarantine_media", "unquarantine"),
+    quarantineRoom,
+    quarantineUser,
+    listRoom,
+    protection("admin.protect_media", "protect"),
+    protection("admin.unprotect_media", "unprotect"),
+  ];
 }
 
-function mediaRefOf(req: MatrixRequest): MediaRef {
-  const uri = `mxc://${pathParam(req, "serverName")}/${pathParam(req, "mediaId")}`;
+/** The medium the path names: its server and media ID, or a media ID of `ourServer`. */
+function mediaRefOf(req: MatrixRequest, ourServer?: string): MediaRef {
+  const uri = `mxc://${ourServer ?? pathParam(req, "serverName")}/${pathParam(req, "mediaId")}`;
   const ref = parseMxcUri(uri);
   if (ref === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a server name and media ID", 400);
   return ref;

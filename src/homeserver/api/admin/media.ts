@@ -36,8 +36,9 @@ export interface MediaAdminSources {
   readonly retention: Pick<MediaRetention, "purgeNow">;
   readonly serverName: string;
   readonly isAdmin: IsAdmin;
-  /** Who quarantined a medium of ours, if anyone did (media-quarantine.ts). */
+  /** Who quarantined a medium of ours, if anyone did, and whether it is protected from quarantine (media-quarantine.ts). */
   quarantinedBy(mediaId: string): string | undefined;
+  isProtected(mediaId: string): boolean;
 }
 
 export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
@@ -54,7 +55,7 @@ export function mediaAdminEndpoints(sources: MediaAdminSources): Endpoint[] {
       await requireAdmin(req, isAdmin);
       const query = mediaQuery(req);
       const { media: page, total } = await media.mediaOf(localUserIdParam(req, serverName), query);
-      const out: JsonObject = { media: page.map((row) => mediaJson(row, sources.quarantinedBy(row.mediaId))), total };
+      const out: JsonObject = { media: page.map((row) => mediaJson(row, sources.quarantinedBy(row.mediaId), sources.isProtected(row.mediaId))), total };
       if (query.offset + page.length < total) out["next_token"] = query.offset + page.length;
       return out;
     },
@@ -172,7 +173,7 @@ function mediaQuery(req: MatrixRequest): UserMediaQuery {
 }
 
 /** What Synapse's admin API says of a medium. */
-function mediaJson(row: LocalMediaRow, quarantinedBy: string | undefined): JsonObject {
+function mediaJson(row: LocalMediaRow, quarantinedBy: string | undefined, isProtected: boolean): JsonObject {
   return {
     media_id: row.mediaId,
     media_type: row.contentType ?? null,
@@ -181,7 +182,6 @@ function mediaJson(row: LocalMediaRow, quarantinedBy: string | undefined): JsonO
     created_ts: row.createdTs,
     last_access_ts: row.lastAccessTs ?? null,
     quarantined_by: quarantinedBy ?? null,
-    // No medium is protected from quarantine here (Synapse's media/protect is not built).
-    safe_from_quarantine: false,
+    safe_from_quarantine: isProtected,
   };
 }

@@ -1,5 +1,6 @@
 // Quarantining media at Synapse's admin API over real HTTP on both engines: one medium (and lifting
-// it), every medium a room's events refer to, every medium a user uploaded; the media of a room; a
+// it), every medium a room's events refer to, every medium a user uploaded, protected media left out
+// of those; the media of a room; a
 // quarantined medium served to nobody (download and thumbnail 404) and its quarantine said in the
 // user's media list; server admins only, and the errors of bad requests.
 import assert from "node:assert/strict";
@@ -88,6 +89,27 @@ for (const engine of engines) {
       assert.equal(await downloadStatus(later), 200);
       assert.deepEqual((await post(`/user/${enc(alice.userId)}/media/quarantine`)).body, { num_quarantined: 1 });
       assert.equal(await downloadStatus(later), 404);
+    });
+
+    it("leaves protected media out of a user's or a room's quarantine, but not out of one of them alone", async () => {
+      const kept = await upload("protected");
+      const other = await upload("not protected");
+      assert.deepEqual((await post(`/media/protect/${kept}`)).body, {});
+      const listed = await call(hs, "GET", `/_synapse/admin/v1/users/${enc(alice.userId)}/media`, { token: admin });
+      const safe = (id: string) => (listed.body["media"] as Array<Record<string, unknown>>).find((m) => m["media_id"] === id)?.["safe_from_quarantine"];
+      assert.equal(safe(kept), true);
+      assert.equal(safe(other), false);
+      assert.deepEqual((await post(`/user/${enc(alice.userId)}/media/quarantine`)).body, { num_quarantined: 1 });
+      assert.equal(await downloadStatus(kept), 200);
+      assert.equal(await downloadStatus(other), 404);
+      await post(`/media/quarantine/test.local/${kept}`);
+      assert.equal(await downloadStatus(kept), 404, "named alone, it is quarantined all the same");
+      await post(`/media/unquarantine/test.local/${kept}`);
+      assert.deepEqual((await post(`/media/unprotect/${kept}`)).body, {});
+      assert.deepEqual((await post(`/user/${enc(alice.userId)}/media/quarantine`)).body, { num_quarantined: 1 });
+      assert.equal(await downloadStatus(kept), 404);
+      assertError(await post(`/media/protect/bad.id`), 400, "M_INVALID_PARAM");
+      assertError(await post(`/media/protect/${kept}`, alice.accessToken), 403, "M_FORBIDDEN");
     });
 
     it("answers errors: admins only, a room known here, a user of ours, a well-formed medium", async () => {
