@@ -28,7 +28,7 @@ import { Aggregator } from "./events/relations/aggregations.ts";
 import { RelationsIndexer } from "./events/relations/indexer.ts";
 import { RelationsService } from "./events/relations/relations-service.ts";
 import { RoomReader } from "./events/room-reader.ts";
-import { EventSender, type CanonicalAliasValidator } from "./events/sender.ts";
+import { EventSender, type CanonicalAliasValidator, type ShadowBannedSend } from "./events/sender.ts";
 import { EventSerializer } from "./events/serializer.ts";
 import { StateLookup } from "./events/state-lookup.ts";
 import { Timeline } from "./events/timeline.ts";
@@ -79,6 +79,8 @@ export interface EventServicesDeps {
   readonly guestsRemoved?: (roomId: string) => Promise<void>;
   /** The rooms a user has a membership of (the rooms area's membership index): the rooms /search searches. */
   readonly roomsOfUser?: (userId: string) => Promise<readonly UserRoom[]>;
+  /** A made-up event ID for a user a server admin shadow-banned (users/shadow-bans.ts), undefined for anyone else. */
+  readonly shadowBanned?: ShadowBannedSend;
   readonly now?: () => number;
 }
 
@@ -113,6 +115,7 @@ export async function createEventServices(deps: EventServicesDeps): Promise<Even
     ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
     ...(deps.checkNotBlocked === undefined ? {} : { checkNotBlocked: deps.checkNotBlocked }),
     ...(deps.guestsRemoved === undefined ? {} : { guestsRemoved: deps.guestsRemoved }),
+    ...(deps.shadowBanned === undefined ? {} : { shadowBanned: deps.shadowBanned }),
   });
   const reader = new RoomReader({ roomserver, access, serializer, timeline });
   const messages = new MessagesService({ roomserver, timeline, access, serializer, stateLookup, ignoredUsers: deps.ignoredUsers });

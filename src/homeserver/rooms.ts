@@ -82,6 +82,8 @@ export interface RoomServicesDeps {
   readonly accounts: AccountServices;
   readonly rateLimiters: ReadonlyMap<string, RateLimiter>;
   readonly remote?: RemoteRooms;
+  /** Whether a server admin shadow-banned the user (users/shadow-bans.ts): their invites are sent nowhere. */
+  readonly shadowBanned?: (userId: string) => boolean;
 }
 
 export async function createRoomServices(options: RoomServicesDeps): Promise<RoomServices> {
@@ -138,6 +140,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     checkNotBlocked: (roomId) => blocks.check(roomId),
     transferSettings,
     isGuest: async (userId) => (await accounts.users.getUser(userId))?.guest === true,
+    ...(options.shadowBanned === undefined ? {} : { shadowBanned: options.shadowBanned }),
     ...(config.serverNotices === undefined ? {} : { isServerNoticeRoom: (userId: string, roomId: string) => serverNoticeRooms.isRoomOf(userId, roomId) }),
     onError,
   });

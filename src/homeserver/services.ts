@@ -43,6 +43,9 @@ import { roomReportAdminEndpoints } from "./api/admin/room-reports.ts";
 import { userRedactionAdminEndpoints } from "./api/admin/user-redaction.ts";
 import { serverNoticeAdminEndpoints } from "./api/admin/server-notices.ts";
 import { ServerNotices } from "./rooms/server-notices.ts";
+import { ShadowBans, fakeEventId } from "./users/shadow-bans.ts";
+import { shadowBanAdminEndpoints } from "./api/admin/shadow-bans.ts";
+import { ShadowBanStore } from "../storage/stores/shadow-bans.ts";
 import { mediaQuarantineAdminEndpoints } from "./api/admin/media-quarantine.ts";
 import { MediaQuarantine } from "./media/media-quarantine.ts";
 import { mediaOfRoom } from "./media/room-media.ts";
@@ -173,7 +176,11 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     if (event.type !== "m.room.member" || event.stateKey !== event.sender || event.content["membership"] !== "join") return;
     accounts.profiles.remoteProfileChanged(event.sender);
   });
-  const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters });
+  // Shadow-banned users (users/shadow-bans.ts): the rooms, events and typing areas ask it.
+  const shadowBans = new ShadowBans(new ShadowBanStore(db));
+  await shadowBans.load();
+  const shadowBanned = (userId: string): boolean => shadowBans.isShadowBanned(userId);
+  const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters, shadowBanned });
   // A user's rooms, read once the membership index has applied what the room engine has put out (a
   // join just made included); of the memberships given, or of any.
   const roomsOfUser = async (userId: string, memberships?: readonly Membership[]) => {
@@ -193,6 +200,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     guestsRemoved: (roomId) => rooms.guestsRemoved(roomId),
     ignoredUsers: cachedIgnoredUsersReader(accounts.accountData),
     roomsOfUser: (userId) => roomsOfUser(userId),
+    shadowBanned: (userId, version) => (shadowBans.isShadowBanned(userId) ? fakeEventId(version.eventIdFormat, config.serverName) : undefined),
   });
   // The admin API's jobs redacting a user's events (the jobs a stop cut short run again once every
   // service is up, below).
@@ -288,6 +296,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     events,
     e2ee,
     receivedInvites: federationRooms.invites,
+    shadowBanned,
   });
   // Push notifications: the rules of the members with a pusher applied to each new event, the
   // notifications sent to their push gateways with the unread counts /sync gives.
@@ -435,7 +444,9 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       accountData: accounts.accountData,
       pushers: (userId) => push.pushers.list(userId).map(pusherJson),
       joinedRooms: async (userId) => (await roomsOfUser(userId, ["join"])).map((entry) => entry.roomId),
+      isShadowBanned: shadowBanned,
     }),
+    ...shadowBanAdminEndpoints(shadowBans, config.serverName, (userId) => users.isAdmin(userId), async (userId) => (await users.getUser(userId)) !== undefined),
     ...roomAdminEndpoints({
       serverName: config.serverName,
       states: rooms.states,

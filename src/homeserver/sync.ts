@@ -73,6 +73,8 @@ export interface SyncServices {
 }
 
 export interface SyncServicesDeps {
+  /** Whether a server admin shadow-banned the user (users/shadow-bans.ts): their typing is told nobody. */
+  readonly shadowBanned?: (userId: string) => boolean;
   readonly config: HomeserverConfig;
   readonly db: Database;
   readonly logger: Logger;
@@ -231,7 +233,12 @@ export async function createSyncServices(deps: SyncServicesDeps): Promise<SyncSe
     ignoredUsers: (userId) => ignoredUsers.of(userId),
   });
 
-  const typingNotifications = new TypingNotifications({ typing, isJoined, onActive: (userId) => presence.userActive(userId) });
+  const typingNotifications = new TypingNotifications({
+    typing,
+    isJoined,
+    onActive: (userId) => presence.userActive(userId),
+    ...(deps.shadowBanned === undefined ? {} : { shadowBanned: deps.shadowBanned }),
+  });
   const presenceStatus = new PresenceStatus({ presence, usersSharingRoomWith: (userId) => membershipIndex.usersSharingRoomWith(userId) });
   const endpoints: AnyEndpoint[] = [
     ...syncEndpoints(sync),

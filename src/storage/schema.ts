@@ -813,3 +813,14 @@ export interface ProtectedMediaTable {
 export interface Schema {
   protected_media: ProtectedMediaTable;
 }
+
+// Tables of migration 030 (users shadow-banned by a server admin).
+
+export interface ShadowBannedUsersTable {
+  user_id: string;
+  banned_ts: number;
+}
+
+export interface Schema {
+  shadow_banned_users: ShadowBannedUsersTable;
+}

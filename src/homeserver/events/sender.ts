@@ -6,11 +6,13 @@
 import { actionLevel, checkPowerLevelsContent, powerLevelOf } from "../../core/auth/index.ts";
 import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
 import { KeyedSerial } from "../../core/keyed-serial.ts";
+import { rememberRecent } from "../../core/recent-map.ts";
 import { MatrixError } from "../../core/errors.ts";
 import type { JsonObject } from "../../core/json.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { RelationStore } from "../../storage/stores/relations.ts";
+import type { TransactionKey } from "../../storage/stores/transactions.ts";
 import type { LocalEventRequest, Roomserver } from "../roomserver/index.ts";
 import { notInRoom } from "./access.ts";
 import type { RelationsIndexer } from "./relations/indexer.ts";
@@ -33,14 +35,24 @@ export interface SenderDeps {
   readonly checkInvitable?: (userId: string) => Promise<void>;
   /** Throws 403 M_FORBIDDEN for a room a server admin blocked (rooms/room-blocks.ts). */
   readonly checkNotBlocked?: (roomId: string) => void;
+  /** A made-up event ID for a user a server admin shadow-banned (users/shadow-bans.ts), undefined for anyone else. */
+  readonly shadowBanned?: ShadowBannedSend;
   /** Settles once the guests a change of the room's guest access removes have left (the rooms area does it). */
   readonly guestsRemoved?: (roomId: string) => Promise<void>;
 }
+
+/** What a shadow-banned user's send is answered: an event ID that names nothing, or undefined when they are not banned. */
+export type ShadowBannedSend = (userId: string, version: RoomVersion) => string | undefined;
+
+/** How many shadow-banned transactions' answers are kept for their retries. */
+const SHADOW_ANSWERS_KEPT = 10_000;
 
 export class EventSender {
   readonly #deps: SenderDeps;
   // Annotations of one parent are sent one at a time, so two identical ones cannot both pass the check.
   readonly #annotationLocks = new KeyedSerial();
+  /** The made-up event IDs given to shadow-banned users, by transaction: a retry is answered the same. */
+  readonly #shadowAnswers = new Map<string, string>();
 
   constructor(deps: SenderDeps) {
     this.#deps = deps;
@@ -51,6 +63,8 @@ export class EventSender {
     const key = { userId: requester.userId, deviceId: requester.deviceId ?? "", scope: JSON.stringify(["send", roomId, eventType]), txnId };
     return await this.#deps.transactions.once(key, async () => {
       const version = await this.#roomVersion(roomId);
+      const shadowed = this.#shadowed(requester.userId, version, key);
+      if (shadowed !== undefined) return shadowed;
       const request: LocalEventRequest = { roomId, type: eventType, sender: requester.userId, content, transaction: key };
       if (eventType === "m.room.redaction") {
         // m.room.redaction.yaml: content.redacts, an event ID, is "Required for ... room version
@@ -72,6 +86,10 @@ export class EventSender {
   /** PUT /rooms/{roomId}/state/{eventType}/{stateKey}. */
   async sendState(requester: Requester, roomId: string, eventType: string, stateKey: string, content: JsonObject): Promise<string> {
     const version = await this.#roomVersion(roomId);
+    // A shadow-banned user's own membership still changes (joining, leaving); the rest reaches nobody.
+    const ownMembership = eventType === "m.room.member" && stateKey === requester.userId && content["membership"] !== "invite";
+    const shadowed = ownMembership ? undefined : this.#shadowed(requester.userId, version, undefined);
+    if (shadowed !== undefined) return shadowed;
     // Levels that are not power levels make a malformed request (400), as Synapse answers, rather
     // than an event the auth rules reject (rooms/v10.md rule 9.1-9.3 and their older forms).
     if (eventType === "m.room.power_levels" && stateKey === "") {
@@ -112,6 +130,8 @@ export class EventSender {
     const key = { userId: requester.userId, deviceId: requester.deviceId ?? "", scope: JSON.stringify(["redact", roomId, eventId]), txnId };
     return await this.#deps.transactions.once(key, async () => {
       const version = await this.#roomVersion(roomId);
+      const shadowed = this.#shadowed(requester.userId, version, key);
+      if (shadowed !== undefined) return shadowed;
       const content: JsonObject = reason === undefined ? {} : { reason };
       // rooms/v11.md: `redacts` moved into the content.
       if (version.redactsInContent) content["redacts"] = eventId;
@@ -171,6 +191,17 @@ export class EventSender {
     // (matrix-js-sdk's thread timelines) expect.
     const { eventId } = await this.#deps.roomserver.createLocalEvent(request);
     return eventId;
+  }
+
+  /** A shadow-banned user's answer (users/shadow-bans.ts), the same again for a retried transaction; undefined for anyone else. */
+  #shadowed(userId: string, version: RoomVersion, key: TransactionKey | undefined): string | undefined {
+    const made = this.#deps.shadowBanned?.(userId, version);
+    if (made === undefined || key === undefined) return made;
+    const id = JSON.stringify([key.userId, key.deviceId, key.scope, key.txnId]);
+    const earlier = this.#shadowAnswers.get(id);
+    if (earlier !== undefined) return earlier;
+    rememberRecent(this.#shadowAnswers, id, made, SHADOW_ANSWERS_KEPT);
+    return made;
   }
 
   async #roomVersion(roomId: string): Promise<RoomVersion> {

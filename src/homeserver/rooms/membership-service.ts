@@ -35,6 +35,8 @@ export interface MembershipServiceDeps {
   readonly transferSettings?: SettingsTransfer;
   /** Throws 403 M_FORBIDDEN for a room a server admin blocked (room-blocks.ts); none is when absent. */
   readonly checkNotBlocked?: (roomId: string) => void;
+  /** Whether a server admin shadow-banned the user (users/shadow-bans.ts): their invites seem sent and are not. */
+  readonly shadowBanned?: (userId: string) => boolean;
   /** Whether the room is the user's server notices room (rooms/server-notices.ts); none is when absent. */
   readonly isServerNoticeRoom?: (userId: string, roomId: string) => Promise<boolean>;
   /** Whether a user of ours is a guest (modules/guest_access.md); nobody is when absent. */
@@ -142,6 +144,7 @@ export class MembershipService {
     if (current === "join") throw new MatrixError("M_FORBIDDEN", `${invitee} is already in the room`, 403);
     if (current === "ban") throw new MatrixError("M_FORBIDDEN", `${invitee} is banned from the room`, 403);
     await this.checkInvitable(invitee);
+    if (this.#deps.shadowBanned?.(requester.userId) === true) return;
     const content: JsonObject = { membership: "invite" };
     if (options.reason !== undefined) content["reason"] = options.reason;
     if (options.isDirect === true) content["is_direct"] = true;

@@ -7,6 +7,8 @@ export interface TypingNotificationDeps {
   readonly typing: TypingService;
   readonly isJoined: (roomId: string, userId: string) => Promise<boolean>;
   readonly onActive?: (userId: string) => void;
+  /** Whether a server admin shadow-banned the user: their typing is answered and told nobody. */
+  readonly shadowBanned?: (userId: string) => boolean;
 }
 
 export class TypingNotifications {
@@ -19,6 +21,7 @@ export class TypingNotifications {
   async setTyping(requesterId: string, roomId: string, userId: string, typing: boolean, timeoutMs: number | undefined): Promise<void> {
     if (requesterId !== userId) throw new MatrixError("M_FORBIDDEN", "Cannot set another user's typing state", 403);
     if (!(await this.#deps.isJoined(roomId, userId))) throw new MatrixError("M_FORBIDDEN", "You are not joined to this room", 403);
+    if (this.#deps.shadowBanned?.(userId) === true) return;
     this.#deps.typing.setTyping(roomId, userId, typing, timeoutMs ?? DEFAULT_TYPING_TIMEOUT_MS);
     if (typing) this.#deps.onActive?.(userId);
   }

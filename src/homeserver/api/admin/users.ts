@@ -38,6 +38,8 @@ export interface UserAdminSources {
   readonly pushers: (userId: string) => JsonObject[];
   /** The rooms the user is joined to. */
   readonly joinedRooms: (userId: string) => Promise<string[]>;
+  /** Whether a server admin shadow-banned the user (users/shadow-bans.ts). */
+  readonly isShadowBanned: (userId: string) => boolean;
 }
 
 /** Account data entries read at once. */
@@ -430,7 +432,7 @@ function userJson(sources: UserAdminSources, user: User, erased: boolean): JsonO
     admin: user.admin,
     deactivated: user.deactivated,
     erased,
-    shadow_banned: false,
+    shadow_banned: sources.isShadowBanned(user.userId),
     locked: sources.locks.isRestricted(user.userId),
     suspended: sources.suspensions.isRestricted(user.userId),
     approved: true,
