@@ -45,6 +45,7 @@ import { serverNoticeAdminEndpoints } from "./api/admin/server-notices.ts";
 import { ServerNotices } from "./rooms/server-notices.ts";
 import { ShadowBans, fakeEventId } from "./users/shadow-bans.ts";
 import { shadowBanAdminEndpoints } from "./api/admin/shadow-bans.ts";
+import { loginAsAdminEndpoints } from "./api/admin/login-as.ts";
 import { ShadowBanStore } from "../storage/stores/shadow-bans.ts";
 import { mediaQuarantineAdminEndpoints } from "./api/admin/media-quarantine.ts";
 import { MediaQuarantine } from "./media/media-quarantine.ts";
@@ -445,6 +446,12 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       pushers: (userId) => push.pushers.list(userId).map(pusherJson),
       joinedRooms: async (userId) => (await roomsOfUser(userId, ["join"])).map((entry) => entry.roomId),
       isShadowBanned: shadowBanned,
+    }),
+    ...loginAsAdminEndpoints({
+      serverName: config.serverName,
+      isAdmin: (userId) => users.isAdmin(userId),
+      isActive: async (userId) => (await users.getUser(userId))?.deactivated === false,
+      createDevicelessToken: (userId, expiresTs) => accounts.devices.createDevicelessToken(userId, expiresTs),
     }),
     ...shadowBanAdminEndpoints(shadowBans, config.serverName, (userId) => users.isAdmin(userId), async (userId) => (await users.getUser(userId)) !== undefined),
     ...roomAdminEndpoints({

@@ -117,6 +117,16 @@ export class DeviceService {
   }
 
   /**
+   * An access token on no device (Synapse's admin "login as a user"): it lists in no /devices, a
+   * /logout ends it alone, and /logout/all and deactivation end it with the rest.
+   */
+  async createDevicelessToken(userId: string, expiresTs: number | undefined): Promise<string> {
+    const accessToken = newAccessToken();
+    await this.#devices.createAccessToken(tokenHash(accessToken), { userId, deviceId: null, expiresTs: expiresTs ?? null });
+    return accessToken;
+  }
+
+  /**
    * Resolves an access token to its requester (client-server-api#using-access-tokens), recording
    * the device as seen over `connection` (unless there is no request, and so no address).
    */
