@@ -46,6 +46,7 @@ import { ServerNotices } from "./rooms/server-notices.ts";
 import { ShadowBans, fakeEventId } from "./users/shadow-bans.ts";
 import { shadowBanAdminEndpoints } from "./api/admin/shadow-bans.ts";
 import { loginAsAdminEndpoints } from "./api/admin/login-as.ts";
+import { roomMessagesAdminEndpoints } from "./api/admin/room-messages.ts";
 import { ShadowBanStore } from "../storage/stores/shadow-bans.ts";
 import { mediaQuarantineAdminEndpoints } from "./api/admin/media-quarantine.ts";
 import { MediaQuarantine } from "./media/media-quarantine.ts";
@@ -447,6 +448,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       joinedRooms: async (userId) => (await roomsOfUser(userId, ["join"])).map((entry) => entry.roomId),
       isShadowBanned: shadowBanned,
     }),
+    ...roomMessagesAdminEndpoints(events.messages, (userId) => users.isAdmin(userId)),
     ...loginAsAdminEndpoints({
       serverName: config.serverName,
       isAdmin: (userId) => users.isAdmin(userId),

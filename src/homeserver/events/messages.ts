@@ -13,7 +13,7 @@ import type { JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { RoomEventInfo, Roomserver } from "../roomserver/index.ts";
 import { encodePaginationToken, type RoomPosition } from "../sync/token.ts";
-import type { RoomAccess } from "./access.ts";
+import type { EventVisibility, RoomAccess } from "./access.ts";
 import { filterable, scanTimeline } from "./paginate.ts";
 import type { TimelineEntry } from "../../storage/stores/room-timeline.ts";
 import type { EventSerializer } from "./serializer.ts";
@@ -59,6 +59,19 @@ export type RemoteTimestamps = (
   local: { eventId: string; originServerTs: number } | undefined,
 ) => Promise<{ eventId: string; originServerTs: number } | undefined>;
 
+/** Who reads a page of the timeline: up to where, which events they see, whom they ignore. */
+interface PageView {
+  readonly readable: number | undefined;
+  readonly visibility: EventVisibility;
+  readonly ignored: ReadonlySet<string>;
+}
+
+/** A server admin's view: every event held. */
+const EVERYTHING_VISIBLE: EventVisibility = {
+  filterEventsForUser: async (_userId, events) => [...events],
+  canSeeEvent: async () => true,
+};
+
 /** Backfills one /messages request may make before it answers with what it has. */
 const MAX_BACKFILLS = 3;
 
@@ -83,9 +96,25 @@ export class MessagesService {
 
   /** GET /rooms/{roomId}/messages. */
   async messages(requester: Requester, roomId: string, request: MessagesRequest): Promise<JsonObject> {
-    const { access, timeline } = this.#deps;
     // A former member reads up to the end of their membership.
-    const { upTo: readable } = await access.readableUpTo(requester.userId, roomId);
+    const { upTo: readable } = await this.#deps.access.readableUpTo(requester.userId, roomId);
+    return await this.#page(requester, roomId, request, { readable, visibility: this.#deps.access.visibility, ignored: await this.#deps.ignoredUsers(requester.userId) });
+  }
+
+  /**
+   * Synapse's admin API GET /_synapse/admin/v1/rooms/{roomId}/messages: the room's timeline as
+   * /messages pages it, every event the server holds whatever the admin's membership and the
+   * room's history visibility (a moderator reviewing a reported room). M_NOT_FOUND for a room not
+   * known here.
+   */
+  async adminMessages(admin: Requester, roomId: string, request: MessagesRequest): Promise<JsonObject> {
+    if ((await this.#deps.roomserver.roomVersion(roomId)) === undefined) throw new MatrixError("M_NOT_FOUND", "Room not found", 404);
+    return await this.#page(admin, roomId, request, { readable: undefined, visibility: EVERYTHING_VISIBLE, ignored: new Set() });
+  }
+
+  async #page(requester: Requester, roomId: string, request: MessagesRequest, view: PageView): Promise<JsonObject> {
+    const { timeline } = this.#deps;
+    const { readable, visibility, ignored } = view;
     const cap = (position: number | undefined) => (readable === undefined ? position : Math.min(position ?? readable, readable));
     const excluded = request.filter !== undefined && !roomAllowed(request.filter, roomId);
 
@@ -104,13 +133,12 @@ export class MessagesService {
     }
     if (excluded || request.limit === 0) return { chunk: [], start, ...(request.limit === 0 ? { end: start } : {}) };
 
-    const ignored = await this.#deps.ignoredUsers(requester.userId);
     const events: RoomEventInfo[] = [];
     let last: TimelineEntry | undefined;
     let lastDepth = 0;
     let exhausted: boolean;
     for (let backfills = 0; ; backfills++) {
-      const scan = await scanTimeline(timeline, access.visibility, {
+      const scan = await scanTimeline(timeline, visibility, {
         ignored,
         userId: requester.userId,
         roomId,

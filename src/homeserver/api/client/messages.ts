@@ -3,10 +3,24 @@
 // (GET /v1/timestamp_to_event).
 import { MatrixError } from "../../../core/errors.ts";
 import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT } from "../../../core/filters/index.ts";
-import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
-import type { MessagesService } from "../../events/messages.ts";
+import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
+import type { MessagesRequest, MessagesService } from "../../events/messages.ts";
 import { directionParam, limitParam, pathParam, roomEventFilterParam, roomIdParam, tokenParam } from "./event-params.ts";
 import { nonGuestRequesterOf, queryParam, requesterOf } from "./requester.ts";
+
+/** The paging parameters of GET /messages (message_pagination.yaml): from, to, dir, limit, filter. */
+export function messagesRequestOf(req: MatrixRequest): MessagesRequest {
+  const from = tokenParam(req, "from");
+  return {
+    from: from.position,
+    fromToken: from.token,
+    to: tokenParam(req, "to").position,
+    // `dir` is required; a request without it pages forwards, as Synapse does.
+    dir: directionParam(req, "f"),
+    limit: limitParam(req, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT),
+    filter: roomEventFilterParam(req),
+  };
+}
 
 export function messagesEndpoints(messages: MessagesService): Endpoint[] {
   const list: Endpoint = {
@@ -15,18 +29,7 @@ export function messagesEndpoints(messages: MessagesService): Endpoint[] {
     paths: clientPaths("/rooms/:roomId/messages"),
     resource: "client",
     auth: "accessToken",
-    handler: async (req) => {
-      const from = tokenParam(req, "from");
-      return await messages.messages(requesterOf(req), roomIdParam(req), {
-        from: from.position,
-        fromToken: from.token,
-        to: tokenParam(req, "to").position,
-        // `dir` is required; a request without it pages forwards, as Synapse does.
-        dir: directionParam(req, "f"),
-        limit: limitParam(req, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT),
-        filter: roomEventFilterParam(req),
-      });
-    },
+    handler: async (req) => await messages.messages(requesterOf(req), roomIdParam(req), messagesRequestOf(req)),
   };
 
   const context: Endpoint = {

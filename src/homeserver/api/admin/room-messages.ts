@@ -1,0 +1,29 @@
+// Synapse's admin API GET /_synapse/admin/v1/rooms/{roomId}/messages: a room's timeline paged as
+// /messages pages it (the same parameters and answer), every event the server holds whatever the
+// admin's membership, for reviewing a reported room (events/messages.ts adminMessages). Server
+// admins only.
+import { MatrixError } from "../../../core/errors.ts";
+import { parseRoomId } from "../../../core/identifiers/index.ts";
+import type { Endpoint } from "../../../http/endpoint.ts";
+import type { MessagesService } from "../../events/messages.ts";
+import { pathParam } from "../client/event-params.ts";
+import { messagesRequestOf } from "../client/messages.ts";
+import { requesterOf } from "../client/requester.ts";
+import { requireAdmin, type IsAdmin } from "./require-admin.ts";
+
+export function roomMessagesAdminEndpoints(messages: Pick<MessagesService, "adminMessages">, isAdmin: IsAdmin): Endpoint[] {
+  const list: Endpoint = {
+    name: "admin.room_messages",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/rooms/:roomId/messages"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const roomId = pathParam(req, "roomId");
+      if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a room ID", 400);
+      return await messages.adminMessages(requesterOf(req), roomId, messagesRequestOf(req));
+    },
+  };
+  return [list];
+}
