@@ -176,12 +176,30 @@ export class MessagesService {
 
   /** GET /rooms/{roomId}/context/{eventId}. */
   async context(requester: Requester, roomId: string, eventId: string, request: ContextRequest): Promise<JsonObject> {
-    const { access, timeline } = this.#deps;
+    const { access } = this.#deps;
     // A user with no part in the room is refused (403) before any event is looked up, as sytest's
     // "/context/ on non world readable room does not work" expects (event_context.yaml names no
     // error); an event they cannot see in a room they can read is M_NOT_FOUND, as for /event.
     const { upTo: readable } = await access.readableUpTo(requester.userId, roomId);
     const event = await access.visibleEvent(requester.userId, roomId, eventId);
+    return await this.#context(requester, roomId, event, request, { readable, visibility: access.visibility, ignored: await this.#deps.ignoredUsers(requester.userId) });
+  }
+
+  /**
+   * Synapse's admin API GET /_synapse/admin/v1/rooms/{roomId}/context/{eventId}: an event and the
+   * events around it as /context gives them, every event held visible to the admin (adminMessages).
+   */
+  async adminContext(admin: Requester, roomId: string, eventId: string, request: ContextRequest): Promise<JsonObject> {
+    const info = await this.#deps.roomserver.getEvent(eventId);
+    if (info === undefined || info.event.roomId !== roomId || info.rejectedReason !== undefined || info.softFailed || info.outlier) {
+      throw new MatrixError("M_NOT_FOUND", "Event not found", 404);
+    }
+    return await this.#context(admin, roomId, info, request, { readable: undefined, visibility: EVERYTHING_VISIBLE, ignored: new Set() });
+  }
+
+  async #context(requester: Requester, roomId: string, event: RoomEventInfo, request: ContextRequest, view: PageView): Promise<JsonObject> {
+    const { timeline } = this.#deps;
+    const { readable, visibility, ignored } = view;
     const [eventJson] = await this.#serialize(requester, [event]);
     const response: JsonObject = { event: eventJson as JsonObject, events_before: [], events_after: [], state: [] };
     const position = event.streamOrdering;
@@ -191,10 +209,10 @@ export class MessagesService {
     // event_context.yaml: "The limit applies to the sum of the events_before and events_after".
     const beforeLimit = excluded ? 0 : Math.floor(request.limit / 2);
     const afterLimit = excluded ? 0 : request.limit - beforeLimit;
-    const common = { userId: requester.userId, roomId, filter: request.filter, ignored: await this.#deps.ignoredUsers(requester.userId) };
+    const common = { userId: requester.userId, roomId, filter: request.filter, ignored };
     const [before, after] = await Promise.all([
-      scanTimeline(timeline, access.visibility, { ...common, after: STREAM_START, upTo: position - 1, dir: "b", limit: beforeLimit }),
-      scanTimeline(timeline, access.visibility, {
+      scanTimeline(timeline, visibility, { ...common, after: STREAM_START, upTo: position - 1, dir: "b", limit: beforeLimit }),
+      scanTimeline(timeline, visibility, {
         ...common,
         after: position,
         upTo: readable === undefined ? undefined : Math.max(readable, position),

@@ -1,17 +1,17 @@
-// Synapse's admin API GET /_synapse/admin/v1/rooms/{roomId}/messages: a room's timeline paged as
-// /messages pages it (the same parameters and answer), every event the server holds whatever the
-// admin's membership, for reviewing a reported room (events/messages.ts adminMessages). Server
-// admins only.
+// Synapse's admin API GET /_synapse/admin/v1/rooms/{roomId}/messages and .../context/{eventId}: a
+// room's timeline paged as /messages pages it, and an event with those around it as /context gives
+// them (the same parameters and answers), every event the server holds whatever the admin's
+// membership, for reviewing a reported room or event (events/messages.ts). Server admins only.
 import { MatrixError } from "../../../core/errors.ts";
 import { parseRoomId } from "../../../core/identifiers/index.ts";
 import type { Endpoint } from "../../../http/endpoint.ts";
 import type { MessagesService } from "../../events/messages.ts";
 import { pathParam } from "../client/event-params.ts";
-import { messagesRequestOf } from "../client/messages.ts";
+import { contextRequestOf, messagesRequestOf } from "../client/messages.ts";
 import { requesterOf } from "../client/requester.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
 
-export function roomMessagesAdminEndpoints(messages: Pick<MessagesService, "adminMessages">, isAdmin: IsAdmin): Endpoint[] {
+export function roomMessagesAdminEndpoints(messages: Pick<MessagesService, "adminMessages" | "adminContext">, isAdmin: IsAdmin): Endpoint[] {
   const list: Endpoint = {
     name: "admin.room_messages",
     method: "GET",
@@ -25,5 +25,18 @@ export function roomMessagesAdminEndpoints(messages: Pick<MessagesService, "admi
       return await messages.adminMessages(requesterOf(req), roomId, messagesRequestOf(req));
     },
   };
-  return [list];
+  const context: Endpoint = {
+    name: "admin.room_context",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/rooms/:roomId/context/:eventId"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const roomId = pathParam(req, "roomId");
+      if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a room ID", 400);
+      return await messages.adminContext(requesterOf(req), roomId, pathParam(req, "eventId"), contextRequestOf(req));
+    },
+  };
+  return [list, context];
 }

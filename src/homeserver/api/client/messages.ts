@@ -4,7 +4,7 @@
 import { MatrixError } from "../../../core/errors.ts";
 import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT } from "../../../core/filters/index.ts";
 import { clientPaths, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
-import type { MessagesRequest, MessagesService } from "../../events/messages.ts";
+import type { ContextRequest, MessagesRequest, MessagesService } from "../../events/messages.ts";
 import { directionParam, limitParam, pathParam, roomEventFilterParam, roomIdParam, tokenParam } from "./event-params.ts";
 import { nonGuestRequesterOf, queryParam, requesterOf } from "./requester.ts";
 
@@ -20,6 +20,11 @@ export function messagesRequestOf(req: MatrixRequest): MessagesRequest {
     limit: limitParam(req, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT),
     filter: roomEventFilterParam(req),
   };
+}
+
+/** The parameters of GET /context/{eventId} (event_context.yaml): limit, filter. */
+export function contextRequestOf(req: MatrixRequest): ContextRequest {
+  return { limit: limitParam(req, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT), filter: roomEventFilterParam(req) };
 }
 
 export function messagesEndpoints(messages: MessagesService): Endpoint[] {
@@ -38,11 +43,7 @@ export function messagesEndpoints(messages: MessagesService): Endpoint[] {
     paths: clientPaths("/rooms/:roomId/context/:eventId"),
     resource: "client",
     auth: "accessToken",
-    handler: async (req) =>
-      await messages.context(requesterOf(req), roomIdParam(req), pathParam(req, "eventId"), {
-        limit: limitParam(req, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT),
-        filter: roomEventFilterParam(req),
-      }),
+    handler: async (req) => await messages.context(requesterOf(req), roomIdParam(req), pathParam(req, "eventId"), contextRequestOf(req)),
   };
 
   const byTimestamp: Endpoint = {

@@ -1,6 +1,7 @@
-// A room's messages at Synapse's admin API (/_synapse/admin/v1/rooms/{roomId}/messages) over real
-// HTTP on both engines: an admin who is no member reads every event, paged as /messages pages them,
-// whatever the history visibility; server admins only, and the errors of bad requests.
+// A room's messages at Synapse's admin API (/_synapse/admin/v1/rooms/{roomId}/messages and
+// .../context/{eventId}) over real HTTP on both engines: an admin who is no member reads every
+// event, paged as /messages pages them, or around one as /context gives them, whatever the history
+// visibility; server admins only, and the errors of bad requests.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { engines } from "../../../storage/engines.ts";
@@ -44,6 +45,24 @@ for (const engine of engines) {
       assert.deepEqual(bodies(next.body["chunk"]), ["message 3", "message 2"]);
       const forwards = await call(hs, "GET", path(`?dir=f&limit=100&filter=${enc(JSON.stringify({ types: ["m.room.message"] }))}`), { token: admin });
       assert.deepEqual(bodies(forwards.body["chunk"]), ["message 1", "message 2", "message 3", "message 4", "message 5"]);
+    });
+
+    it("gives an event with those around it, as /context does", async () => {
+      const all = (await call(hs, "GET", path("?dir=f&limit=50"), { token: admin })).body["chunk"] as Array<Record<string, unknown>>;
+      const third = all.find((e) => (e["content"] as Record<string, unknown>)["body"] === "message 3");
+      assert.ok(third !== undefined);
+      const contextPath = (eventId: string, query = "?limit=2") => `/_synapse/admin/v1/rooms/${enc(roomId)}/context/${enc(eventId)}${query}`;
+      const reply = await call(hs, "GET", contextPath(third["event_id"] as string), { token: admin });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(bodies([reply.body["event"]]), ["message 3"]);
+      assert.deepEqual(bodies(reply.body["events_before"]), ["message 2"]);
+      assert.deepEqual(bodies(reply.body["events_after"]), ["message 4"]);
+      assert.ok(Array.isArray(reply.body["state"]));
+      assertError(await call(hs, "GET", contextPath("$unknown"), { token: admin }), 404, "M_NOT_FOUND");
+      assertError(await call(hs, "GET", contextPath(third["event_id"] as string), { token: alice.accessToken }), 403, "M_FORBIDDEN");
+      const other = await call(hs, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: {} });
+      const elsewhere = `/_synapse/admin/v1/rooms/${enc(other.body["room_id"] as string)}/context/${enc(third["event_id"] as string)}`;
+      assertError(await call(hs, "GET", elsewhere, { token: admin }), 404, "M_NOT_FOUND");
     });
 
     it("answers errors: admins only, a room known here", async () => {
