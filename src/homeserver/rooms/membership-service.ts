@@ -54,6 +54,13 @@ export interface JoinRequest {
 
 type ModerationAction = "kick" | "ban" | "unban";
 
+export interface InviteOptions {
+  readonly reason?: string | undefined;
+  readonly isDirect?: boolean;
+  /** The server's own invite (to a server notices room): the invitee's blocking of invites does not apply. */
+  readonly fromServer?: boolean;
+}
+
 export class MembershipService {
   readonly #deps: MembershipServiceDeps;
 
@@ -136,14 +143,14 @@ export class MembershipService {
   }
 
   /** POST /rooms/{roomId}/invite (inviting.yaml). */
-  async invite(requester: Requester, roomId: string, invitee: string, options: { reason?: string | undefined; isDirect?: boolean } = {}): Promise<void> {
+  async invite(requester: Requester, roomId: string, invitee: string, options: InviteOptions = {}): Promise<void> {
     this.#checkRoomId(roomId);
     this.#checkUserId(invitee);
     const state = await this.#stateForMember(roomId, requester.userId);
     const current = await state.membershipOf(invitee);
     if (current === "join") throw new MatrixError("M_FORBIDDEN", `${invitee} is already in the room`, 403);
     if (current === "ban") throw new MatrixError("M_FORBIDDEN", `${invitee} is banned from the room`, 403);
-    await this.checkInvitable(invitee);
+    if (options.fromServer !== true) await this.checkInvitable(invitee);
     if (this.#deps.shadowBanned?.(requester.userId) === true) return;
     const content: JsonObject = { membership: "invite" };
     if (options.reason !== undefined) content["reason"] = options.reason;

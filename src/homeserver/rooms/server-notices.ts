@@ -1,8 +1,9 @@
 // Server notices (modules/server_notices.md): messages from the server to a user, in a room of
 // their own with the server's system user, tagged `m.server_notice`. The room is made with the first
 // notice, the user invited to it ("Servers should invite the target user rather than automatically
-// join them", unless `auto_join`), and invited again when they left it. What Synapse's admin API
-// `send_server_notice` sends goes through here.
+// join them"; joined with `auto_join`, or when they block invites, whose client would never show
+// one), and invited again when they left it. What Synapse's admin API `send_server_notice` sends
+// goes through here.
 import type { ServerNoticesConfig } from "../../config/types.ts";
 import { MatrixError } from "../../core/errors.ts";
 import { KeyedSerial } from "../../core/keyed-serial.ts";
@@ -21,7 +22,7 @@ export interface ServerNoticesDeps {
   readonly serverName: string;
   readonly store: ServerNoticeRoomStore;
   readonly creation: Pick<RoomCreationService, "createRoom">;
-  readonly membership: Pick<MembershipService, "invite" | "join">;
+  readonly membership: Pick<MembershipService, "invite" | "join" | "checkInvitable">;
   /** The user's membership in the room as its current state says, undefined for none. */
   membershipOf(roomId: string, userId: string): Promise<string | undefined>;
   /** Whether the account exists (and may be written to). */
@@ -101,10 +102,11 @@ export class ServerNotices {
       return roomId;
     }
     const membership = await deps.membershipOf(roomId, userId);
-    if (membership === "join" || (membership === "invite" && !deps.config.autoJoin)) return roomId;
+    const joins = await this.#joinsDirectly(userId);
+    if (membership === "join" || (membership === "invite" && !joins)) return roomId;
     if (membership === "ban") throw new MatrixError("M_FORBIDDEN", "The user is banned from their server notices room", 403);
-    if (membership !== "invite") await deps.membership.invite(this.#system, roomId, userId);
-    if (deps.config.autoJoin) await deps.membership.join(this.#asUser(userId), roomId);
+    if (membership !== "invite") await deps.membership.invite(this.#system, roomId, userId, { fromServer: true });
+    if (joins) await deps.membership.join(this.#asUser(userId), roomId);
     return roomId;
   }
 
@@ -116,14 +118,29 @@ export class ServerNotices {
       name: config.roomName,
       ...(config.roomTopic === undefined ? {} : { topic: config.roomTopic }),
       initial_state: initialState,
-      invite: [userId],
       // The notices go one way: the user's messages would reach nobody (Synapse's setting too).
       power_level_content_override: { users_default: -10 },
     });
     await this.#deps.store.set(userId, roomId);
     await this.#deps.addTag(userId, roomId, SERVER_NOTICE_TAG);
-    if (config.autoJoin) await this.#deps.membership.join(this.#asUser(userId), roomId);
+    await this.#deps.membership.invite(this.#system, roomId, userId, { fromServer: true });
+    if (await this.#joinsDirectly(userId)) await this.#deps.membership.join(this.#asUser(userId), roomId);
     return roomId;
+  }
+
+  /**
+   * Whether the user is joined to their room rather than invited: with `auto_join`, or when they
+   * block invites (modules/invite_permission.md), since their client would never show the invite.
+   */
+  async #joinsDirectly(userId: string): Promise<boolean> {
+    if (this.#deps.config.autoJoin) return true;
+    try {
+      await this.#deps.membership.checkInvitable(userId);
+      return false;
+    } catch (err) {
+      if (err instanceof MatrixError && err.errcode === "M_INVITE_BLOCKED") return true;
+      throw err;
+    }
   }
 
   #asUser(userId: string): Requester {

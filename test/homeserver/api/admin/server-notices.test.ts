@@ -1,8 +1,9 @@
 // Server notices (modules/server_notices.md) sent through Synapse's admin API
 // (/_synapse/admin/v1/send_server_notice) over real HTTP on both engines: one room per user, made
-// with the first notice by the system user, the user invited and the room tagged m.server_notice;
-// the invite cannot be rejected, the room can be left once joined, and a later notice invites again;
-// a retried PUT is sent once; admins only; and 400 where notices are not configured.
+// with the first notice by the system user, the user invited (joined, when they block invites) and
+// the room tagged m.server_notice; the invite cannot be rejected, the room can be left once
+// joined, and a later notice invites again; a retried PUT is sent once; admins only; and 400 where
+// notices are not configured.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { engines } from "../../../storage/engines.ts";
@@ -88,6 +89,19 @@ for (const engine of engines) {
       assert.equal((await call(hs, "POST", roomPath(roomId, "/leave"), { token: bob.accessToken, body: {} })).status, 200);
       assert.equal((await notice(bob.userId, "Come back")).status, 200);
       assert.deepEqual(Object.keys(await invitedRooms(bob)), [roomId], "invited again to the same room");
+    });
+
+    it("joins a user who blocks invites to their room, since no invite would show", async () => {
+      const carol = await registerUser(hs, "carol");
+      const blocked = await call(hs, "PUT", `/_matrix/client/v3/user/${enc(carol.userId)}/account_data/m.invite_permission_config`, {
+        token: carol.accessToken,
+        body: { default_action: "block" },
+      });
+      assert.equal(blocked.status, 200);
+      assert.equal((await notice(carol.userId, "Read this")).status, 200);
+      const joined = (await call(hs, "GET", "/_matrix/client/v3/joined_rooms", { token: carol.accessToken })).body["joined_rooms"] as string[];
+      assert.equal(joined.length, 1);
+      assert.deepEqual((await messages(carol, joined[0] as string)).map((e) => (e["content"] as Record<string, unknown>)["body"]), ["Read this"]);
     });
 
     it("sends a retried PUT once, and a state event when given a state_key", async () => {
