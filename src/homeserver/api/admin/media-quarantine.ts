@@ -9,12 +9,11 @@
 //   room and user quarantines leave out.
 // Server admins only.
 import { MatrixError } from "../../../core/errors.ts";
-import { parseRoomId } from "../../../core/identifiers/index.ts";
 import { parseMxcUri } from "../../../core/identifiers/mxc.ts";
 import type { Endpoint, MatrixRequest } from "../../../http/endpoint.ts";
 import type { MediaRef } from "../../../storage/stores/quarantined-media.ts";
 import type { MediaQuarantine } from "../../media/media-quarantine.ts";
-import { pathParam } from "../client/event-params.ts";
+import { pathParam, roomIdParam } from "../client/event-params.ts";
 import { requesterOf } from "../client/requester.ts";
 import { localUserIdParam } from "./admin-params.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
@@ -49,9 +48,7 @@ export function mediaQuarantineAdminEndpoints(sources: MediaQuarantineSources): 
   });
 
   const roomMedia = async (req: MatrixRequest): Promise<string[]> => {
-    const roomId = pathParam(req, "roomId");
-    if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a room ID", 400);
-    const media = await sources.mediaOfRoom(roomId);
+    const media = await sources.mediaOfRoom(roomIdParam(req));
     if (media === undefined) throw new MatrixError("M_NOT_FOUND", "Room not found", 404);
     return media;
   };

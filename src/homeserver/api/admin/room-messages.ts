@@ -2,11 +2,9 @@
 // room's timeline paged as /messages pages it, and an event with those around it as /context gives
 // them (the same parameters and answers), every event the server holds whatever the admin's
 // membership, for reviewing a reported room or event (events/messages.ts). Server admins only.
-import { MatrixError } from "../../../core/errors.ts";
-import { parseRoomId } from "../../../core/identifiers/index.ts";
 import type { Endpoint } from "../../../http/endpoint.ts";
 import type { MessagesService } from "../../events/messages.ts";
-import { pathParam } from "../client/event-params.ts";
+import { pathParam, roomIdParam } from "../client/event-params.ts";
 import { contextRequestOf, messagesRequestOf } from "../client/messages.ts";
 import { requesterOf } from "../client/requester.ts";
 import { requireAdmin, type IsAdmin } from "./require-admin.ts";
@@ -20,9 +18,7 @@ export function roomMessagesAdminEndpoints(messages: Pick<MessagesService, "admi
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const roomId = pathParam(req, "roomId");
-      if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a room ID", 400);
-      return await messages.adminMessages(requesterOf(req), roomId, messagesRequestOf(req));
+      return await messages.adminMessages(requesterOf(req), roomIdParam(req), messagesRequestOf(req));
     },
   };
   const context: Endpoint = {
@@ -33,9 +29,7 @@ export function roomMessagesAdminEndpoints(messages: Pick<MessagesService, "admi
     auth: "accessToken",
     handler: async (req) => {
       await requireAdmin(req, isAdmin);
-      const roomId = pathParam(req, "roomId");
-      if (parseRoomId(roomId) === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a room ID", 400);
-      return await messages.adminContext(requesterOf(req), roomId, pathParam(req, "eventId"), contextRequestOf(req));
+      return await messages.adminContext(requesterOf(req), roomIdParam(req), pathParam(req, "eventId"), contextRequestOf(req));
     },
   };
   return [list, context];
