@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { HomeserverConfig } from "../config/index.ts";
 import { loadOrCreateSigningKey } from "../config/index.ts";
-import type { AnyEndpoint } from "../http/endpoint.ts";
+import { actingAs, type AnyEndpoint } from "../http/endpoint.ts";
 import type { HttpDeps } from "../http/app.ts";
 import { RateLimiter } from "../http/rate-limit.ts";
 import { FederationRateLimiter } from "../http/federation-rate-limit.ts";
@@ -238,7 +238,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
           setProfileField: (requester, key, value) => accounts.profiles.setField(requester, requester.userId, key, { [key]: value }),
           sendMessage: (requester, roomId, type, txnId, content) => events.sender.sendMessage(requester, roomId, type, txnId, content),
           sendState: (requester, roomId, type, stateKey, content) => events.sender.sendState(requester, roomId, type, stateKey, content),
-          addTag: (userId, roomId, tag) => accounts.accountData.putTag({ userId, deviceId: undefined, isGuest: false, accessTokenId: undefined }, userId, roomId, tag, {}),
+          addTag: (userId, roomId, tag) => accounts.accountData.putTag(actingAs(userId), userId, roomId, tag, {}),
         });
   const federationRooms = await createFederationRoomServices({
     config,

@@ -27,6 +27,14 @@ export interface Requester {
   readonly appservice?: { readonly id: string; readonly rateLimited: boolean };
 }
 
+/**
+ * The server acting as a user of its own, with no request behind it (an admin's change made as the
+ * user, the system user of server notices): no device, no access token.
+ */
+export function actingAs(userId: string): Requester {
+  return { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+}
+
 /** Where a request came from, as a device's last sighting records it (admin.yaml ConnectionInfo). */
 export interface Connection {
   readonly ip: string;

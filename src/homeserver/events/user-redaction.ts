@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { MatrixError } from "../../core/errors.ts";
 import { serverNameOf } from "../../core/identifiers/index.ts";
-import type { Requester } from "../../http/endpoint.ts";
+import { actingAs, type Requester } from "../../http/endpoint.ts";
 import type { AdminRedactionStore, RedactionJob, RedactionRequest } from "../../storage/stores/admin-redactions.ts";
 import type { SentEvent } from "../../storage/stores/room-timeline.ts";
 
@@ -127,7 +127,7 @@ export class UserRedactions {
   #sender(job: RedactionJob): Requester {
     const ours = serverNameOf(job.userId) === this.#deps.serverName;
     const userId = ours && !job.request.useAdmin ? job.userId : job.adminUserId;
-    return { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+    return actingAs(userId);
   }
 }
 

@@ -9,7 +9,7 @@ import { MatrixError } from "../../core/errors.ts";
 import { KeyedSerial } from "../../core/keyed-serial.ts";
 import { userId as buildUserId } from "../../core/identifiers/index.ts";
 import type { JsonObject } from "../../core/json.ts";
-import type { Requester } from "../../http/endpoint.ts";
+import { actingAs, type Requester } from "../../http/endpoint.ts";
 import type { ServerNoticeRoomStore } from "../../storage/stores/server-notice-rooms.ts";
 import type { RoomCreationService } from "./room-creation.ts";
 import type { MembershipService } from "./membership-service.ts";
@@ -48,7 +48,7 @@ export class ServerNotices {
 
   constructor(deps: ServerNoticesDeps) {
     this.#deps = deps;
-    this.#system = { userId: buildUserId(deps.config.systemMxidLocalpart, deps.serverName), deviceId: undefined, isGuest: false, accessTokenId: undefined };
+    this.#system = actingAs(buildUserId(deps.config.systemMxidLocalpart, deps.serverName));
   }
 
   /**
@@ -106,7 +106,7 @@ export class ServerNotices {
     if (membership === "join" || (membership === "invite" && !joins)) return roomId;
     if (membership === "ban") throw new MatrixError("M_FORBIDDEN", "The user is banned from their server notices room", 403);
     if (membership !== "invite") await deps.membership.invite(this.#system, roomId, userId, { fromServer: true });
-    if (joins) await deps.membership.join(this.#asUser(userId), roomId);
+    if (joins) await deps.membership.join(actingAs(userId), roomId);
     return roomId;
   }
 
@@ -124,7 +124,7 @@ export class ServerNotices {
     await this.#deps.store.set(userId, roomId);
     await this.#deps.addTag(userId, roomId, SERVER_NOTICE_TAG);
     await this.#deps.membership.invite(this.#system, roomId, userId, { fromServer: true });
-    if (await this.#joinsDirectly(userId)) await this.#deps.membership.join(this.#asUser(userId), roomId);
+    if (await this.#joinsDirectly(userId)) await this.#deps.membership.join(actingAs(userId), roomId);
     return roomId;
   }
 
@@ -141,9 +141,5 @@ export class ServerNotices {
       if (err instanceof MatrixError && err.errcode === "M_INVITE_BLOCKED") return true;
       throw err;
     }
-  }
-
-  #asUser(userId: string): Requester {
-    return { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
   }
 }

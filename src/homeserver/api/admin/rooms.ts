@@ -9,7 +9,7 @@
 import { MatrixError } from "../../../core/errors.ts";
 import { parseRoomId, serverNameOf } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
-import type { Endpoint, MatrixRequest, Requester } from "../../../http/endpoint.ts";
+import { actingAs, type Endpoint, type MatrixRequest } from "../../../http/endpoint.ts";
 import type { RoomDirectoryService } from "../../rooms/directory.ts";
 import type { MembershipIndex } from "../../rooms/membership-index.ts";
 import type { MembershipService } from "../../rooms/membership-service.ts";
@@ -218,7 +218,7 @@ export function roomAdminEndpoints(sources: RoomAdminSources): Endpoint[] {
       const userId = localUserIdOf(req.body["user_id"] as string, sources.serverName);
       if (!(await sources.userExists(userId))) throw new MatrixError("M_NOT_FOUND", "User not found", 404);
       const roomIdOrAlias = pathParam(req, "roomIdOrAlias");
-      const user: Requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+      const user = actingAs(userId);
       try {
         return { room_id: (await sources.membership.join(user, roomIdOrAlias)).roomId };
       } catch (err) {

@@ -6,7 +6,7 @@
 // only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
 import type { JsonObject } from "../../../core/json.ts";
-import { HttpReply, type Endpoint, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
+import { HttpReply, actingAs, type Endpoint, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
 import type { AccountDataEntry } from "../../../storage/stores/account-data.ts";
 import type { Device } from "../../../storage/stores/devices.ts";
 import type { User, UserListOrder, UserListQuery } from "../../../storage/stores/users.ts";
@@ -397,7 +397,7 @@ async function applyChanges(sources: UserAdminSources, requester: Requester, use
   if (body["deactivated"] === false && wasDeactivated && password !== undefined) await sources.users.reactivate(userId, password);
   else if (password !== undefined) await sources.accounts.setPassword(userId, password, body["logout_devices"] !== false);
   // As the user's own change: the profile service announces it in the user's rooms.
-  const self: Requester = { userId, deviceId: undefined, isGuest: false, accessTokenId: undefined };
+  const self = actingAs(userId);
   for (const key of ["displayname", "avatar_url"]) {
     if (typeof body[key] === "string") await sources.profiles.setField(self, userId, key, { [key]: body[key] });
   }
