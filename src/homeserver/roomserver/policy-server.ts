@@ -3,7 +3,7 @@
 // outside the room's queue, before an event enters it, so that a slow policy server holds up the
 // event waiting for it and nothing else of the room.
 import { MatrixError } from "../../core/errors.ts";
-import { POLICY_EVENT_TYPE, hasPolicySignature, policyServerOf, withPolicySignature } from "../../core/events/policy-server.ts";
+import { POLICY_EVENT_TYPE, hasPolicySignature, needsPolicySignature, policyServerOf, withPolicySignature } from "../../core/events/policy-server.ts";
 import type { PolicyServer } from "../../core/events/policy-server.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu } from "../../core/events/room-event.ts";
@@ -69,6 +69,17 @@ async function findPolicyServer(
     if (member.event.content["membership"] === "join") return policy;
   }
   return undefined;
+}
+
+/**
+ * Whether check 7 (process-event.ts) looks at an event, and so whether a received one is worth
+ * asking the policy server about: every event but the `m.room.policy` state event, built here
+ * through the client API (`builtHere`) or sent by another server. Our own events received back from
+ * a resident server (a join through make_join/send_join) took their way through that server already.
+ */
+export function policyChecks(type: unknown, stateKey: unknown, sender: unknown, serverName: string, builtHere: boolean): boolean {
+  if (!needsPolicySignature(type, stateKey)) return false;
+  return builtHere || (typeof sender === "string" && serverNameOf(sender) !== serverName);
 }
 
 /**

@@ -7,8 +7,7 @@ import { MatrixError } from "../../core/errors.ts";
 import { EventFormatError } from "../../core/events/event-format-error.ts";
 import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
-import { serverNameOf } from "../../core/identifiers/server-name-of.ts";
-import { hasPolicySignature, needsPolicySignature } from "../../core/events/policy-server.ts";
+import { hasPolicySignature } from "../../core/events/policy-server.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -28,7 +27,7 @@ import { buildLocalEvent, choosePrevEvents, selectAuthEvents } from "./local-eve
 import { applyRedaction, redactionApplies, redactionsWaitingFor, settleWaitingRedactions } from "./redactions.ts";
 import type { WaitingRedactions } from "./redactions.ts";
 import type { KeyRing } from "./keyring.ts";
-import { policyServerIn } from "./policy-server.ts";
+import { policyChecks, policyServerIn } from "./policy-server.ts";
 import type { InputKind, InputResult, LocalEventRequest } from "./types.ts";
 
 /** One input as the room's queue holds it. */
@@ -273,7 +272,7 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     if (!byCurrent.allowed) softFailedReason = `by the current state: ${byCurrent.reason}`;
   }
   // 7. (v1.18) "Is validated by the Policy Server, if the room is using a Policy Server, otherwise it is soft failed."
-  if (item.kind === "new" && rejectedReason === undefined && softFailedReason === undefined && policyChecked(item, event, deps.signer.serverName)) {
+  if (item.kind === "new" && rejectedReason === undefined && softFailedReason === undefined && policyChecks(event.type, event.stateKey, event.sender, deps.signer.serverName, item.local !== undefined)) {
     const policy = await policyServerIn(batch.currentState, deps.signer.serverName, async (ids) => batch.loaded(ids) ?? (await batch.getEvents(ids)));
     if (policy !== undefined && !hasPolicySignature(event.pdu, version, policy)) {
       // Ours is not sent unsigned (server-server-api#validating-policy-server-signatures): the caller asks for the signature.
@@ -391,16 +390,6 @@ export async function processEvent(batch: Batch, item: WorkItem, prepared?: Prep
     if (softFailedReason !== undefined) return { outcome: "soft_failed", eventId, roomId: event.roomId, reason: softFailedReason, duplicate: false };
     return { outcome: "accepted", eventId, roomId: event.roomId, streamOrdering: positions.get(eventId), redactedOnReceipt, duplicate: false };
   };
-}
-
-/**
- * Whether check 7 looks at the input: every event but the `m.room.policy` state event, built here
- * through the client API or received from another server. Our own events received back from a
- * resident server (a join through make_join/send_join) took their way through that server already.
- */
-function policyChecked(item: WorkItem, event: RoomEvent, serverName: string): boolean {
-  if (!needsPolicySignature(event.type, event.stateKey)) return false;
-  return item.local !== undefined || serverNameOf(event.sender) !== serverName;
 }
 
 function addOutlier(batch: Batch, event: RoomEvent, bytes: PduBytes, rejectedReason: string | undefined, redactedOnReceipt: boolean): PendingResult {

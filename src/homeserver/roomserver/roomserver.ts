@@ -9,7 +9,6 @@ import { stateMapKey } from "../../core/events/room-event.ts";
 import type { Pdu, RoomEvent, StateMap } from "../../core/events/room-event.ts";
 import { hasPolicySignature, needsPolicySignature } from "../../core/events/policy-server.ts";
 import type { PolicyServer } from "../../core/events/policy-server.ts";
-import { serverNameOf } from "../../core/identifiers/server-name-of.ts";
 import { isJsonObject } from "../../core/json.ts";
 import { getRoomVersion } from "../../core/room-versions/room-versions.ts";
 import type { RoomVersion } from "../../core/room-versions/room-versions.ts";
@@ -24,7 +23,7 @@ import { EventCache } from "./known-event.ts";
 import type { KnownEvent } from "./known-event.ts";
 import { buildCreateEvent } from "./local-event.ts";
 import type { WorkItem } from "./process-event.ts";
-import { askPolicyServer, policyServerIn } from "./policy-server.ts";
+import { askPolicyServer, policyChecks, policyServerIn } from "./policy-server.ts";
 import type { PolicyServerClient } from "./policy-server.ts";
 import { RoomWorker } from "./room-worker.ts";
 import type { CreateRoomRequest, InitialEvent, InputResult, LocalEventRequest, OutputListener, RoomInput, RoomserverOutput } from "./types.ts";
@@ -166,7 +165,7 @@ export class Roomserver {
     const serverName = this.#deps.signer.serverName;
     return await Promise.all(
       pdus.map(async (pdu) => {
-        if (typeof pdu["sender"] !== "string" || serverNameOf(pdu["sender"]) === serverName) return pdu;
+        if (!policyChecks(pdu["type"], pdu["state_key"], pdu["sender"], serverName, false)) return pdu;
         try {
           return await this.#policySigned(found, pdu);
         } catch (err) {
