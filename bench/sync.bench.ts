@@ -243,6 +243,7 @@ async function messagesBench(): Promise<void> {
     { name: `${SEQUENTIAL_MESSAGES} messages one after another, 1 client`, senders: 1, perSender: SEQUENTIAL_MESSAGES },
     { name: `then ${CONCURRENT_CLIENTS} clients x ${MESSAGES_PER_CLIENT} messages at once`, senders: CONCURRENT_CLIENTS, perSender: MESSAGES_PER_CLIENT },
   ].filter((mode) => process.env.WEFT_BENCH_SYNC_MODE === undefined || mode.name.includes(process.env.WEFT_BENCH_SYNC_MODE));
+  if (modes.length === 0) throw new Error(`WEFT_BENCH_SYNC_MODE=${process.env.WEFT_BENCH_SYNC_MODE ?? ""} names no mode; the modes are "one after another" and "at once"`);
   // The load generator runs in this process, and its own code warms up as it works: measured first
   // and cold, Weft had a slower generator than the baseline after it (about 10% of the sequential
   // rate on a 2-core machine). So the generator first runs the whole scenario against a throwaway
@@ -380,7 +381,7 @@ async function roomsBench(): Promise<void> {
 }
 
 /**
- * WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name> one mode of a,
+ * WEFT_BENCH_SYNC_PART=a or b runs one part (WEFT_BENCH_SYNC_MODE=<words of a mode's name>, e.g. "one after" or "at once", one mode of a,
  * WEFT_BENCH_SYNC_ROUNDS=<n> its rounds);
  * WEFT_BENCH_PROF=weft|baseline profiles that server (--cpu-prof, into WEFT_BENCH_PROF_DIR or the
  * temporary folder); WEFT_BENCH_NODE_FLAGS="..." runs Weft's server with those Node flags (to try V8 settings).

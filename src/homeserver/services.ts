@@ -75,6 +75,7 @@ import { UrlPreviewer } from "./media/url-preview/url-previewer.ts";
 import { federationMediaEndpoints } from "./api/media/federation-media.ts";
 import { createPushServices, type PushServices } from "./push.ts";
 import { createAppserviceServices } from "./appservices/index.ts";
+import { IdentityServerClient } from "./identity/identity-server-client.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -83,6 +84,8 @@ export interface Services {
   readonly db: Database;
   readonly serverKeys: ServerKeyPublisher;
   readonly federation: Federation;
+  /** Identity servers, as the clients name them (identity/identity-server-client.ts). */
+  readonly identityServers: IdentityServerClient;
   readonly roomserver: Roomserver;
   readonly users: UserService;
   readonly accounts: AccountServices;
@@ -152,6 +155,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
 
   const serverKeys = new ServerKeyPublisher(config.serverName, signingKeys);
   const federation = await createFederation({ config, db, serverKeys, logger });
+  const identityServers = new IdentityServerClient({ transport: federation.transport, serverName: config.serverName, signingKey: serverKeys.signingKey });
   const roomserver = new Roomserver({
     db,
     serverName: config.serverName,
@@ -523,6 +527,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     db,
     serverKeys,
     federation,
+    identityServers,
     roomserver,
     users,
     accounts,

@@ -17,6 +17,8 @@ import { HttpsTransport } from "./transport.ts";
 import { fetchWellKnown } from "./well-known.ts";
 
 export interface Federation {
+  /** HTTPS to other servers; also how identity servers are reached (identity/identity-server-client.ts). */
+  readonly transport: HttpsTransport;
   readonly discovery: ServerDiscovery;
   readonly client: FederationClient;
   readonly keyring: Keyring;
@@ -68,6 +70,7 @@ export async function createFederation(deps: FederationDeps): Promise<Federation
     logger,
   });
   return {
+    transport,
     discovery,
     client,
     keyring,

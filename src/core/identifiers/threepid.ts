@@ -1,0 +1,27 @@
+// Third-party identifiers (appendices#3pid-types) and the hashed lookup of identity-service-api#lookup.
+import { createHash } from "node:crypto";
+
+export type ThreepidMedium = "email" | "msisdn";
+
+export function isThreepidMedium(value: unknown): value is ThreepidMedium {
+  return value === "email" || value === "msisdn";
+}
+
+/**
+ * An email address as it is compared and stored (appendices#3pid-types "E-Mail"): the domain
+ * lowercased and the whole address case-folded, so that `Strauß@Example.com` is `strauss@example.com`.
+ * Upper-casing first gives the full folding (ß to SS, then ss) that toLowerCase alone leaves out.
+ */
+export function canonicalEmail(address: string): string {
+  return address.trim().normalize("NFKC").toUpperCase().toLowerCase();
+}
+
+/** A plausible `user@domain` address, without names, brackets or a mailto: prefix. */
+export function isEmailAddress(address: string): boolean {
+  return address.length <= 254 && /^[^\s@<>()[\]:;,"]+@[^\s@<>()[\]:;,"]+\.[^\s@<>()[\]:;,"]+$/.test(address);
+}
+
+/** identity-service-api#sha256: URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>". */
+export function lookupHash(address: string, medium: string, pepper: string): string {
+  return createHash("sha256").update(`${address} ${medium} ${pepper}`).digest("base64url");
+}

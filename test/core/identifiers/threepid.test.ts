@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { canonicalEmail, isEmailAddress, lookupHash } from "../../../src/core/identifiers/threepid.ts";
+
+describe("3PIDs", () => {
+  it("hashes lookups as the spec's examples do (identity-service-api#sha256)", () => {
+    assert.equal(lookupHash("alice@example.com", "email", "matrixrocks"), "4kenr7N9drpCJ4AfalmlGQVsOn3o2RHjkADUpXJWZUc");
+    assert.equal(lookupHash("bob@example.com", "email", "matrixrocks"), "LJwSazmv46n0hlMlsb_iYxI0_HXEqy_yj6Jm636cdT8");
+    assert.equal(lookupHash("18005552067", "msisdn", "matrixrocks"), "nlo35_T5fzSGZzJApqu8lgIudJvmOQtDaHtr-I4rU7I");
+  });
+
+  it("case-folds email addresses as appendices#3pid-types asks", () => {
+    assert.equal(canonicalEmail("Strauß@Example.com"), "strauss@example.com");
+    assert.equal(canonicalEmail("bob@Example.com"), "bob@example.com");
+    fc.assert(fc.property(fc.emailAddress(), (email) => canonicalEmail(canonicalEmail(email)) === canonicalEmail(email)));
+  });
+
+  it("tells addresses from other text", () => {
+    assert.equal(isEmailAddress("alice@example.org"), true);
+    for (const bad of ["alice", "Alice <alice@example.org>", "mailto:alice@example.org", "a@b", "a b@example.org", ""]) assert.equal(isEmailAddress(bad), false, bad);
+  });
+});
