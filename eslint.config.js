@@ -42,6 +42,24 @@ export default tseslint.config(
   layer(["src/http/**"], [...services, "**/storage/**", "**/storage/*", "**/config/**", "**/config/*"], "http imports only core (ARCHITECTURE.md)."),
   layer(["src/homeserver/**"], ["**/cli/**", "**/cli/*", "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*"],
     "the homeserver imports core, storage and http, never cli or its sibling services (ARCHITECTURE.md)."),
-  layer(["src/identity/**", "src/push-gateway/**"], ["**/cli/**", "**/cli/*", "**/homeserver/**", "**/homeserver/*"],
-    "identity and push-gateway import core, storage and http only (ARCHITECTURE.md)."),
+  layer(["src/push-gateway/**"], ["**/cli/**", "**/cli/*", "**/homeserver/**", "**/homeserver/*"],
+    "push-gateway imports core, storage and http only (ARCHITECTURE.md)."),
+  // The identity service reaches homeservers as one of them (OpenID userinfo, X-Matrix, /3pid/onbind):
+  // it shares the homeserver's server-to-server transport, and nothing else of the homeserver.
+  {
+    files: ["src/identity/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "(^|/)(cli|homeserver(?!/federation/[^/]+$))(/|$)",
+              message: "identity imports core, storage, http and the homeserver's server-to-server transport (homeserver/federation) only (ARCHITECTURE.md).",
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -9,6 +9,8 @@ import { sharedSecretRegistrationMac } from "../homeserver/users/shared-secret.t
 import { createLogger } from "../homeserver/logger.ts";
 import { loadPushGatewayConfig } from "../push-gateway/config.ts";
 import { startPushGateway } from "../push-gateway/gateway.ts";
+import { loadIdentityServiceConfig } from "../identity/config.ts";
+import { startIdentityService } from "../identity/service.ts";
 import { CREATE_REGISTRATION_TOKEN_USAGE, createRegistrationTokenCommand } from "./create-registration-token.ts";
 
 const USAGE = `weft: a Matrix homeserver
@@ -24,6 +26,8 @@ Usage:
                                        (as Synapse's register_new_matrix_user does)
 ${CREATE_REGISTRATION_TOKEN_USAGE}  weft push-gateway --config FILE     run the push gateway (Push Gateway API) for the apps
                                        push-gateway.yaml names (Sygnal's format: APNs, FCM, Web Push)
+  weft identity-service --config FILE  run the identity service (Identity Service API) that
+                                       identity-service.yaml describes
   weft --help | --version
 `;
 
@@ -57,6 +61,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await createRegistrationTokenCommand(rest);
       case "push-gateway":
         return await pushGateway(rest);
+      case "identity-service":
+        return await identityService(rest);
       default:
         process.stderr.write(`weft: unknown command '${command}'\n\n${USAGE}`);
         return 2;
@@ -96,6 +102,20 @@ async function pushGateway(args: readonly string[]): Promise<number> {
   for (const warning of warnings) logger.warn(warning);
   const gateway = await startPushGateway(config, logger);
   await runUntilSignalled(logger, gateway);
+  return 0;
+}
+
+async function identityService(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: "string", short: "c" } }, strict: true });
+  if (values.config === undefined) {
+    process.stderr.write("weft identity-service: --config is required: the identity-service.yaml of the service\n");
+    return 2;
+  }
+  const { config, warnings } = await loadIdentityServiceConfig(values.config);
+  const logger = createLogger(config.logLevel);
+  for (const warning of warnings) logger.warn(warning);
+  const service = await startIdentityService(config, logger);
+  await runUntilSignalled(logger, service);
   return 0;
 }
 

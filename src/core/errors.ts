@@ -65,6 +65,11 @@ export type MatrixErrorCode =
   | "M_PROFILE_TOO_LARGE"
   | "M_KEY_TOO_LARGE"
   | "M_BAD_ALIAS"
+  // identity-service-api#standard-error-response and its endpoints' own codes.
+  | "M_MISSING_PARAMS"
+  | "M_SESSION_EXPIRED"
+  | "M_TOKEN_INCORRECT"
+  | "M_DESTINATION_REJECTED"
   // application-service-api: appservice_ping.yaml, #identity-assertion.
   | "M_BAD_STATUS"
   | "M_UNKNOWN_DEVICE";

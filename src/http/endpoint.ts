@@ -6,7 +6,7 @@ import type { JsonObject } from "../core/json.ts";
 // rate limit, body and schema; the router builds the routes from these descriptions.
 
 /** Which listener resource serves an endpoint (Synapse's `listeners[].resources[].names`). */
-export type Resource = "client" | "federation" | "keys" | "media" | "health" | "metrics" | "openid" | "push";
+export type Resource = "client" | "federation" | "keys" | "media" | "health" | "metrics" | "openid" | "push" | "identity";
 
 /**
  * How a request is authenticated: none; a client access token (client-server-api#using-access-tokens),

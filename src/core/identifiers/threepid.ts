@@ -16,9 +16,20 @@ export function canonicalEmail(address: string): string {
   return address.trim().normalize("NFKC").toUpperCase().toLowerCase();
 }
 
-/** A plausible `user@domain` address, without names, brackets or a mailto: prefix. */
+/**
+ * A plausible bare `user@domain` address (appendices#3pid-types: no real name, angle brackets or
+ * mailto: prefix), whose domain has a dot and no empty label: a bare "localhost" is not mailed.
+ */
 export function isEmailAddress(address: string): boolean {
-  return address.length <= 254 && /^[^\s@<>()[\]:;,"]+@[^\s@<>()[\]:;,"]+\.[^\s@<>()[\]:;,"]+$/.test(address);
+  if (address.length > 254 || !/^[^\s@<>()[\]:;,"\\]+@[^\s@<>()[\]:;,"\\]+$/.test(address)) return false;
+  const labels = address.slice(address.lastIndexOf("@") + 1).split(".");
+  return labels.length > 1 && labels.every((label) => label !== "");
+}
+
+/** The canonical form of `input` (surrounding spaces dropped) when it is an email address; undefined otherwise. */
+export function parseEmailAddress(input: string): string | undefined {
+  const address = input.trim();
+  return isEmailAddress(address) ? canonicalEmail(address) : undefined;
 }
 
 /** identity-service-api#sha256: URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>". */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { canonicalEmail, isEmailAddress, lookupHash } from "../../../src/core/identifiers/threepid.ts";
+import { canonicalEmail, isEmailAddress, lookupHash, parseEmailAddress } from "../../../src/core/identifiers/threepid.ts";
 
 describe("3PIDs", () => {
   it("hashes lookups as the spec's examples do (identity-service-api#sha256)", () => {
@@ -16,8 +16,16 @@ describe("3PIDs", () => {
     fc.assert(fc.property(fc.emailAddress(), (email) => canonicalEmail(canonicalEmail(email)) === canonicalEmail(email)));
   });
 
-  it("tells addresses from other text", () => {
+  it("changes the hash with the pepper", () => {
+    assert.notEqual(lookupHash("alice@example.com", "email", "other"), lookupHash("alice@example.com", "email", "matrixrocks"));
+  });
+
+  it("tells bare addresses from other text, and reads them canonical", () => {
     assert.equal(isEmailAddress("alice@example.org"), true);
-    for (const bad of ["alice", "Alice <alice@example.org>", "mailto:alice@example.org", "a@b", "a b@example.org", ""]) assert.equal(isEmailAddress(bad), false, bad);
+    for (const bad of ["", "alice", "alice@", "@example.org", "Alice <alice@example.org>", "mailto:alice@example.org", "alice@localhost", "a@b..c", "a@b.", "a b@example.org"]) {
+      assert.equal(isEmailAddress(bad), false, bad);
+      assert.equal(parseEmailAddress(bad), undefined, bad);
+    }
+    assert.equal(parseEmailAddress("  Alice@EXAMPLE.org "), "alice@example.org");
   });
 });

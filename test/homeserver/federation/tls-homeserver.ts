@@ -75,7 +75,8 @@ export async function startTlsHomeserver(
       {
         port,
         bindAddresses: ["127.0.0.1"],
-        resources: new Set<Resource>(["client", "federation", "keys", "media", "health"]),
+        // As in Synapse, `federation` implies `openid` (OpenID userinfo, which identity services ask).
+        resources: new Set<Resource>(["client", "federation", "keys", "media", "health", "openid"]),
         xForwarded: false,
         tls: { cert: certificate.cert, key: certificate.key },
       },
