@@ -41,6 +41,7 @@ export const DEFAULT_RATE_LIMITS = {
   joinsLocal: { perSecond: 0.1, burstCount: 10 },
   joinsRemote: { perSecond: 0.01, burstCount: 10 },
   mediaCreate: { perSecond: 10, burstCount: 50 },
+  threepidValidation: { perSecond: 0.003, burstCount: 5 },
 } as const satisfies Record<string, RateLimit>;
 
 export const DEFAULT_FEDERATION_RATE_LIMIT: FederationRateLimit = {

@@ -15,6 +15,7 @@ import { readServerSupport } from "./support.ts";
 import { readTurnConfig } from "./voip.ts";
 import { readServerNotices } from "./server-notices.ts";
 import { readUrlPreview } from "./url-preview.ts";
+import { readAllowedLocal3pids, readHomeserverEmail, readRegistrationsRequire3pid } from "./threepids.ts";
 import { describe, isMapping, resolvePath, Section } from "./section.ts";
 import type { ReadContext } from "./section.ts";
 import { parseDuration, parseSize } from "./values.ts";
@@ -68,9 +69,11 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
   const enableRegistration = root.boolean("enable_registration", false);
   const enableRegistrationWithoutVerification = root.boolean("enable_registration_without_verification", false);
   const registrationRequiresToken = root.boolean("registration_requires_token", false);
+  const email = readHomeserverEmail(root);
+  const registrationsRequire3pid = readRegistrationsRequire3pid(root, email);
   // Synapse's safety rule: open registration needs some check, or an explicit opt-out.
-  if (enableRegistration && !registrationRequiresToken && !enableRegistrationWithoutVerification) {
-    root.fail("enable_registration", "open registration lets anyone create accounts: set registration_requires_token or enable_registration_without_verification to true");
+  if (enableRegistration && !registrationRequiresToken && !enableRegistrationWithoutVerification && registrationsRequire3pid.length === 0) {
+    root.fail("enable_registration", "open registration lets anyone create accounts: set registration_requires_token, registrations_require_3pid or enable_registration_without_verification");
   }
 
   const database = root.section("database");
@@ -118,6 +121,10 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     serverNotices: readServerNotices(root),
     serverSupport: readServerSupport(root),
     urlPreview: readUrlPreview(root),
+    email,
+    enable3pidChanges: root.boolean("enable_3pid_changes", true),
+    registrationsRequire3pid,
+    allowedLocal3pids: readAllowedLocal3pids(root),
   };
   // What suppress_key_server_warning is for, as in Synapse: a notary can vouch for any key.
   if (!config.suppressKeyServerWarning && config.trustedKeyServers.some((k) => k.serverName === "matrix.org")) {

@@ -20,6 +20,7 @@ export function readRateLimits(root: Section): RateLimitsConfig {
       remote: readRateLimit(joins?.section("remote"), DEFAULT_RATE_LIMITS.joinsRemote),
     },
     mediaCreate: readRateLimit(root.section("rc_media_create"), DEFAULT_RATE_LIMITS.mediaCreate),
+    threepidValidation: readRateLimit(root.section("rc_3pid_validation"), DEFAULT_RATE_LIMITS.threepidValidation),
     federation: readFederationRateLimit(root.section("rc_federation")),
   };
   login?.finish();

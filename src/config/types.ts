@@ -2,6 +2,7 @@
 // comment names the homeserver.yaml key (Synapse's name) it comes from.
 import type { ServerName } from "../core/identifiers/index.ts";
 import type { JsonObject } from "../core/json.ts";
+import type { EmailConfig } from "./email.ts";
 
 /**
  * What a listener serves. `client`: /_matrix/client; `federation`: /_matrix/federation;
@@ -65,6 +66,8 @@ export interface RateLimitsConfig {
   readonly joins: { readonly local: RateLimit; readonly remote: RateLimit };
   /** `rc_media_create`: POST /_matrix/media/v1/create, per user */
   readonly mediaCreate: RateLimit;
+  /** `rc_3pid_validation`: requests for validation mail, per address. */
+  readonly threepidValidation: RateLimit;
   /** `rc_federation` */
   readonly federation: FederationRateLimit;
 }
@@ -93,6 +96,20 @@ export interface TurnConfig {
   readonly userLifetimeMs: number;
   /** `turn_allow_guests`: whether guests get credentials too (default true). */
   readonly allowGuests: boolean;
+}
+
+/** `email` (Synapse's keys): how validation mail leaves, and the homeserver's own keys of the section. */
+export interface HomeserverEmailConfig extends EmailConfig {
+  /** `validation_token_lifetime`: how long a mailed token (and its session) can be used; Synapse's 1h by default. */
+  readonly validationTokenLifetimeMs: number;
+  /** `client_base_url`: where the page a validation link opens sends the user back to. */
+  readonly clientBaseUrl: string | undefined;
+}
+
+/** One entry of `allowed_local_3pids`: addresses of `medium` matching `pattern` (from their start, as Python's re.match). */
+export interface AllowedLocal3pid {
+  readonly medium: "email" | "msisdn";
+  readonly pattern: string;
 }
 
 /** `server_notices` (Synapse's keys): who sends server notices and how their rooms look (modules/server_notices.md). */
@@ -240,4 +257,12 @@ export interface HomeserverConfig {
   readonly serverSupport: ServerSupportConfig | undefined;
   /** `url_preview_enabled`, `url_preview_ip_range_blacklist`, `url_preview_ip_range_whitelist`, `url_preview_url_blacklist`, `max_spider_size`, `url_preview_accept_language` */
   readonly urlPreview: UrlPreviewConfig;
+  /** `email`; undefined without `smtp_host` and `notif_from` (no email validation). */
+  readonly email: HomeserverEmailConfig | undefined;
+  /** `enable_3pid_changes`: whether users may add and remove their 3PIDs (default true). */
+  readonly enable3pidChanges: boolean;
+  /** `registrations_require_3pid`: the media a new account must validate (only email here). */
+  readonly registrationsRequire3pid: readonly "email"[];
+  /** `allowed_local_3pids`; undefined: every address is allowed. */
+  readonly allowedLocal3pids: readonly AllowedLocal3pid[] | undefined;
 }

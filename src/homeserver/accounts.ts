@@ -39,13 +39,19 @@ import { PasswordAuthenticator } from "./users/password-auth.ts";
 import { RegistrationTokenService } from "./users/registration-tokens.ts";
 import { RegistrationService } from "./users/registration.ts";
 import { UserInteractiveAuth } from "./users/uia.ts";
-import { dummyStage, passwordStage, registrationTokenStage } from "./users/uia-stages.ts";
+import { dummyStage, emailIdentityStage, passwordStage, registrationTokenStage } from "./users/uia-stages.ts";
 import { UserService } from "./users/user-service.ts";
 import { AccountRestrictions } from "./users/account-restrictions.ts";
 import { AccountRestrictionStore } from "../storage/stores/account-restrictions.ts";
 import { CrossSigningStore } from "../storage/stores/cross-signing.ts";
 import { accountRestrictionEndpoints } from "./api/admin/account-restrictions.ts";
 import { whoisEndpoint } from "./api/admin/whois.ts";
+import { threepidEndpoints } from "./api/client/account-threepids.ts";
+import { SmtpMailer } from "../mail/mailer.ts";
+import { ThreepidStore } from "../storage/stores/threepids.ts";
+import { ThreepidRules } from "./users/threepid-rules.ts";
+import { ThreepidService, type IdentityServers } from "./users/threepid-service.ts";
+import { ThreepidValidation } from "./users/threepid-validation.ts";
 
 export interface AccountServices {
   readonly users: UserService;
@@ -63,6 +69,8 @@ export interface AccountServices {
   readonly accountData: AccountDataService;
   readonly pushRules: PushRulesService;
   readonly filters: FilterService;
+  /** The accounts' 3PIDs and their bindings at identity servers. */
+  readonly threepids: ThreepidService;
   readonly endpoints: readonly AnyEndpoint[];
   /** Writes what is buffered (devices' last-seen); call before closing the database. */
   close(): Promise<void>;
@@ -73,20 +81,34 @@ export async function createAccountServices(options: {
   db: Database;
   logger: Logger;
   rateLimiters: ReadonlyMap<string, RateLimiter>;
+  /** How 3PIDs are bound at and unbound from identity servers. */
+  identityServers?: IdentityServers;
 }): Promise<AccountServices> {
   const { config, db, logger, rateLimiters } = options;
   const log = logger.child({ component: "accounts" });
   const onError = (what: string) => (err: unknown) => log.error({ err }, what);
 
   const userStore = new UserStore(db);
+  const threepidStore = new ThreepidStore(db);
+  const threepidRules = new ThreepidRules(config.allowedLocal3pids);
+  const mailer = config.email === undefined ? undefined : new SmtpMailer(config.email);
+  const validation = new ThreepidValidation({
+    store: threepidStore,
+    rules: threepidRules,
+    email: config.email,
+    mailer,
+    publicBaseurl: config.publicBaseurl,
+    ownerOf: (medium, address) => threepidStore.userOf(medium, address),
+  });
   const registrationTokens = new RegistrationTokenService(new RegistrationTokenStore(db));
   // UIA sessions live in memory: none survives a restart, so neither does a pending token use.
   await registrationTokens.clearPending();
   const passwords = new PasswordAuthenticator(userStore, config.serverName, {
     account: rateLimiters.get("rc_login_account"),
     failedAttempts: rateLimiters.get("rc_login_failed_attempts"),
+    userIdForEmail: (address) => threepidStore.userOf("email", address),
   });
-  const uia = new UserInteractiveAuth([dummyStage, passwordStage(passwords), registrationTokenStage(registrationTokens)], {
+  const uia = new UserInteractiveAuth([dummyStage, passwordStage(passwords), registrationTokenStage(registrationTokens), emailIdentityStage(validation)], {
     onAbandoned: (session) => {
       if (session.registrationToken !== undefined) {
         registrationTokens.release(session.registrationToken).catch(onError("releasing a registration token"));
@@ -97,7 +119,21 @@ export async function createAccountServices(options: {
     onError: (err, what) => log.error({ err }, what),
   });
   const users = new UserService(config.serverName, userStore, devices);
-  const registration = new RegistrationService(config.serverName, config, users, uia, registrationTokens);
+  const threepids = new ThreepidService({
+    store: threepidStore,
+    validation,
+    rules: threepidRules,
+    identityServers: options.identityServers,
+    uia,
+    changesEnabled: config.enable3pidChanges,
+  });
+  const registration = new RegistrationService(config.serverName, config, users, uia, registrationTokens, {
+    canValidateEmail: validation.canValidateEmail,
+    emailRequired: config.registrationsRequire3pid.includes("email"),
+    checkAvailable: (medium, address) => threepids.checkAvailable(medium, address),
+    addValidated: (userId, medium, address, validatedAt) => threepids.addValidated(userId, medium, address, validatedAt),
+    consume: (sid) => validation.consume(sid),
+  });
   const restrictions = (kind: "lock" | "suspension"): AccountRestrictions =>
     new AccountRestrictions({ store: new AccountRestrictionStore(db, kind), kind, serverName: config.serverName, getUser: (userId) => users.getUser(userId), now: Date.now });
   const [locks, suspensions] = [restrictions("lock"), restrictions("suspension")];
@@ -116,18 +152,19 @@ export async function createAccountServices(options: {
   const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
   const pushRules = new PushRulesService(accountData);
   const filters = new FilterService(new FilterStore(db));
-  const accounts = new AccountService(users, devices, profiles, accountData, uia, { onError: onError("a deactivation listener") });
+  const accounts = new AccountService(users, devices, profiles, accountData, uia, { onError: onError("a deactivation listener"), threepids, validation });
 
   const endpoints: AnyEndpoint[] = [
     ...registrationEndpoints(registration, config.serverName),
     ...loginEndpoints(login, devices, config.serverName),
     ...accountEndpoints(accounts),
+    ...threepidEndpoints(threepids, validation, { registrationEnabled: config.enableRegistration }),
     ...deviceEndpoints(devices),
     ...profileEndpoints(profiles),
     ...accountDataEndpoints(accountData),
     ...pushRulesEndpoints(pushRules),
     ...filterEndpoints(filters),
-    capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion, isAdmin: (userId) => users.isAdmin(userId) }),
+    capabilitiesEndpoint({ defaultRoomVersion: config.defaultRoomVersion, threepidChanges: config.enable3pidChanges, isAdmin: (userId) => users.isAdmin(userId) }),
     ...registrationTokenAdminEndpoints(registrationTokens, (userId) => users.isAdmin(userId)),
     ...accountRestrictionEndpoints("lock", locks, (userId) => users.isAdmin(userId)),
     ...accountRestrictionEndpoints("suspension", suspensions, (userId) => users.isAdmin(userId)),
@@ -148,7 +185,11 @@ export async function createAccountServices(options: {
     accountData,
     pushRules,
     filters,
+    threepids,
     endpoints,
-    close: () => devices.close(),
+    close: async () => {
+      mailer?.close();
+      await devices.close();
+    },
   };
 }

@@ -34,6 +34,7 @@ import { RemoteTimestampLookup } from "./federation/timestamp-lookup.ts";
 import { FederationReceiver } from "./federation/receiver.ts";
 import { RemoteMembership } from "./federation/remote-membership.ts";
 import { ResidentMembership } from "./federation/resident-membership.ts";
+import { ThirdPartyInviteExchange } from "./federation/third-party-invites.ts";
 import { RoomReader } from "./federation/room-reader.ts";
 import { FederationRoomReads } from "./federation/room-reads.ts";
 import { RoomServers } from "./federation/room-servers.ts";
@@ -99,6 +100,8 @@ export interface FederationRoomDeps {
   readonly checkInvitable?: (userId: string) => Promise<void>;
   /** Refuses an invite to a room a server admin blocked (403 M_FORBIDDEN). */
   readonly checkNotBlocked?: (roomId: string) => void;
+  /** Throws unless the identity server holds a third-party invite's key valid (exchange_third_party_invite). */
+  readonly checkKeyValid?: (keyValidityUrl: string, publicKey: string) => Promise<void>;
 }
 
 /** Our aliases: the room an alias of ours names, and servers in it; throws or answers undefined when unknown. */
@@ -137,6 +140,14 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     ...(deps.checkInvitable === undefined ? {} : { checkInvitable: deps.checkInvitable }),
     ...(deps.checkNotBlocked === undefined ? {} : { checkNotBlocked: deps.checkNotBlocked }),
     onListenerError: (err) => log.error({ err }, "an invite listener failed"),
+  });
+  const thirdPartyInvites = new ThirdPartyInviteExchange({
+    serverName,
+    reader,
+    rooms,
+    invites,
+    client,
+    ...(deps.checkKeyValid === undefined ? {} : { checkKeyValid: deps.checkKeyValid }),
   });
   const receiver = new FederationReceiver({
     roomserver,
@@ -200,6 +211,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
     leaver: { leave: (userId, roomId, via, content) => remote.leave(userId, roomId, via, content) },
     inviter: { invite: (request) => invites.invite(request.roomId, request.sender, request.invitee, request.content) },
     directory: new RemotePublicRooms(client, serverName),
+    thirdPartyInvites,
     aliases: {
       resolveAlias: async (alias) => {
         try {
@@ -214,7 +226,7 @@ export async function createFederationRoomServices(deps: FederationRoomDeps): Pr
 
   const endpoints: AnyEndpoint[] = [
     ...transactionEndpoints(receiver),
-    ...membershipEndpoints(resident),
+    ...membershipEndpoints(resident, thirdPartyInvites),
     ...inviteEndpoints(invites),
     ...roomReadEndpoints(reads),
     ...queryEndpoints(queries),

@@ -46,6 +46,8 @@ import { HistoryVisibility } from "./rooms/visibility.ts";
 import { RoomBlocks } from "./rooms/room-blocks.ts";
 import { BlockedRoomStore } from "../storage/stores/blocked-rooms.ts";
 import { ServerNoticeRoomStore } from "../storage/stores/server-notice-rooms.ts";
+import { ThirdPartyInviteService, type IdentityServers } from "./rooms/third-party-invites.ts";
+import { thirdPartyOnBindEndpoints } from "./api/federation/third-party-onbind.ts";
 
 export interface RoomServices {
   readonly membershipIndex: MembershipIndex;
@@ -58,6 +60,8 @@ export interface RoomServices {
   /** Each user's server notices room (rooms/server-notices.ts sends the notices). */
   readonly serverNoticeRooms: ServerNoticeRoomStore;
   readonly creation: RoomCreationService;
+  /** Invites by 3PID and their redemption (/3pid/onbind); absent without identity servers to ask. */
+  readonly thirdPartyInvites: ThirdPartyInviteService | undefined;
   readonly upgrades: RoomUpgradeService;
   readonly states: RoomStateReader;
   /** The space hierarchy (client and federation /hierarchy); its federation side is plugged in with useRemote. */
@@ -84,6 +88,8 @@ export interface RoomServicesDeps {
   readonly remote?: RemoteRooms;
   /** Whether a server admin shadow-banned the user (users/shadow-bans.ts): their invites are sent nowhere. */
   readonly shadowBanned?: (userId: string) => boolean;
+  /** The identity servers clients name for invites by 3PID (client-server-api#third-party-invites). */
+  readonly identityServers?: IdentityServers;
 }
 
 export async function createRoomServices(options: RoomServicesDeps): Promise<RoomServices> {
@@ -144,6 +150,23 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     ...(config.serverNotices === undefined ? {} : { isServerNoticeRoom: (userId: string, roomId: string) => serverNoticeRooms.isRoomOf(userId, roomId) }),
     onError,
   });
+  const identityServers = options.identityServers;
+  const thirdPartyInvites =
+    identityServers === undefined
+      ? undefined
+      : new ThirdPartyInviteService({
+          serverName: config.serverName,
+          roomserver,
+          states,
+          membershipIndex,
+          membership,
+          identityServers,
+          remote: () => remote,
+          userExists: async (userId) => (await accounts.users.getUser(userId)) !== undefined,
+          checkNotBlocked: (roomId) => blocks.check(roomId),
+          ...(options.shadowBanned === undefined ? {} : { shadowBanned: options.shadowBanned }),
+          onError: (err, what) => log.warn({ err }, what),
+        });
   const creation = new RoomCreationService({
     serverName: config.serverName,
     defaultRoomVersion: config.defaultRoomVersion,
@@ -152,6 +175,7 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     membership,
     aliases,
     directory,
+    ...(thirdPartyInvites === undefined ? {} : { thirdPartyInvites }),
   });
   const upgrades = new RoomUpgradeService({ roomserver, states, membershipIndex, aliases, directory, transferSettings, onError });
   accounts.profiles.onChange((change) => membership.propagateProfile(change.userId, change.key, change.profile));
@@ -191,12 +215,14 @@ export async function createRoomServices(options: RoomServicesDeps): Promise<Roo
     blocks,
     serverNoticeRooms,
     creation,
+    thirdPartyInvites,
     upgrades,
     states,
     hierarchy,
     endpoints: [
       ...roomEndpoints({ creation, membership, upgrades }),
-      ...membershipEndpoints(membership),
+      ...membershipEndpoints(membership, thirdPartyInvites),
+      ...(thirdPartyInvites === undefined ? [] : thirdPartyOnBindEndpoints(thirdPartyInvites)),
       ...mutualRoomsEndpoints(membership),
       ...roomSummaryEndpoints(new RoomSummaryService({ states, directory, aliases, membershipIndex, remote: () => hierarchy.remote })),
       ...hierarchyEndpoints(hierarchy),

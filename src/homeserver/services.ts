@@ -75,7 +75,8 @@ import { UrlPreviewer } from "./media/url-preview/url-previewer.ts";
 import { federationMediaEndpoints } from "./api/media/federation-media.ts";
 import { createPushServices, type PushServices } from "./push.ts";
 import { createAppserviceServices } from "./appservices/index.ts";
-import { IdentityServerClient } from "./identity/identity-server-client.ts";
+import { IdentityServerClient } from "./identity-servers/identity-server-client.ts";
+import { checkKeyValid } from "./rooms/third-party-invites.ts";
 
 // The composition root (ARCHITECTURE.md): every service is built here, explicitly, from the config.
 
@@ -115,6 +116,7 @@ function rateLimiters(config: HomeserverConfig): Map<string, RateLimiter> {
     ["rc_joins_local", new RateLimiter(rc.joins.local)],
     ["rc_joins_remote", new RateLimiter(rc.joins.remote)],
     ["rc_media_create", new RateLimiter(rc.mediaCreate)],
+    ["rc_3pid_validation", new RateLimiter(rc.threepidValidation)],
   ]);
 }
 
@@ -170,7 +172,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   }, 60 * 60 * 1000);
   purgeTimer.unref();
   const limiters = rateLimiters(config);
-  const accounts = await createAccountServices({ config, db, logger, rateLimiters: limiters });
+  const accounts = await createAccountServices({ config, db, logger, rateLimiters: limiters, identityServers });
   const users = accounts.users;
   // Profiles of other servers' users are asked of their servers (query.yaml /query/profile), and kept a while.
   accounts.profiles.useRemote(new RemoteProfiles(federation.client, config.serverName));
@@ -186,7 +188,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
   const shadowBans = new ShadowBans(new ShadowBanStore(db));
   await shadowBans.load();
   const shadowBanned = (userId: string): boolean => shadowBans.isShadowBanned(userId);
-  const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters, shadowBanned });
+  const rooms = await createRoomServices({ config, db, logger, roomserver, accounts, rateLimiters: limiters, shadowBanned, identityServers });
   // A user's rooms, read once the membership index has applied what the room engine has put out (a
   // join just made included); of the memberships given, or of any.
   const roomsOfUser = async (userId: string, memberships?: readonly Membership[]) => {
@@ -255,6 +257,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
     userExists: (userId) => users.isUserIdTaken(userId),
     checkInvitable: (userId) => rooms.membership.checkInvitable(userId),
     checkNotBlocked: (roomId) => rooms.blocks.check(roomId),
+    checkKeyValid: (keyValidityUrl, publicKey) => checkKeyValid(identityServers, keyValidityUrl, publicKey),
   });
   federationRooms.useLocalAliases((alias) => rooms.aliases.resolve(alias));
   // /messages paging past the oldest event stored asks the room's other servers for the history before it.
@@ -451,6 +454,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       pushers: (userId) => push.pushers.list(userId).map(pusherJson),
       joinedRooms: async (userId) => (await roomsOfUser(userId, ["join"])).map((entry) => entry.roomId),
       isShadowBanned: shadowBanned,
+      threepids: accounts.threepids,
     }),
     ...roomMessagesAdminEndpoints(events.messages, (userId) => users.isAdmin(userId)),
     ...loginAsAdminEndpoints({

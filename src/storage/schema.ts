@@ -824,3 +824,41 @@ export interface ShadowBannedUsersTable {
 export interface Schema {
   shadow_banned_users: ShadowBannedUsersTable;
 }
+
+// Tables of migration 031 (third-party identifiers: our users', their validation, their bindings).
+
+export interface UserThreepidsTable {
+  user_id: string;
+  medium: string;
+  address: string;
+  validated_at: number;
+  added_at: number;
+}
+
+export interface ThreepidValidationSessionsTable {
+  session_id: string;
+  medium: string;
+  address: string;
+  client_secret: string;
+  token: string;
+  /** The highest send_attempt the client has sent for this address and client_secret. */
+  send_attempt: number;
+  next_link: string | null;
+  validated_at: number | null;
+  last_send_attempt_ts: number;
+  created_ts: number;
+  expires_ts: number;
+}
+
+export interface UserThreepidIdServersTable {
+  user_id: string;
+  medium: string;
+  address: string;
+  id_server: string;
+}
+
+export interface Schema {
+  user_threepids: UserThreepidsTable;
+  threepid_validation_sessions: ThreepidValidationSessionsTable;
+  user_threepid_id_servers: UserThreepidIdServersTable;
+}

@@ -210,6 +210,7 @@ describe("loadConfig", () => {
       },
       joins: { local: { perSecond: 0.5, burstCount: 15 }, remote: { perSecond: 0.05, burstCount: 12 } },
       mediaCreate: { perSecond: 10, burstCount: 3 }, // per_second left at Synapse's default
+      threepidValidation: { perSecond: 0.003, burstCount: 5 }, // not in the file: Synapse's default
       federation: { windowSize: 750, sleepLimit: 15, sleepDelay: 400, rejectLimit: 40, concurrent: 5 },
     });
     assert.equal(config.defaultRoomVersion, "10");

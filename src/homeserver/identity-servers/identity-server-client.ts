@@ -3,6 +3,7 @@
 // identity server (`id_server`, a server name) and gives its token for it (`id_access_token`);
 // requests go over HTTPS through the federation transport, so ip_range_blacklist and the admin's
 // extra CAs apply as they do to other servers.
+import { MatrixError, type MatrixErrorCode } from "../../core/errors.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { SigningKey } from "../../core/crypto/ed25519.ts";
 import { lookupHash, type ThreepidMedium } from "../../core/identifiers/threepid.ts";
@@ -23,6 +24,30 @@ export class IdentityServerError extends Error {
     readonly body: JsonObject | undefined,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The identity server's failure as our client is told it (administrative_contact.yaml /3pid/bind:
+ * "proxy any errors"): a 4xx keeps the identity server's errcode, message and status, but 401
+ * becomes 403, since a client reads 401 as its own token refused here; a server that failed is
+ * 502 M_UNKNOWN, and one that could not be reached 502 M_CONNECTION_FAILED.
+ */
+export function identityServerRefusal(err: IdentityServerError): MatrixError {
+  const { status, errcode } = err;
+  if (status !== undefined && status >= 400 && status < 500 && errcode !== undefined && /^[A-Z][A-Z0-9_]*$/.test(errcode)) {
+    const message = typeof err.body?.["error"] === "string" ? err.body["error"] : err.message;
+    return new MatrixError(errcode as MatrixErrorCode, message, status === 401 ? 403 : status);
+  }
+  return new MatrixError(status === undefined ? "M_CONNECTION_FAILED" : "M_UNKNOWN", err.message, 502);
+}
+
+/** Asks an identity server: its failure reaches the client as identityServerRefusal words it. */
+export async function askIdentityServer<T>(ask: () => Promise<T>): Promise<T> {
+  try {
+    return await ask();
+  } catch (err) {
+    throw err instanceof IdentityServerError ? identityServerRefusal(err) : err;
   }
 }
 
@@ -93,6 +118,53 @@ export class IdentityServerClient {
    */
   async unbind(idServer: string, userId: string, medium: ThreepidMedium, address: string): Promise<void> {
     await this.#request(idServer, "POST", "/_matrix/identity/v2/3pid/unbind", { signed: true, body: { mxid: userId, threepid: { medium, address } } });
+  }
+
+  /**
+   * Whether an identity server still holds a public key valid (identity-service-api#key-management,
+   * GET /pubkey/isvalid and /pubkey/ephemeral/isvalid): asked at the m.room.third_party_invite's
+   * `key_validity_url` as given, "rather than constructing a new one" (client-server-api
+   * #third-party-invites), with `public_key` added to its query string. Throws IdentityServerError
+   * when it cannot be asked or answers no `valid` boolean.
+   */
+  async isKeyValid(keyValidityUrl: string, publicKey: string): Promise<boolean> {
+    let url: URL;
+    try {
+      url = new URL(keyValidityUrl);
+    } catch {
+      throw new IdentityServerError(`not a URL: ${JSON.stringify(keyValidityUrl)}`, undefined, undefined, undefined);
+    }
+    // Identity servers are reached over HTTPS only, like every other server (the transport's rules apply).
+    if (url.protocol !== "https:" || url.username !== "" || url.password !== "") {
+      throw new IdentityServerError(`key_validity_url is not a plain https URL: ${JSON.stringify(keyValidityUrl)}`, undefined, undefined, undefined);
+    }
+    url.searchParams.append("public_key", publicKey);
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    let response;
+    try {
+      response = await this.#options.transport.request({
+        target: { host, port: url.port === "" ? 443 : Number(url.port) },
+        hostHeader: url.host,
+        method: "GET",
+        path: `${url.pathname}${url.search}`,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        maxResponseBytes: MAX_RESPONSE_BYTES,
+      });
+    } catch (err) {
+      if (err instanceof TransportError) throw new IdentityServerError(`${url.host} could not be reached: ${err.message}`, undefined, undefined, undefined);
+      throw err;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(response.body.toString("utf8"));
+    } catch {
+      json = undefined;
+    }
+    const valid = isJsonObject(json) ? json["valid"] : undefined;
+    if (response.status !== 200 || typeof valid !== "boolean") {
+      throw new IdentityServerError(`${url.host} answered the key validity check with HTTP ${response.status} and no valid boolean`, response.status, undefined, undefined);
+    }
+    return valid;
   }
 
   async #request(idServer: string, method: "GET" | "POST", path: string, options: { token?: string; body?: JsonObject; signed?: boolean }): Promise<JsonObject> {

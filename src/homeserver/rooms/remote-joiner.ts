@@ -35,6 +35,15 @@ export interface RemoteLeaver {
   leave(userId: string, roomId: string, viaServers: readonly string[], content: JsonObject): Promise<void | PlacedMembership>;
 }
 
+/**
+ * Asks the server of a third-party invite's sender to turn it into an invite of one of our users
+ * (PUT /_matrix/federation/v1/exchange_third_party_invite/{roomId}, third_party_invite.yaml), with
+ * the partial m.room.member event the spec gives.
+ */
+export interface RemoteThirdPartyInviteExchanger {
+  exchange(roomId: string, partialEvent: JsonObject): Promise<void>;
+}
+
 /** Resolves an alias of another server (GET /_matrix/federation/v1/query/directory). */
 export interface RemoteAliasResolver {
   resolveAlias(roomAlias: string): Promise<{ roomId: string; servers: string[] } | undefined>;
@@ -63,4 +72,5 @@ export interface RemoteRooms {
   readonly leaver?: RemoteLeaver;
   readonly aliases?: RemoteAliasResolver;
   readonly directory?: RemoteDirectory;
+  readonly thirdPartyInvites?: RemoteThirdPartyInviteExchanger;
 }

@@ -14,6 +14,7 @@ import type { AliasService } from "./aliases.ts";
 import type { RoomDirectoryService } from "./directory.ts";
 import type { MembershipIndex } from "./membership-index.ts";
 import type { MembershipService } from "./membership-service.ts";
+import { ThirdPartyInviteService, type Invite3pid } from "./third-party-invites.ts";
 
 export type Preset = "private_chat" | "trusted_private_chat" | "public_chat";
 
@@ -24,7 +25,7 @@ export interface CreateRoomBody {
   readonly name?: string;
   readonly topic?: string;
   readonly invite?: string[];
-  readonly invite_3pid?: JsonObject[];
+  readonly invite_3pid?: Invite3pid[];
   readonly room_version?: string;
   readonly creation_content?: JsonObject;
   readonly initial_state?: Array<{ type: string; state_key?: string; content: JsonObject }>;
@@ -41,6 +42,8 @@ export interface RoomCreationDeps {
   readonly membership: MembershipService;
   readonly aliases: AliasService;
   readonly directory: RoomDirectoryService;
+  /** invite_3pid's invites (rooms/third-party-invites.ts); refused with M_UNRECOGNIZED when absent. */
+  readonly thirdPartyInvites?: ThirdPartyInviteService;
 }
 
 /** An initial event with its state key spelt out, so that initial_state's can be matched by it. */
@@ -73,7 +76,10 @@ export class RoomCreationService {
     for (const userId of invitees) {
       if (parseUserId(userId) === undefined) throw new MatrixError("M_INVALID_PARAM", `${userId} is not a valid user ID`, 400);
     }
-    if ((body.invite_3pid ?? []).length > 0) throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported here", 400);
+    const invites3pid = body.invite_3pid ?? [];
+    if (invites3pid.length > 0 && this.#deps.thirdPartyInvites === undefined) throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported here", 400);
+    // A malformed invite_3pid is found before the room exists (the identity server's answers only come after).
+    for (const invite of invites3pid) ThirdPartyInviteService.check(invite);
     // create_room.yaml 403 M_INVITE_BLOCKED: a user of ours in the invite list who blocks invites
     // is found before the room exists (another server's answer can only come after).
     for (const userId of invitees) await this.#deps.membership.checkInvitable(userId);
@@ -161,8 +167,21 @@ export class RoomCreationService {
         blocked ??= err;
       }
     }
+    // 8, invite_3pid: an invite of the bound user, or an m.room.third_party_invite, each in turn
+    // (client-server-api#third-party-invites). An identity server's refusal is answered once the
+    // room is made and published, as a blocked invite is.
+    let refused: unknown;
+    for (const invite of invites3pid) {
+      try {
+        await this.#deps.thirdPartyInvites?.invite(requester, roomId, invite, { isDirect: body.is_direct === true });
+      } catch (err) {
+        refused = err;
+        break;
+      }
+    }
 
     if (body.visibility === "public") await this.#deps.directory.publish(roomId, true);
+    if (refused !== undefined) throw refused;
     if (blocked !== undefined) throw blocked;
     return { roomId };
   }

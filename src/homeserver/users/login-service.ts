@@ -134,7 +134,7 @@ export class LoginService {
   async #byPassword(request: LoginRequest): Promise<User> {
     if (request.password === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: password", 400);
     if (typeof request.password !== "string") throw new MatrixError("M_BAD_JSON", "password must be a string", 400);
-    const claimed = this.#passwords.claimedUserId(request);
+    const claimed = await this.#passwords.claimedUserId(request);
     const user = await this.#passwords.verify(claimed, request.password, { countAccount: true });
     if (user === undefined) throw new MatrixError("M_FORBIDDEN", "Invalid username or password", 403);
     return user;
@@ -142,7 +142,7 @@ export class LoginService {
 
   async #byAppservice(request: LoginRequest, accessToken: string | undefined): Promise<User> {
     if (this.#appserviceLogin === undefined) throw new MatrixError(accessToken === undefined ? "M_MISSING_TOKEN" : "M_UNKNOWN_TOKEN", "No application service has this token", 401);
-    const claimed = this.#passwords.claimedUserId(request);
+    const claimed = await this.#passwords.claimedUserId(request);
     this.#appserviceLogin(accessToken, claimed);
     const user = await this.#users.getUser(claimed);
     if (user === undefined) throw new MatrixError("M_FORBIDDEN", "No such user", 403);

@@ -2,6 +2,7 @@
 // identifier names, and checking the password with the login rate limits (rc_login).
 // client-server-api#identifier-types, #password-based, #rate-limiting
 import { MatrixError } from "../../core/errors.ts";
+import { canonicalEmail } from "../../core/identifiers/threepid.ts";
 import { isJsonObject } from "../../core/json.ts";
 import type { RateLimiter } from "../../http/rate-limit.ts";
 import type { User, UserStore } from "../../storage/stores/users.ts";
@@ -12,6 +13,8 @@ export interface PasswordLimits {
   readonly account?: RateLimiter | undefined;
   /** rc_login.failed_attempts: failed attempts per account. */
   readonly failedAttempts?: RateLimiter | undefined;
+  /** The local user an email address belongs to (its 3PIDs, users/threepid-service.ts), if any. */
+  readonly userIdForEmail?: ((address: string) => Promise<string | undefined>) | undefined;
 }
 
 /** The parts of a /login body or a UIA auth dict that name the user. */
@@ -22,6 +25,10 @@ export interface UserIdentification {
   /** Deprecated top-level 3PID fields. */
   readonly medium?: unknown;
   readonly address?: unknown;
+}
+
+function unknownThreepid(): MatrixError {
+  return new MatrixError("M_FORBIDDEN", "No account has that third-party identifier", 403);
 }
 
 function limitExceeded(retryAfterMs: number): MatrixError {
@@ -42,17 +49,17 @@ export class PasswordAuthenticator {
 
   /**
    * The fully qualified user ID a request claims, as given (client-server-api#matrix-user-id: the
-   * full ID or just the localpart). Third-party identifiers are refused with 403, as the spec says
-   * for a 3PID the server does not know: no 3PIDs are bound to accounts yet.
+   * full ID or just the localpart), or the account whose 3PID it names (client-server-api#third-party-id,
+   * and the deprecated top-level `medium` and `address`). A 3PID no account has is refused with 403,
+   * as is a phone number (no account has one: Weft validates none).
    */
-  claimedUserId(id: UserIdentification): string {
+  async claimedUserId(id: UserIdentification): Promise<string> {
     let user: unknown;
     if (id.identifier !== undefined) {
       if (!isJsonObject(id.identifier)) throw new MatrixError("M_BAD_JSON", "identifier must be an object", 400);
       const type = id.identifier["type"];
-      if (type === "m.id.thirdparty" || type === "m.id.phone") {
-        throw new MatrixError("M_FORBIDDEN", "No account is bound to that third-party identifier", 403);
-      }
+      if (type === "m.id.thirdparty") return this.#byThreepid(id.identifier["medium"], id.identifier["address"]);
+      if (type === "m.id.phone") throw unknownThreepid();
       if (type !== "m.id.user") throw new MatrixError("M_UNKNOWN", "Unknown login identifier type", 400);
       user = id.identifier["user"];
       if (typeof user !== "string") throw new MatrixError("M_BAD_JSON", "identifier.user must be a string", 400);
@@ -60,11 +67,18 @@ export class PasswordAuthenticator {
       user = id.user;
       if (typeof user !== "string") throw new MatrixError("M_BAD_JSON", "user must be a string", 400);
     } else if (id.medium !== undefined || id.address !== undefined) {
-      throw new MatrixError("M_FORBIDDEN", "No account is bound to that third-party identifier", 403);
+      return this.#byThreepid(id.medium, id.address);
     } else {
       throw new MatrixError("M_MISSING_PARAM", "Missing parameter: identifier", 400);
     }
     return user.startsWith("@") ? user : `@${user}:${this.#serverName}`;
+  }
+
+  async #byThreepid(medium: unknown, address: unknown): Promise<string> {
+    if (typeof medium !== "string" || typeof address !== "string") throw new MatrixError("M_BAD_JSON", "A third-party identifier needs medium and address strings", 400);
+    const userId = medium === "email" ? await this.#limits.userIdForEmail?.(canonicalEmail(address)) : undefined;
+    if (userId === undefined) throw unknownThreepid();
+    return userId;
   }
 
   /**

@@ -7,7 +7,7 @@ import type { JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { RegistrationTokenService } from "./registration-tokens.ts";
 import type { UiaFlow, UserInteractiveAuth } from "./uia.ts";
-import { DUMMY_STAGE, REGISTRATION_TOKEN_STAGE } from "./uia-stages.ts";
+import { DUMMY_STAGE, EMAIL_IDENTITY_STAGE, REGISTRATION_TOKEN_STAGE } from "./uia-stages.ts";
 import type { RegisteredUser, UserService } from "./user-service.ts";
 
 /** The registration settings of homeserver.yaml (Synapse's keys). */
@@ -40,6 +40,19 @@ export interface AppserviceRegistrationRules {
   isAppserviceUser(appserviceId: string, userId: string): boolean;
 }
 
+/** What registration asks of 3PIDs (users/threepid-service.ts and threepid-validation.ts). */
+export interface RegistrationThreepids {
+  /** Whether this server validates email addresses, so that the email stage can be offered. */
+  readonly canValidateEmail: boolean;
+  /** `registrations_require_3pid` names email. */
+  readonly emailRequired: boolean;
+  /** Throws M_THREEPID_DENIED or M_THREEPID_IN_USE when the address may not be registered with. */
+  checkAvailable(medium: "email", address: string): Promise<void>;
+  addValidated(userId: string, medium: "email", address: string, validatedAt: number): Promise<void>;
+  /** The validation session, spent. */
+  consume(sid: string): Promise<void>;
+}
+
 /** The login type of an application service's registration and login. */
 export const APPSERVICE_LOGIN_TYPE = "m.login.application_service";
 
@@ -52,9 +65,11 @@ export class RegistrationService {
   readonly #users: UserService;
   readonly #uia: UserInteractiveAuth;
   readonly #tokens: RegistrationTokenService;
+  readonly #threepids: RegistrationThreepids | undefined;
   #appservices: AppserviceRegistrationRules | undefined;
 
-  constructor(serverName: string, policy: RegistrationPolicy, users: UserService, uia: UserInteractiveAuth, tokens: RegistrationTokenService) {
+  constructor(serverName: string, policy: RegistrationPolicy, users: UserService, uia: UserInteractiveAuth, tokens: RegistrationTokenService, threepids?: RegistrationThreepids) {
+    this.#threepids = threepids;
     this.#serverName = serverName;
     this.#policy = policy;
     this.#users = users;
@@ -62,11 +77,18 @@ export class RegistrationService {
     this.#tokens = tokens;
   }
 
-  /** The UIA flows of /register: a registration token when required, else the dummy stage. */
+  /**
+   * The UIA flows of /register: a validated email address when the server can validate one (only
+   * that with registrations_require_3pid), or none (the dummy stage) when registration may go
+   * without; each after a registration token when one is required. As Synapse offers them.
+   */
   flows(): UiaFlow[] {
-    if (this.#policy.registrationRequiresToken) return [{ stages: [REGISTRATION_TOKEN_STAGE] }];
-    if (this.#policy.enableRegistrationWithoutVerification) return [{ stages: [DUMMY_STAGE] }];
-    return [];
+    const withToken = this.#policy.registrationRequiresToken;
+    const tails: string[][] = [];
+    if (this.#threepids?.canValidateEmail === true) tails.push([EMAIL_IDENTITY_STAGE]);
+    if (this.#threepids?.emailRequired !== true && (withToken || this.#policy.enableRegistrationWithoutVerification)) tails.push([]);
+    if (withToken) return tails.map((tail) => ({ stages: [REGISTRATION_TOKEN_STAGE, ...tail] }));
+    return tails.map((tail) => ({ stages: tail.length === 0 ? [DUMMY_STAGE] : tail }));
   }
 
   /** Registration learns of the application services (built after the accounts). */
@@ -89,24 +111,32 @@ export class RegistrationService {
 
     const flows = this.flows();
     if (flows.length === 0) throw new MatrixError("M_FORBIDDEN", "Registration is disabled", 403);
-    const { registrationToken } = await this.#uia.authenticate({ endpoint: "POST /register", userId: undefined, body, flows });
+    const { registrationToken, threepid } = await this.#uia.authenticate({ endpoint: "POST /register", userId: undefined, body, flows });
     const session = {
       inhibitLogin: body.inhibit_login === true,
       deviceId: body.device_id,
       initialDeviceDisplayName: body.initial_device_display_name,
       refreshable: body.refresh_token === true,
     };
+    let registeredUser: RegisteredUser;
     try {
+      // The validated address becomes the account's (client-server-api#email-based-identity--homeserver).
+      if (threepid !== undefined) await this.#threepids?.checkAvailable(threepid.medium, threepid.address);
       const registered =
         guest !== undefined
           ? await this.#users.upgradeGuest(guest, body.password ?? "", session)
           : await this.#withLocalpart(localpart, (lp) => this.#users.register({ localpart: lp, password: body.password, ...session }));
       if (registrationToken !== undefined) await this.#tokens.complete(registrationToken);
-      return registered;
+      registeredUser = registered;
     } catch (error) {
       if (registrationToken !== undefined) await this.#tokens.release(registrationToken);
       throw error;
     }
+    if (threepid !== undefined && this.#threepids !== undefined) {
+      await this.#threepids.addValidated(registeredUser.userId, threepid.medium, threepid.address, threepid.validatedAt);
+      await this.#threepids.consume(threepid.sid);
+    }
+    return registeredUser;
   }
 
   /**

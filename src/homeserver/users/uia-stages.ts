@@ -1,13 +1,14 @@
 // The UIA stages Weft offers (client-server-api#authentication-types): m.login.password,
-// m.login.dummy and m.login.registration_token.
+// m.login.dummy, m.login.registration_token and m.login.email.identity.
 import { MatrixError } from "../../core/errors.ts";
-import type { JsonObject } from "../../core/json.ts";
+import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { PasswordAuthenticator } from "./password-auth.ts";
-import type { StageFailure, UiaSession, UiaStage } from "./uia.ts";
+import type { StageFailure, UiaSession, UiaStage, ValidatedThreepid } from "./uia.ts";
 
 export const PASSWORD_STAGE = "m.login.password";
 export const DUMMY_STAGE = "m.login.dummy";
 export const REGISTRATION_TOKEN_STAGE = "m.login.registration_token";
+export const EMAIL_IDENTITY_STAGE = "m.login.email.identity";
 
 /** client-server-api#dummy-auth: always succeeds. */
 export const dummyStage: UiaStage = {
@@ -27,7 +28,7 @@ export function passwordStage(passwords: PasswordAuthenticator): UiaStage {
       if (session.userId === undefined) return { errcode: "M_FORBIDDEN", error: "Password authentication needs a logged-in user" };
       const password = auth["password"];
       if (typeof password !== "string") return { errcode: "M_MISSING_PARAM", error: "Missing parameter: password" };
-      const claimed = passwords.claimedUserId({
+      const claimed = await passwords.claimedUserId({
         identifier: auth["identifier"],
         user: auth["user"],
         medium: auth["medium"],
@@ -66,6 +67,35 @@ export function registrationTokenStage(tokens: TokenReservations): UiaStage {
       // A concurrent attempt on the same session already holds a reservation: give this one back.
       if (session.registrationToken !== undefined) await tokens.release(token);
       else session.registrationToken = token;
+      return undefined;
+    },
+  };
+}
+
+/** What the email stage asks of the homeserver's validation sessions (threepid-validation.ts). */
+export interface ValidatedSessions {
+  validated(sid: string, clientSecret: string): Promise<ValidatedThreepid | undefined>;
+}
+
+/**
+ * client-server-api#email-based-identity--homeserver: `threepid_creds` name a session in which this
+ * homeserver validated an email address (it handles validation itself, so `id_server` plays no
+ * part). The address is kept on the UIA session for the request to use (the account registered
+ * gets it; a password reset finds the account by it).
+ */
+export function emailIdentityStage(sessions: ValidatedSessions): UiaStage {
+  return {
+    type: EMAIL_IDENTITY_STAGE,
+    async check(auth: JsonObject, session: UiaSession): Promise<StageFailure | undefined> {
+      const creds = auth["threepid_creds"];
+      if (!isJsonObject(creds)) return { errcode: "M_MISSING_PARAM", error: "Missing parameter: threepid_creds" };
+      const sid = creds["sid"];
+      const clientSecret = creds["client_secret"];
+      if (typeof sid !== "string" || typeof clientSecret !== "string") return { errcode: "M_MISSING_PARAM", error: "threepid_creds needs sid and client_secret" };
+      const validated = await sessions.validated(sid, clientSecret);
+      // Not (yet) validated: a 401 the client may retry once the user opened the link, as Synapse answers.
+      if (validated === undefined) return { errcode: "M_UNAUTHORIZED", error: "The email address has not been validated in this session" };
+      session.threepid = validated;
       return undefined;
     },
   };

@@ -30,6 +30,16 @@ export interface UiaSession {
   lastUsedTs: number;
   /** The registration token whose use this session reserved (m.login.registration_token). */
   registrationToken: string | undefined;
+  /** The 3PID the session proved the user holds (m.login.email.identity). */
+  threepid: ValidatedThreepid | undefined;
+}
+
+/** A 3PID the homeserver validated in its validation session `sid` (threepid-validation.ts). */
+export interface ValidatedThreepid {
+  readonly medium: "email";
+  readonly address: string;
+  readonly validatedAt: number;
+  readonly sid: string;
 }
 
 /** Why a stage failed: the `errcode` and `error` of the 401 response. */
@@ -61,6 +71,8 @@ export interface UiaResult {
   readonly completed: readonly string[];
   /** The registration token whose use is now the caller's to complete or release. */
   readonly registrationToken: string | undefined;
+  /** The 3PID proven by an m.login.email.identity stage, if the flow had one. */
+  readonly threepid: ValidatedThreepid | undefined;
 }
 
 /** The 401 answer: flows, params, session, the completed stages, and errcode/error after a failed stage. */
@@ -158,7 +170,7 @@ export class UserInteractiveAuth {
     if (request.flows.some((flow) => flow.stages.every((s) => session.completed.includes(s)))) {
       this.#sessions.delete(session.id);
       this.#rememberUsedUp(session);
-      return { completed: [...session.completed], registrationToken: session.registrationToken };
+      return { completed: [...session.completed], registrationToken: session.registrationToken, threepid: session.threepid };
     }
     throw this.#challenge(session, request);
   }
@@ -177,6 +189,7 @@ export class UserInteractiveAuth {
       completed: [],
       lastUsedTs: this.#now(),
       registrationToken: undefined,
+      threepid: undefined,
     };
     this.#sessions.set(session.id, session);
     return session;

@@ -141,7 +141,7 @@ export async function startFederatedServer(
       {
         port,
         bindAddresses: ["127.0.0.1"],
-        resources: new Set<Resource>(["client", "federation", "keys", "health"]),
+        resources: new Set<Resource>(["client", "federation", "keys", "health", "openid"]),
         xForwarded: false,
         tls: { cert: certificate.cert, key: certificate.key },
       },

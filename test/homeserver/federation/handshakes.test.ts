@@ -109,10 +109,11 @@ for (const engine of engines) {
       );
     });
 
-    it("answers exchange_third_party_invite with 404 M_UNRECOGNIZED", async () => {
+    // The exchange itself is tested in test/homeserver/third-party-invites/.
+    it("answers an exchange_third_party_invite that is no partial m.room.member event with 400 M_INVALID_PARAM", async () => {
       await assert.rejects(
         b.services.federation.client.put(a.serverName, `/_matrix/federation/v1/exchange_third_party_invite/${enc("!r:" + a.serverName)}`, {}),
-        status(404, "M_UNRECOGNIZED"),
+        status(400, "M_INVALID_PARAM"),
       );
     });
 

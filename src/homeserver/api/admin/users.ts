@@ -5,7 +5,8 @@
 // user's devices (listed, renamed, deleted), joined rooms, account data and pushers. Server admins
 // only, but the version, which Synapse answers to anyone.
 import { MatrixError } from "../../../core/errors.ts";
-import type { JsonObject } from "../../../core/json.ts";
+import { isEmailAddress, isThreepidMedium, type ThreepidMedium } from "../../../core/identifiers/threepid.ts";
+import { isJsonObject, type JsonObject } from "../../../core/json.ts";
 import { HttpReply, actingAs, type Endpoint, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
 import type { AccountDataEntry } from "../../../storage/stores/account-data.ts";
 import type { Device } from "../../../storage/stores/devices.ts";
@@ -16,6 +17,7 @@ import type { ProfileService } from "../../profile/profile-service.ts";
 import type { RegistrationService } from "../../users/registration.ts";
 import type { AccountRestrictions } from "../../users/account-restrictions.ts";
 import type { AccountService } from "../../users/account-service.ts";
+import type { ThreepidService } from "../../users/threepid-service.ts";
 import type { UserService } from "../../users/user-service.ts";
 import { deviceJson } from "../client/devices.ts";
 import { directionParam, limitParam, pathParam } from "../client/event-params.ts";
@@ -40,6 +42,8 @@ export interface UserAdminSources {
   readonly joinedRooms: (userId: string) => Promise<string[]>;
   /** Whether a server admin shadow-banned the user (users/shadow-bans.ts). */
   readonly isShadowBanned: (userId: string) => boolean;
+  /** The accounts' 3PIDs (users/threepid-service.ts). */
+  readonly threepids: Pick<ThreepidService, "list" | "setForAdmin">;
 }
 
 /** Account data entries read at once. */
@@ -126,10 +130,10 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
       await requireAdmin(req, isAdmin);
       const userId = localUserIdParam(req, sources.serverName);
       const body = req.body;
-      // Neither 3PIDs nor external IDs are kept here: only empty lists are taken.
-      for (const key of ["threepids", "external_ids"]) {
-        if (Array.isArray(body[key]) && (body[key] as unknown[]).length > 0) throw new MatrixError("M_INVALID_PARAM", `${key} are not supported by this server`, 400);
-      }
+      // External IDs (SSO) are not kept here: only an empty list is taken.
+      if (Array.isArray(body["external_ids"]) && body["external_ids"].length > 0) throw new MatrixError("M_INVALID_PARAM", "external_ids are not supported by this server", 400);
+      // Checked before anything changes, so that a bad entry leaves a new account unmade.
+      if (body["threepids"] !== undefined) adminThreepids(body["threepids"]);
       // Synapse's user types (support, bot) are not kept either.
       if (typeof body["user_type"] === "string") throw new MatrixError("M_INVALID_PARAM", "user_type is not supported by this server", 400);
       const password = body["password"] as string | undefined;
@@ -403,8 +407,22 @@ async function applyChanges(sources: UserAdminSources, requester: Requester, use
   }
   if (typeof body["admin"] === "boolean") await sources.users.setAdmin(userId, body["admin"]);
   if (typeof body["locked"] === "boolean") await sources.locks.set(requester, userId, body["locked"]);
+  // Synapse's `threepids`: the account's 3PIDs become exactly these (none are unbound from identity servers).
+  if (body["threepids"] !== undefined) await sources.threepids.setForAdmin(userId, adminThreepids(body["threepids"]));
   // Last: the lock (above) is for accounts that are active.
   if (body["deactivated"] === true && !wasDeactivated) await sources.accounts.deactivateAccount(userId, false);
+}
+
+/** The `threepids` of an admin's PUT: `[{medium, address}]`, email addresses valid ones. */
+function adminThreepids(value: unknown): Array<{ medium: ThreepidMedium; address: string }> {
+  if (!Array.isArray(value)) throw new MatrixError("M_INVALID_PARAM", "threepids must be a list", 400);
+  return value.map((item, i) => {
+    const medium = isJsonObject(item) ? item["medium"] : undefined;
+    const address = isJsonObject(item) ? item["address"] : undefined;
+    if (!isThreepidMedium(medium) || typeof address !== "string") throw new MatrixError("M_INVALID_PARAM", `threepids[${i}] must have a medium (email or msisdn) and an address`, 400);
+    if (medium === "email" && !isEmailAddress(address.trim())) throw new MatrixError("M_INVALID_PARAM", `threepids[${i}].address is not an email address`, 400);
+    return { medium, address };
+  });
 }
 
 /** GET /_synapse/admin/v2/users/{userId}: what Synapse says of one account. */
@@ -412,7 +430,7 @@ async function userDetails(sources: UserAdminSources, user: User): Promise<JsonO
   const lastSeen = Math.max(...(await sources.devices.listDevices(user.userId)).map((d) => d.lastSeenTs ?? 0), 0);
   return {
     ...userJson(sources, user, await sources.users.isErased(user.userId)),
-    threepids: [],
+    threepids: await sources.threepids.list(user.userId),
     external_ids: [],
     appservice_id: null,
     consent_server_notice_sent: null,

@@ -20,7 +20,8 @@ export function accountEndpoints(accounts: AccountService): Endpoint[] {
     method: "POST",
     paths: clientPaths("/account/password"),
     resource: "client",
-    auth: "accessToken",
+    // password_management.yaml: the access token is optional; without one this is the password reset.
+    auth: "optionalAccessToken",
     schema: {
       type: "object",
       required: ["new_password"],
@@ -31,7 +32,7 @@ export function accountEndpoints(accounts: AccountService): Endpoint[] {
       },
     },
     handler: async (req) => {
-      await accounts.changePassword(nonGuestRequesterOf(req), req.body);
+      await accounts.changePassword(req.requester === undefined ? undefined : nonGuestRequesterOf(req), req.body);
       return {};
     },
   };

@@ -4,7 +4,7 @@ import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, type Endpoint } from "../../../http/endpoint.ts";
 
 /** The capabilities this server offers every user (server admins get m.account_moderation on top). */
-export function capabilities(options: { defaultRoomVersion: string }): JsonObject {
+export function capabilities(options: { defaultRoomVersion: string; threepidChanges: boolean }): JsonObject {
   const available: JsonObject = {};
   for (const version of ROOM_VERSIONS.values()) available[version.id] = version.stable ? "stable" : "unstable";
   return {
@@ -14,14 +14,14 @@ export function capabilities(options: { defaultRoomVersion: string }): JsonObjec
     // Deprecated by m.profile_fields, still presented for older clients (capabilities.yaml).
     "m.set_displayname": { enabled: true },
     "m.set_avatar_url": { enabled: true },
-    // 3PIDs come with the identity work.
-    "m.3pid_changes": { enabled: false },
+    // client-server-api#m3pid_changes-capability: `enable_3pid_changes`, as Synapse presents it.
+    "m.3pid_changes": { enabled: options.threepidChanges },
     "m.get_login_token": { enabled: true },
     "m.profile_fields": { enabled: true },
   };
 }
 
-export function capabilitiesEndpoint(options: { defaultRoomVersion: string; isAdmin: (userId: string) => Promise<boolean> }): Endpoint {
+export function capabilitiesEndpoint(options: { defaultRoomVersion: string; threepidChanges: boolean; isAdmin: (userId: string) => Promise<boolean> }): Endpoint {
   const everyone = capabilities(options);
   // capabilities.yaml m.account_moderation: for those who may lock and suspend accounts (server
   // admins), and "omitted altogether if suspend and lock would be false".

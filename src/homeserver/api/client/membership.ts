@@ -1,9 +1,12 @@
 // Room membership (client-server-api#room-membership): joining.yaml, knocking.yaml, inviting.yaml,
 // leaving.yaml, kicking.yaml, banning.yaml. Joins are limited by rc_joins_local. A suspended account
 // (client-server-api#account-suspension) may not join, knock or invite, and may still leave.
+// Invites by a third-party identifier (third_party_membership.yaml) share POST /invite.
+import { MatrixError } from "../../../core/errors.ts";
 import type { JsonObject } from "../../../core/json.ts";
-import { clientPaths, type Endpoint, type JsonSchema, type MatrixRequest } from "../../../http/endpoint.ts";
+import { clientPaths, type Endpoint, type JsonSchema, type MatrixRequest, type Requester } from "../../../http/endpoint.ts";
 import type { MembershipService } from "../../rooms/membership-service.ts";
+import type { ThirdPartyInviteService } from "../../rooms/third-party-invites.ts";
 import { nonGuestRequesterOf, queryList, requesterOf } from "./requester.ts";
 
 const reasonOnly: JsonSchema = { type: "object", properties: { reason: { type: "string" } } };
@@ -25,12 +28,51 @@ interface TargetBody {
   is_direct?: boolean;
 }
 
+/** inviting.yaml's body or third_party_membership.yaml's (definitions/invite_3pid.yaml). */
+interface InviteBody {
+  user_id?: string;
+  reason?: string;
+  is_direct?: boolean;
+  id_server?: string;
+  id_access_token?: string;
+  medium?: string;
+  address?: string;
+}
+
+const THREEPID_FIELDS = ["id_server", "id_access_token", "medium", "address"] as const;
+
+const inviteSchema: JsonSchema = {
+  type: "object",
+  properties: {
+    user_id: { type: "string" },
+    reason: { type: "string" },
+    is_direct: { type: "boolean" },
+    ...Object.fromEntries(THREEPID_FIELDS.map((field) => [field, { type: "string" }])),
+  },
+};
+
 /** joining.yaml: `via` (and the deprecated `server_name`, both repeatable) name servers to join through. */
 function viaServers(req: MatrixRequest): string[] {
   return [...queryList(req, "via"), ...queryList(req, "server_name")];
 }
 
-export function membershipEndpoints(membership: MembershipService): Endpoint[] {
+/**
+ * A join with third_party_signed (joining.yaml: the server "must verify that it matches a pending
+ * m.room.third_party_invite event in the room"): the third-party invite is redeemed into an invite
+ * of the user first, as an identity server's onbind would, and the user then joins on it.
+ * Answers the join request to make: without third_party_signed once redeemed.
+ */
+async function redeemThirdPartySigned(thirdPartyInvites: ThirdPartyInviteService | undefined, requester: Requester, roomIdOrAlias: string, body: JoinBody): Promise<JoinBody> {
+  const signed = body.third_party_signed;
+  // An alias names no room to redeem in before it is resolved: that join carries the signed block as it is.
+  if (signed === undefined || thirdPartyInvites === undefined || !roomIdOrAlias.startsWith("!")) return body;
+  const sender = signed["sender"];
+  if (typeof sender !== "string") throw new MatrixError("M_MISSING_PARAM", "Missing parameter: third_party_signed.sender", 400);
+  await thirdPartyInvites.redeem(requester.userId, roomIdOrAlias, sender, signed);
+  return { ...(body.reason === undefined ? {} : { reason: body.reason }) };
+}
+
+export function membershipEndpoints(membership: MembershipService, thirdPartyInvites?: ThirdPartyInviteService): Endpoint[] {
   const joinByIdOrAlias: Endpoint<JoinBody> = {
     name: "client.join",
     method: "POST",
@@ -45,10 +87,11 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
       // modules/guest_access.md lets guests join by room ID (POST /rooms/{roomId}/join); this is the
       // same request when given a room ID, and the one matrix-js-sdk and sytest make.
       const requester = roomIdOrAlias.startsWith("!") ? requesterOf(req) : nonGuestRequesterOf(req);
+      const body = await redeemThirdPartySigned(thirdPartyInvites, requester, roomIdOrAlias, req.body);
       const { roomId } = await membership.join(requester, roomIdOrAlias, {
         via: viaServers(req),
-        reason: req.body.reason,
-        thirdPartySigned: req.body.third_party_signed,
+        reason: body.reason,
+        thirdPartySigned: body.third_party_signed,
       });
       return { room_id: roomId };
     },
@@ -65,11 +108,11 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     schema: joinSchema,
     refusedWhileSuspended: true,
     handler: async (req) => {
-      const { roomId } = await membership.join(requesterOf(req), req.params["roomId"] ?? "", {
-        reason: req.body.reason,
-        thirdPartySigned: req.body.third_party_signed,
-      });
-      return { room_id: roomId };
+      const requester = requesterOf(req);
+      const roomId = req.params["roomId"] ?? "";
+      const body = await redeemThirdPartySigned(thirdPartyInvites, requester, roomId, req.body);
+      const joined = await membership.join(requester, roomId, { reason: body.reason, thirdPartySigned: body.third_party_signed });
+      return { room_id: joined.roomId };
     },
   };
 
@@ -88,16 +131,31 @@ export function membershipEndpoints(membership: MembershipService): Endpoint[] {
     },
   };
 
-  const invite: Endpoint<TargetBody> = {
+  const invite: Endpoint<InviteBody> = {
     name: "client.invite",
     method: "POST",
     paths: clientPaths("/rooms/:roomId/invite"),
     resource: "client",
     auth: "accessToken",
-    schema: { ...targetSchema, properties: { ...(targetSchema["properties"] as object), is_direct: { type: "boolean" } } },
+    schema: inviteSchema,
     refusedWhileSuspended: true,
     handler: async (req) => {
-      await membership.invite(nonGuestRequesterOf(req), req.params["roomId"] ?? "", req.body.user_id, { reason: req.body.reason, isDirect: req.body.is_direct });
+      const body = req.body;
+      const requester = nonGuestRequesterOf(req);
+      const roomId = req.params["roomId"] ?? "";
+      if (body.user_id !== undefined || THREEPID_FIELDS.every((field) => body[field] === undefined)) {
+        if (body.user_id === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing parameter: user_id", 400);
+        await membership.invite(requester, roomId, body.user_id, { reason: body.reason, isDirect: body.is_direct });
+        return {};
+      }
+      // invite_3pid.yaml: all four are required.
+      const { id_server: idServer, id_access_token: idAccessToken, medium, address } = body;
+      if (idServer === undefined || idAccessToken === undefined || medium === undefined || address === undefined) {
+        const missing = THREEPID_FIELDS.find((field) => body[field] === undefined) ?? "";
+        throw new MatrixError("M_MISSING_PARAM", `Missing parameter: ${missing}`, 400);
+      }
+      if (thirdPartyInvites === undefined) throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported here", 400);
+      await thirdPartyInvites.invite(requester, roomId, { id_server: idServer, id_access_token: idAccessToken, medium, address });
       return {};
     },
   };

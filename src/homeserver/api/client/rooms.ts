@@ -19,7 +19,15 @@ const createRoomSchema: JsonSchema = {
     name: { type: "string" },
     topic: { type: "string" },
     invite: stringArray,
-    invite_3pid: { type: "array", items: { type: "object" } },
+    // definitions/invite_3pid.yaml: all four required.
+    invite_3pid: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { id_server: { type: "string" }, id_access_token: { type: "string" }, medium: { type: "string" }, address: { type: "string" } },
+        required: ["id_server", "id_access_token", "medium", "address"],
+      },
+    },
     room_version: { type: "string" },
     creation_content: { type: "object" },
     initial_state: {

@@ -1,10 +1,11 @@
 // Membership handshakes through this server as a resident (server-server-api#joining-rooms,
 // #knocking-rooms, #leaving-rooms-rejecting-invites): joins-v1/v2.yaml, leaving-v1/v2.yaml,
-// knocks.yaml; and third_party_invite.yaml, not offered until the identity service work.
+// knocks.yaml; and third_party_invite.yaml's exchange_third_party_invite.
 import { MatrixError } from "../../../core/errors.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { HttpReply, type Endpoint } from "../../../http/endpoint.ts";
 import type { MembershipHandshake, ResidentMembership } from "../../federation/resident-membership.ts";
+import type { ThirdPartyInviteExchange } from "../../federation/third-party-invites.ts";
 import { originOf, queryList } from "./origin.ts";
 
 function makeEndpoint(kind: MembershipHandshake, resident: ResidentMembership): Endpoint {
@@ -39,15 +40,18 @@ function sendEndpoint(kind: MembershipHandshake, apiVersion: "v1" | "v2", reside
   };
 }
 
-export function membershipEndpoints(resident: ResidentMembership): Endpoint[] {
-  const exchangeThirdPartyInvite: Endpoint = {
+export function membershipEndpoints(resident: ResidentMembership, thirdPartyInvites?: ThirdPartyInviteExchange): Endpoint[] {
+  const exchangeThirdPartyInvite: Endpoint<JsonObject> = {
     name: "federation.exchange_third_party_invite",
     method: "PUT",
     paths: ["/_matrix/federation/v1/exchange_third_party_invite/:roomId"],
     resource: "federation",
     auth: "federation",
-    handler: async () => {
-      throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported yet", 404);
+    schema: { type: "object" },
+    handler: async (req) => {
+      if (thirdPartyInvites === undefined) throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported here", 404);
+      await thirdPartyInvites.receive(originOf(req), req.params["roomId"] ?? "", req.body);
+      return {};
     },
   };
   return [
@@ -59,6 +63,6 @@ export function membershipEndpoints(resident: ResidentMembership): Endpoint[] {
     sendEndpoint("leave", "v1", resident) as Endpoint,
     sendEndpoint("leave", "v2", resident) as Endpoint,
     sendEndpoint("knock", "v1", resident) as Endpoint,
-    exchangeThirdPartyInvite,
+    exchangeThirdPartyInvite as Endpoint,
   ];
 }

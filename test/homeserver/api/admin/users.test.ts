@@ -156,8 +156,10 @@ for (const engine of engines) {
       assert.equal(back.status, 200, JSON.stringify(back.body));
       assert.equal(back.body["deactivated"], false);
       assert.equal((await login(hs, "@dave:test.local", "Dave-pass-3")).status, 200);
-      // What is not kept here is refused rather than dropped.
-      assertError(await call(hs, "PUT", path, { token: admin, body: { threepids: [{ medium: "email", address: "d@example.org" }] } }), 400, "M_INVALID_PARAM");
+      // 3PIDs are kept (more in test/homeserver/threepids); what is not kept here is refused rather than dropped.
+      const withThreepid = await call(hs, "PUT", path, { token: admin, body: { threepids: [{ medium: "email", address: "D@example.org" }] } });
+      assert.deepEqual((withThreepid.body["threepids"] as Array<Record<string, unknown>>).map((t) => t["address"]), ["d@example.org"]);
+      assertError(await call(hs, "PUT", path, { token: admin, body: { external_ids: [{ auth_provider: "oidc", external_id: "d" }] } }), 400, "M_INVALID_PARAM");
       assertError(await call(hs, "PUT", path, { token: admin, body: { user_type: "bot" } }), 400, "M_INVALID_PARAM");
       assertError(await call(hs, "PUT", `/_synapse/admin/v2/users/${enc("@dave:elsewhere.example")}`, { token: admin, body: {} }), 400, "M_INVALID_PARAM");
       assertError(await call(hs, "PUT", path, { token: bob.accessToken, body: { admin: true } }), 403, "M_FORBIDDEN");
