@@ -1,7 +1,7 @@
 // identity-service.yaml: a full configuration read, the defaults, and bad values refused with a
 // ConfigError naming the key.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -114,6 +114,24 @@ describe("identity service: configuration", () => {
     rejects({ ip_range_blacklist: ["nope"] }, "ip_range_blacklist[0]");
     rejects({ rc_request_token: { ip: { per_second: -1 } } }, "rc_request_token.ip.per_second");
     rejects({ web_client_location: "nowhere" }, "web_client_location");
+  });
+
+  it("reads the README's example as it says", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Running the identity service"));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(example !== undefined, "the README has the example");
+    const dir = await mkdtemp(join(tmpdir(), "weft-is-readme-"));
+    try {
+      await writeFile(join(dir, "identity-service.yaml"), example);
+      const { config, warnings } = await loadIdentityServiceConfig("identity-service.yaml", dir);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual([config.serverName, config.port, config.bindAddresses, config.tls], ["id.example.org", 8090, ["127.0.0.1"], undefined]);
+      assert.deepEqual([config.email?.smtpHost, config.sms?.from, [...config.policies.keys()]], ["mail.example.org", "+15005550006", ["privacy_policy"]]);
+      assert.deepEqual(config.database, { engine: "sqlite", path: join(dir, "identity.db") });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("loads a YAML file, relative paths against its folder", async () => {
