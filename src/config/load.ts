@@ -1,9 +1,9 @@
 // Reading homeserver.yaml from disk, or the embedded defaults when no file is given.
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { parseDocument } from "yaml";
 import { ConfigError } from "./config-error.ts";
 import { parseConfig } from "./parse.ts";
+import { parseYamlText } from "./service-file.ts";
 import type { HomeserverConfig } from "./types.ts";
 
 export interface LoadConfigOptions {
@@ -49,11 +49,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
 /** Parses homeserver.yaml text; relative paths resolve against the folder of `configPath`. */
 export function parseConfigText(text: string, configPath: string): LoadedConfig {
-  // YAML 1.1, the version Synapse's PyYAML reads: `yes`/`no`/`on`/`off` are booleans there, and
-  // files written for Synapse must mean the same here.
-  const doc = parseDocument(text, { version: "1.1", prettyErrors: true });
-  const first = doc.errors[0];
-  if (first !== undefined) throw new ConfigError(undefined, `${configPath} is not valid YAML: ${first.message}`);
-  const { config, warnings } = parseConfig(doc.toJS(), { baseDir: dirname(configPath), configPath });
-  return { config, warnings: [...doc.warnings.map((w) => `${configPath}: ${w.message}`), ...warnings] };
+  const { raw, warnings: yamlWarnings } = parseYamlText(text, configPath);
+  const { config, warnings } = parseConfig(raw, { baseDir: dirname(configPath), configPath });
+  return { config, warnings: [...yamlWarnings, ...warnings] };
 }

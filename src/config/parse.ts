@@ -19,7 +19,8 @@ import { readAllowedLocal3pids, readHomeserverEmail, readRegistrationsRequire3pi
 import { describe, isMapping, resolvePath, Section } from "./section.ts";
 import type { ReadContext } from "./section.ts";
 import { parseDuration, parseSize } from "./values.ts";
-import type { HomeserverConfig, ListenerConfig, LogLevel, MediaRetentionConfig } from "./types.ts";
+import { readLogLevel } from "./service-file.ts";
+import type { HomeserverConfig, ListenerConfig, MediaRetentionConfig } from "./types.ts";
 
 export interface ParseOptions {
   /** Folder relative paths resolve against. */
@@ -36,7 +37,6 @@ const SYNAPSE_ONLY: Readonly<Record<string, string>> = {
   pid_file: "is Synapse-only (Weft does not daemonize)",
 };
 
-const LOG_LEVELS: ReadonlySet<string> = new Set<LogLevel>(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 /** The default listener: plain HTTP on loopback, every resource (a reverse proxy adds TLS). */
 export const DEFAULT_LISTENER: ListenerConfig = {
@@ -231,8 +231,3 @@ function readPresenceEnabled(root: Section): boolean {
   return enabled;
 }
 
-function readLogLevel(root: Section): LogLevel {
-  const level = root.string("log_level") ?? "info";
-  if (!LOG_LEVELS.has(level)) root.fail("log_level", `must be one of ${[...LOG_LEVELS].join(", ")}, got ${describe(level)}`);
-  return level as LogLevel;
-}

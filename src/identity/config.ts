@@ -9,12 +9,9 @@
 //   email: {smtp_host: localhost, notif_from: "Example Identity <noreply@example.org>"}
 //   sms: {account_sid: AC..., auth_token: ..., from: "+15005550006"}
 //   terms: {policies: {privacy_policy: {version: "1.0", en: {name: Privacy Policy, url: https://...}}}}
-import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { isIP } from "node:net";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
-import { parseDocument } from "yaml";
-import { ConfigError } from "../config/config-error.ts";
+import { readLogLevel, readServiceHttp, readYamlFile } from "../config/service-file.ts";
+import type { LogLevel } from "../config/types.ts";
 import { readDatabase } from "../config/database.ts";
 import { readEmail, type EmailConfig } from "../config/email.ts";
 import { readIpRangeBlocklist, readIpRanges } from "../config/federation.ts";
@@ -51,7 +48,7 @@ export interface IdentityServiceConfig {
   readonly xForwarded: boolean;
   /** PEM files to serve HTTPS with, rather than HTTP behind a reverse proxy. */
   readonly tls: { readonly certificatePath: string; readonly privateKeyPath: string } | undefined;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   readonly signingKeyPath: string;
   readonly database: DatabaseConfig;
   readonly email: EmailConfig | undefined;
@@ -77,7 +74,6 @@ export interface LoadedIdentityServiceConfig {
 }
 
 const DEFAULT_PORT = 8090;
-const LOG_LEVELS: ReadonlySet<string> = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 // identity-service-api#establishing-associations: "within a 24-hour period since its most recent modification".
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_RATE_LIMITS = {
@@ -86,17 +82,9 @@ const DEFAULT_RATE_LIMITS = {
 };
 
 export async function loadIdentityServiceConfig(configPath: string, cwd: string = process.cwd()): Promise<LoadedIdentityServiceConfig> {
-  const path = resolve(cwd, configPath);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(undefined, `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const doc = parseDocument(text, { version: "1.1", prettyErrors: true });
-  const first = doc.errors[0];
-  if (first !== undefined) throw new ConfigError(undefined, `${path} is not valid YAML: ${first.message}`);
-  return parseIdentityServiceConfig(doc.toJS(), dirname(path));
+  const { raw, warnings, baseDir } = await readYamlFile(configPath, cwd);
+  const loaded = parseIdentityServiceConfig(raw, baseDir);
+  return { ...loaded, warnings: [...warnings, ...loaded.warnings] };
 }
 
 /** Reads the parsed YAML; relative file paths resolve against `baseDir`. */
@@ -107,13 +95,7 @@ export function parseIdentityServiceConfig(raw: unknown, baseDir: string): Loade
   if (parseServerName(serverName) === undefined) root.fail("server_name", `is not a valid server name: ${describe(serverName)}`);
   const publicBaseurl = readBaseUrl(root, "public_baseurl") ?? `https://${serverName}`;
 
-  const http = root.section("http");
-  const port = http?.integer("port", DEFAULT_PORT, 1, 65535) ?? DEFAULT_PORT;
-  const bindAddresses = (http?.stringList("bind_addresses") ?? ["127.0.0.1"]).map((address, i) => {
-    if (isIP(address) === 0) throw new ConfigError(`http.bind_addresses[${i}]`, `must be an IP address, got ${describe(address)}`);
-    return address;
-  });
-  const xForwarded = http?.boolean("x_forwarded", false) ?? false;
+  const { http, port, bindAddresses, xForwarded } = readServiceHttp(root, DEFAULT_PORT);
   const certificatePath = http?.filePath("tls_certificate_path");
   const privateKeyPath = http?.filePath("tls_private_key_path");
   if ((certificatePath === undefined) !== (privateKeyPath === undefined)) {
@@ -122,8 +104,7 @@ export function parseIdentityServiceConfig(raw: unknown, baseDir: string): Loade
   const tls = certificatePath === undefined || privateKeyPath === undefined ? undefined : { certificatePath, privateKeyPath };
   http?.finish();
 
-  const logLevel = root.string("log_level") ?? "info";
-  if (!LOG_LEVELS.has(logLevel)) root.fail("log_level", `must be one of ${[...LOG_LEVELS].join(", ")}`);
+  const logLevel = readLogLevel(root);
 
   const signingKeyPath = root.filePath("signing_key_path") ?? resolvePath(baseDir, `${serverName}.signing.key`);
   const database = readIdentityDatabase(root, baseDir);

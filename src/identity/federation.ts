@@ -2,17 +2,13 @@
 // keys for X-Matrix-signed /3pid/unbind requests, and their /3pid/onbind. Built from the
 // homeserver's own federation parts: server discovery, the guarded HTTPS transport (the IP range
 // blocklist applies, as a homeserver name in a request is the caller's choice) and the keyring.
-import { readFile } from "node:fs/promises";
 import type { FastifyBaseLogger } from "fastify";
 import type { SigningKey } from "../core/crypto/ed25519.ts";
 import { FederationClient } from "../homeserver/federation/client.ts";
-import { ServerDiscovery } from "../homeserver/federation/discovery.ts";
+import { serverTransport } from "../homeserver/federation/federation.ts";
 import { systemResolver, type DnsResolver } from "../homeserver/federation/dns.ts";
-import { IpRangePolicy } from "../homeserver/federation/ip-ranges.ts";
 import { Keyring, type KeyringStore } from "../homeserver/federation/keyring.ts";
 import { FederationAuthenticator } from "../homeserver/federation/request-auth.ts";
-import { HttpsTransport } from "../homeserver/federation/transport.ts";
-import { fetchWellKnown } from "../homeserver/federation/well-known.ts";
 import type { StoredServerKey } from "../storage/stores/server-keys.ts";
 import type { IdentityServiceConfig } from "./config.ts";
 
@@ -52,31 +48,13 @@ class MemoryKeyStore implements KeyringStore {
   }
 }
 
-async function readCaFiles(paths: readonly string[]): Promise<string[]> {
-  return await Promise.all(
-    paths.map(async (path) => {
-      try {
-        return await readFile(path, "utf8");
-      } catch (err) {
-        throw new Error(`federation_custom_ca_list: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-      }
-    }),
-  );
-}
-
 export async function createIdentityFederation(
   config: IdentityServiceConfig,
   signingKeys: readonly SigningKey[],
   logger: FastifyBaseLogger,
   resolver: DnsResolver = systemResolver,
 ): Promise<IdentityFederation> {
-  const transport = new HttpsTransport({
-    resolver,
-    ipRanges: new IpRangePolicy(config.ipRangeBlocklist, config.ipRangeAllowlist),
-    verifyCertificates: config.federationVerifyCertificates,
-    extraCaCertificates: await readCaFiles(config.federationCustomCaList),
-  });
-  const discovery = new ServerDiscovery({ resolver, fetchWellKnown: (hostname) => fetchWellKnown(transport, hostname) });
+  const { transport, discovery } = await serverTransport(config, resolver);
   const signingKey = signingKeys[0] as SigningKey;
   // Requests are signed as the service (identity-service-api#invitation-storage: the onbind request
   // "MUST be signed with a long-term private key for the identity server").

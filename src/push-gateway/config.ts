@@ -8,11 +8,8 @@
 //     com.example.app.web: {type: webpush, vapid_private_key: vapid.pem, vapid_contact_email: admin@example.com}
 //
 // An app ID may end in `*`-patterns (Sygnal's), matched when no app has the exact ID.
-import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { isIP } from "node:net";
-import { parseDocument } from "yaml";
-import { ConfigError } from "../config/config-error.ts";
+import { readLogLevel, readServiceHttp, readYamlFile } from "../config/service-file.ts";
+import type { LogLevel } from "../config/types.ts";
 import { Section, describe } from "../config/section.ts";
 import type { ReadContext } from "../config/section.ts";
 
@@ -53,7 +50,7 @@ export interface PushGatewayConfig {
   readonly port: number;
   readonly bindAddresses: readonly string[];
   readonly xForwarded: boolean;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   /** By app ID (or pattern), in file order. */
   readonly apps: ReadonlyMap<string, AppConfig>;
 }
@@ -64,38 +61,22 @@ export interface LoadedPushGatewayConfig {
 }
 
 const DEFAULT_PORT = 5000;
-const LOG_LEVELS: ReadonlySet<string> = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 /** Sygnal's default TTL for web pushes: 15 minutes. */
 const DEFAULT_WEBPUSH_TTL = 15 * 60;
 
 export async function loadPushGatewayConfig(configPath: string, cwd: string = process.cwd()): Promise<LoadedPushGatewayConfig> {
-  const path = resolve(cwd, configPath);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(undefined, `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const doc = parseDocument(text, { version: "1.1", prettyErrors: true });
-  const first = doc.errors[0];
-  if (first !== undefined) throw new ConfigError(undefined, `${path} is not valid YAML: ${first.message}`);
-  return parsePushGatewayConfig(doc.toJS(), dirname(path));
+  const { raw, warnings, baseDir } = await readYamlFile(configPath, cwd);
+  const loaded = parsePushGatewayConfig(raw, baseDir);
+  return { ...loaded, warnings: [...warnings, ...loaded.warnings] };
 }
 
 /** Reads the parsed YAML; relative file paths resolve against `baseDir`. */
 export function parsePushGatewayConfig(raw: unknown, baseDir: string): LoadedPushGatewayConfig {
   const ctx: ReadContext = { baseDir, warnings: [] };
   const root = Section.of(ctx, raw, "");
-  const http = root.section("http");
-  const port = http?.integer("port", DEFAULT_PORT, 1, 65535) ?? DEFAULT_PORT;
-  const bindAddresses = (http?.stringList("bind_addresses") ?? ["127.0.0.1"]).map((address, i) => {
-    if (isIP(address) === 0) throw new ConfigError(`http.bind_addresses[${i}]`, `must be an IP address, got ${describe(address)}`);
-    return address;
-  });
-  const xForwarded = http?.boolean("x_forwarded", false) ?? false;
+  const { http, port, bindAddresses, xForwarded } = readServiceHttp(root, DEFAULT_PORT);
   http?.finish();
-  const logLevel = root.string("log_level") ?? "info";
-  if (!LOG_LEVELS.has(logLevel)) root.fail("log_level", `must be one of ${[...LOG_LEVELS].join(", ")}`);
+  const logLevel = readLogLevel(root);
   root.ignore("log", "(Sygnal's logging setup) is not read: use log_level");
   root.ignore("metrics", "(Sygnal's Prometheus and Sentry setup) is not read");
   root.ignore("proxy", "(an HTTP proxy for outgoing pushes) is not supported yet");

@@ -49,17 +49,29 @@ export async function readCaFiles(paths: readonly string[]): Promise<string[]> {
   );
 }
 
+/** The settings that say how other servers are reached: the homeserver's keys of those names, and the identity service's. */
+export interface ServerTransportSettings {
+  readonly ipRangeBlocklist: HomeserverConfig["ipRangeBlocklist"];
+  readonly ipRangeAllowlist: HomeserverConfig["ipRangeAllowlist"];
+  readonly federationVerifyCertificates: boolean;
+  readonly federationCustomCaList: readonly string[];
+}
+
+/** HTTPS to other servers under the settings, and how their names are resolved (server-server-api#resolving-server-names). */
+export async function serverTransport(settings: ServerTransportSettings, resolver: DnsResolver): Promise<{ transport: HttpsTransport; discovery: ServerDiscovery }> {
+  const transport = new HttpsTransport({
+    resolver,
+    ipRanges: new IpRangePolicy(settings.ipRangeBlocklist, settings.ipRangeAllowlist),
+    verifyCertificates: settings.federationVerifyCertificates,
+    extraCaCertificates: await readCaFiles(settings.federationCustomCaList),
+  });
+  return { transport, discovery: new ServerDiscovery({ resolver, fetchWellKnown: (hostname) => fetchWellKnown(transport, hostname) }) };
+}
+
 export async function createFederation(deps: FederationDeps): Promise<Federation> {
   const { config, serverKeys } = deps;
   const logger = deps.logger.child({ component: "federation" });
-  const resolver = deps.resolver ?? systemResolver;
-  const transport = new HttpsTransport({
-    resolver,
-    ipRanges: new IpRangePolicy(config.ipRangeBlocklist, config.ipRangeAllowlist),
-    verifyCertificates: config.federationVerifyCertificates,
-    extraCaCertificates: await readCaFiles(config.federationCustomCaList),
-  });
-  const discovery = new ServerDiscovery({ resolver, fetchWellKnown: (hostname) => fetchWellKnown(transport, hostname) });
+  const { transport, discovery } = await serverTransport(config, deps.resolver ?? systemResolver);
   const client = new FederationClient({ serverName: config.serverName, signingKey: serverKeys.signingKey, discovery, transport });
   const keyring = new Keyring({
     serverName: config.serverName,

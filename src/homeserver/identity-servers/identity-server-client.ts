@@ -140,27 +140,8 @@ export class IdentityServerClient {
     }
     url.searchParams.append("public_key", publicKey);
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-    let response;
-    try {
-      response = await this.#options.transport.request({
-        target: { host, port: url.port === "" ? 443 : Number(url.port) },
-        hostHeader: url.host,
-        method: "GET",
-        path: `${url.pathname}${url.search}`,
-        timeoutMs: REQUEST_TIMEOUT_MS,
-        maxResponseBytes: MAX_RESPONSE_BYTES,
-      });
-    } catch (err) {
-      if (err instanceof TransportError) throw new IdentityServerError(`${url.host} could not be reached: ${err.message}`, undefined, undefined, undefined);
-      throw err;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(response.body.toString("utf8"));
-    } catch {
-      json = undefined;
-    }
-    const valid = isJsonObject(json) ? json["valid"] : undefined;
+    const response = await this.#exchange({ host, port: url.port === "" ? 443 : Number(url.port) }, url.host, "GET", `${url.pathname}${url.search}`, {});
+    const valid = response.body?.["valid"];
     if (response.status !== 200 || typeof valid !== "boolean") {
       throw new IdentityServerError(`${url.host} answered the key validity check with HTTP ${response.status} and no valid boolean`, response.status, undefined, undefined);
     }
@@ -178,20 +159,46 @@ export class IdentityServerClient {
       const { serverName, signingKey } = this.#options;
       headers["authorization"] = signRequest({ method, uri: path, origin: serverName, destination: idServer, content: options.body }, signingKey);
     }
+    const { status, body } = await this.#exchange(
+      { host: server.host, port: server.port ?? 443 },
+      idServer,
+      method,
+      path,
+      headers,
+      options.body === undefined ? undefined : JSON.stringify(options.body),
+    );
+    if (status < 200 || status >= 300) {
+      const errcode = typeof body?.["errcode"] === "string" ? body["errcode"] : undefined;
+      const error = typeof body?.["error"] === "string" ? body["error"] : `HTTP ${status}`;
+      throw new IdentityServerError(`${idServer} answered ${status}: ${error}`, status, errcode, body);
+    }
+    if (body === undefined) throw new IdentityServerError(`${idServer} answered ${path} with no JSON object`, status, undefined, undefined);
+    return body;
+  }
+
+  /** One request over HTTPS: the status and the JSON object answered, if it is one. */
+  async #exchange(
+    target: { host: string; port: number },
+    hostHeader: string,
+    method: "GET" | "POST",
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; body: JsonObject | undefined }> {
     let response;
     try {
       response = await this.#options.transport.request({
-        target: { host: server.host, port: server.port ?? 443 },
-        hostHeader: idServer,
+        target,
+        hostHeader,
         method,
         path,
         headers,
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        ...(body === undefined ? {} : { body }),
         timeoutMs: REQUEST_TIMEOUT_MS,
         maxResponseBytes: MAX_RESPONSE_BYTES,
       });
     } catch (err) {
-      if (err instanceof TransportError) throw new IdentityServerError(`${idServer} could not be reached: ${err.message}`, undefined, undefined, undefined);
+      if (err instanceof TransportError) throw new IdentityServerError(`${hostHeader} could not be reached: ${err.message}`, undefined, undefined, undefined);
       throw err;
     }
     let json: unknown;
@@ -200,13 +207,6 @@ export class IdentityServerClient {
     } catch {
       json = undefined;
     }
-    const body = isJsonObject(json) ? json : undefined;
-    if (response.status < 200 || response.status >= 300) {
-      const errcode = typeof body?.["errcode"] === "string" ? body["errcode"] : undefined;
-      const error = typeof body?.["error"] === "string" ? body["error"] : `HTTP ${response.status}`;
-      throw new IdentityServerError(`${idServer} answered ${response.status}: ${error}`, response.status, errcode, body);
-    }
-    if (body === undefined) throw new IdentityServerError(`${idServer} answered ${path} with no JSON object`, response.status, undefined, undefined);
-    return body;
+    return { status: response.status, body: isJsonObject(json) ? json : undefined };
   }
 }
