@@ -109,6 +109,18 @@ signing_key_path: ${data(keyFile)}
 # registration token from an admin) or, knowingly, enable_registration_without_verification.
 enable_registration: false
 #registration_requires_token: true
+# Or require a validated email address (needs the email section below).
+#registrations_require_3pid: [email]
+
+# Mail, for email addresses on accounts: the server mails the validation tokens itself.
+#email:
+#  smtp_host: mail.example.org
+#  smtp_port: 587
+#  smtp_user: matrix
+#  smtp_pass: "change me"
+#  require_transport_security: true
+#  notif_from: "%(app)s <noreply@example.org>"
+#  app_name: Matrix
 
 # Lets \`weft register-user\` create accounts (admin ones too): keep it secret.
 registration_shared_secret: ${q(secret)}

@@ -40,6 +40,22 @@ describe("generateConfig", () => {
     assert.match(await readFile(configPath, "utf8"), /database: "\.\/data\/homeserver\.db"/);
   });
 
+  it("writes a commented email section that loads as it says once uncommented", async () => {
+    const configPath = join(dir, "m", "homeserver.yaml");
+    await generateConfig({ serverName: "example.org", dataDir: join(dir, "m", "data"), configPath });
+    const text = await readFile(configPath, "utf8");
+    // The registrations_require_3pid line, and the email block down to the blank line after it.
+    const uncommented = text
+      .replace(/^#registrations_require_3pid:/m, "registrations_require_3pid:")
+      .replace(/^#email:\n(#.*\n)*/m, (block) => block.replace(/^#/gm, ""));
+    assert.notEqual(uncommented, text);
+    await writeFile(configPath, uncommented);
+    const { config, warnings } = await loadConfig({ configPath });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.registrationsRequire3pid, ["email"]);
+    assert.deepEqual([config.email?.smtpHost, config.email?.smtpPort, config.email?.from], ["mail.example.org", 587, "Matrix <noreply@example.org>"]);
+  });
+
   it("gives each generated config its own registration secret", async () => {
     await generateConfig({ serverName: "one.example", dataDir: join(dir, "s1"), configPath: join(dir, "s1.yaml") });
     await generateConfig({ serverName: "two.example", dataDir: join(dir, "s2"), configPath: join(dir, "s2.yaml") });
