@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules, and the layer rule of ARCHITECTURE.md:
-// imports only flow downwards (core <- storage/http <- homeserver/identity/push-gateway <- cli).
+// imports only flow downwards (core <- storage/http/mail <- homeserver/identity/push-gateway <- cli).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -13,7 +13,7 @@ const layer = (files, forbidden, message) => ({
   },
 });
 
-const upper = ["**/config/**", "**/config/*", "**/storage/**", "**/storage/*", "**/http/**", "**/http/*", "**/homeserver/**", "**/homeserver/*",
+const upper = ["**/config/**", "**/config/*", "**/storage/**", "**/storage/*", "**/http/**", "**/http/*", "**/mail/**", "**/mail/*", "**/homeserver/**", "**/homeserver/*",
   "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*", "**/cli/**", "**/cli/*"];
 const services = ["**/homeserver/**", "**/homeserver/*", "**/identity/**", "**/identity/*",
   "**/push-gateway/**", "**/push-gateway/*", "**/cli/**", "**/cli/*"];
@@ -40,6 +40,7 @@ export default tseslint.config(
     "config imports only core (ARCHITECTURE.md)."),
   layer(["src/storage/**"], [...services, "**/http/**", "**/http/*", "**/config/**", "**/config/*"], "storage imports only core (ARCHITECTURE.md)."),
   layer(["src/http/**"], [...services, "**/storage/**", "**/storage/*", "**/config/**", "**/config/*"], "http imports only core (ARCHITECTURE.md)."),
+  layer(["src/mail/**"], [...services, "**/storage/**", "**/storage/*", "**/http/**", "**/http/*", "**/config/**", "**/config/*"], "mail imports only core (ARCHITECTURE.md)."),
   layer(["src/homeserver/**"], ["**/cli/**", "**/cli/*", "**/identity/**", "**/identity/*", "**/push-gateway/**", "**/push-gateway/*"],
     "the homeserver imports core, storage and http, never cli or its sibling services (ARCHITECTURE.md)."),
   layer(["src/push-gateway/**"], ["**/cli/**", "**/cli/*", "**/homeserver/**", "**/homeserver/*"],

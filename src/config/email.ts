@@ -2,10 +2,24 @@
 // how mail leaves (mail/mailer.ts). Without `smtp_host` and `notif_from` nothing is mailed.
 // The caller passes the section, reads its own keys from it (a homeserver has more) and finishes it.
 import { readFileSync } from "node:fs";
-import type { MailerConfig } from "../mail/mailer.ts";
 import { resolvePath, type Section } from "./section.ts";
 
-export interface EmailConfig extends MailerConfig {
+/** How mail leaves: what mail/mailer.ts's SmtpMailer takes (config imports nothing of mail's). */
+export interface EmailConfig {
+  readonly smtpHost: string;
+  readonly smtpPort: number;
+  readonly smtpUser?: string | undefined;
+  readonly smtpPass?: string | undefined;
+  /** TLS from the first byte (`force_tls`), instead of STARTTLS. */
+  readonly forceTls: boolean;
+  /** STARTTLS when the server offers it (`enable_tls`). */
+  readonly enableTls: boolean;
+  /** Refuse a connection STARTTLS did not secure (`require_transport_security`). */
+  readonly requireTransportSecurity: boolean;
+  /** The From header (`notif_from`, with `%(app)s` replaced). */
+  readonly from: string;
+  readonly tlsServername?: string | undefined;
+  readonly extraCaCertificates?: readonly string[] | undefined;
   /** The name mails give the service ("%(app)s" in Synapse's templates and notif_from). */
   readonly appName: string;
 }
