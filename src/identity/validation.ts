@@ -39,6 +39,8 @@ export interface ValidationDeps {
 export class Validation {
   readonly #ipLimiter: RateLimiter;
   readonly #threepidLimiter: RateLimiter;
+  /** Wrong tokens given per session: a texted code has six digits, so guessing must end quickly. */
+  readonly #wrongTokens = new Map<string, number>();
 
   constructor(private readonly deps: ValidationDeps) {
     // Wall-clock time, not the sessions' clock: a limit is about how fast requests come now.
@@ -105,7 +107,18 @@ export class Validation {
     if (session === undefined || session.client_secret !== clientSecret || session.medium !== medium) throw noValidSession();
     // v2_email_associations.yaml submitToken 400s: M_SESSION_EXPIRED, M_TOKEN_INCORRECT (both added in v1.18).
     if (this.expired(session)) throw sessionExpired();
-    if (session.token !== token) throw new MatrixError("M_TOKEN_INCORRECT", "The token is incorrect", 400);
+    if (session.token !== token) {
+      const wrong = (this.#wrongTokens.get(sid) ?? 0) + 1;
+      // Past MAX_WRONG_TOKENS the session is gone: the user asks for a new token, which the requestToken limits pace.
+      if (wrong >= MAX_WRONG_TOKENS) {
+        this.#wrongTokens.delete(sid);
+        await this.deps.store.deleteSession(sid);
+      } else {
+        this.#wrongTokens.set(sid, wrong);
+      }
+      throw new MatrixError("M_TOKEN_INCORRECT", "The token is incorrect", 400);
+    }
+    this.#wrongTokens.delete(sid);
     if (session.validated_ts !== null) return session;
     const now = this.deps.now();
     await this.deps.store.markValidated(sid, now);
@@ -121,6 +134,9 @@ export class Validation {
     return session as SessionRow & { validated_ts: number };
   }
 }
+
+/** Wrong tokens a validation session takes before it is deleted. */
+export const MAX_WRONG_TOKENS = 10;
 
 function limit(limiter: RateLimiter, key: string): void {
   const decision = limiter.take(key);

@@ -10,6 +10,7 @@ import type { JsonObject } from "../../src/core/json.ts";
 import { signRequest } from "../../src/homeserver/federation/request-auth.ts";
 import { generateSigningKey } from "../../src/core/crypto/ed25519.ts";
 import { lookupHash } from "../../src/core/identifiers/threepid.ts";
+import { MAX_WRONG_TOKENS } from "../../src/identity/validation.ts";
 import { engines } from "../storage/engines.ts";
 import { ALL_POLICY_URLS, clientSecret, eventually, IS_NAME, POLICIES, startStack, tokenOfMail, type Json, type Stack } from "./harness.ts";
 
@@ -225,6 +226,19 @@ for (const engine of engines) {
       } finally {
         stack.clockOffsetMs = 0;
       }
+    });
+
+    it("ends a session after MAX_WRONG_TOKENS wrong codes, so that a six-digit code cannot be guessed", async () => {
+      const ines = await stack.homeserverUser("ines");
+      const secret = clientSecret();
+      const reply = await stack.call("POST", "/validate/msisdn/requestToken", { token: ines.token, body: { client_secret: secret, country: "GB", phone_number: "07700 900002", send_attempt: 1 } });
+      assert.equal(reply.status, 200, reply.text);
+      const code = /(\d{6})$/.exec(stack.twilio.messages.at(-1)?.body ?? "")?.[1] as string;
+      const sid = reply.json["sid"] as string;
+      const submit = (token: string) => stack.call("POST", "/validate/msisdn/submitToken", { token: ines.token, body: { sid, client_secret: secret, token } });
+      const wrong = code === "000000" ? "000001" : "000000";
+      for (let i = 0; i < MAX_WRONG_TOKENS; i++) await errcode(submit(wrong), 400, "M_TOKEN_INCORRECT");
+      await errcode(submit(code), 404, "M_NO_VALID_SESSION");
     });
 
     it("validates a phone number by SMS through Twilio's API, and binds it", async () => {
