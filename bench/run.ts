@@ -9,6 +9,7 @@ import { federationBench } from "./federation.bench.ts";
 import { e2eeBench } from "./e2ee.bench.ts";
 import { userDirectoryBench } from "./user-directory.bench.ts";
 import { pushGatewayBench } from "./push-gateway.bench.ts";
+import { identityBench } from "./identity.bench.ts";
 
 const benches: Record<string, () => Promise<void>> = {
   signing: signingBench,
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
   e2ee: e2eeBench,
   "user-directory": userDirectoryBench,
   "push-gateway": pushGatewayBench,
+  identity: identityBench,
 };
 
 const wanted = process.argv.slice(2);
