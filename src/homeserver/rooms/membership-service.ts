@@ -77,7 +77,7 @@ export class MembershipService {
 
   async #join(requester: Requester, roomIdOrAlias: string, request: JoinRequest): Promise<{ roomId: string }> {
     const userId = requester.userId;
-    const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
+    const { roomId, servers } = await this.resolveTarget(roomIdOrAlias, request.via ?? []);
     this.#deps.checkNotBlocked?.(roomId);
     const state = await this.#deps.states.current(roomId);
     const content = await this.#withProfile(userId, { membership: "join" }, request.reason);
@@ -119,7 +119,7 @@ export class MembershipService {
   /** POST /knock/{roomIdOrAlias} (client-server-api#knocking-on-rooms). */
   async knock(requester: Requester, roomIdOrAlias: string, request: { via?: readonly string[]; reason?: string | undefined }): Promise<{ roomId: string }> {
     const userId = requester.userId;
-    const { roomId, servers } = await this.#resolveTarget(roomIdOrAlias, request.via ?? []);
+    const { roomId, servers } = await this.resolveTarget(roomIdOrAlias, request.via ?? []);
     this.#deps.checkNotBlocked?.(roomId);
     const content = await this.#withProfile(userId, { membership: "knock" }, request.reason);
     const state = await this.#deps.states.current(roomId);
@@ -322,8 +322,8 @@ export class MembershipService {
     return { roomId: joined.roomId };
   }
 
-  /** The room of a room ID or alias, and the servers that may help reach it. */
-  async #resolveTarget(roomIdOrAlias: string, via: readonly string[]): Promise<{ roomId: string; servers: string[] }> {
+  /** The room of a room ID or alias, and the servers that may help reach it (`via` first). */
+  async resolveTarget(roomIdOrAlias: string, via: readonly string[]): Promise<{ roomId: string; servers: string[] }> {
     if (roomIdOrAlias.startsWith("#")) {
       const resolved = await this.#deps.aliases.resolve(roomIdOrAlias);
       return { roomId: resolved.roomId, servers: unique([...via, ...resolved.servers]) };

@@ -7,6 +7,7 @@
  * invite_3pid; the inviter's power; the identity server's refusals as the client gets them.
  */
 import assert from "node:assert/strict";
+import { serverNameOf } from "../../../src/core/identifiers/index.ts";
 import { after, before, describe, it } from "node:test";
 import { Agent } from "undici";
 import { engines } from "../../storage/engines.ts";
@@ -185,6 +186,18 @@ for (const engine of engines) {
       const timeline = await hs.timeline(roomId);
       const redeemed = timeline.find((e) => e.type === "m.room.member" && e.stateKey === bob.userId && e.content["membership"] === "invite");
       assert.deepEqual((redeemed?.content["third_party_invite"] as Json | undefined)?.["signed"], signed);
+    });
+
+    it("joins with third_party_signed by the room's alias: the alias resolved, the invite redeemed there, then the join", async () => {
+      const localpart = `tpi${Date.now().toString(36)}`;
+      const roomId = await createRoom(alice, { room_alias_name: localpart });
+      const address = freshAddress("aliasjoin");
+      assert.equal((await invite3pid(alice, is, roomId, address)).status, 200);
+      const signed = is.signedFor(lastInvite(), bob.userId, { extra: { sender: alice.userId } });
+      const alias = `#${localpart}:${serverNameOf(alice.userId) ?? ""}`;
+      const joined = await bob.call("POST", `/_matrix/client/v3/join/${enc(alias)}`, { third_party_signed: signed });
+      assert.equal(joined["room_id"], roomId);
+      assert.equal((await memberContent(roomId, bob.userId))?.["membership"], "join");
     });
 
     it("ignores onbind invites of other servers' users, of users it does not have, and of another user than the one bound", async () => {

@@ -59,17 +59,25 @@ function viaServers(req: MatrixRequest): string[] {
 /**
  * A join with third_party_signed (joining.yaml: the server "must verify that it matches a pending
  * m.room.third_party_invite event in the room"): the third-party invite is redeemed into an invite
- * of the user first, as an identity server's onbind would, and the user then joins on it.
- * Answers the join request to make: without third_party_signed once redeemed.
+ * of the user first, as an identity server's onbind would, and the user then joins on it. An alias
+ * is resolved first, since the invite is redeemed in a room. Answers the room to join, and the
+ * join request to make: without third_party_signed once redeemed.
  */
-async function redeemThirdPartySigned(thirdPartyInvites: ThirdPartyInviteService | undefined, requester: Requester, roomIdOrAlias: string, body: JoinBody): Promise<JoinBody> {
+async function redeemThirdPartySigned(
+  membership: MembershipService,
+  thirdPartyInvites: ThirdPartyInviteService | undefined,
+  requester: Requester,
+  roomIdOrAlias: string,
+  via: readonly string[],
+  body: JoinBody,
+): Promise<{ target: string; via: readonly string[]; body: JoinBody }> {
   const signed = body.third_party_signed;
-  // An alias names no room to redeem in before it is resolved: that join carries the signed block as it is.
-  if (signed === undefined || thirdPartyInvites === undefined || !roomIdOrAlias.startsWith("!")) return body;
+  if (signed === undefined || thirdPartyInvites === undefined) return { target: roomIdOrAlias, via, body };
   const sender = signed["sender"];
   if (typeof sender !== "string") throw new MatrixError("M_MISSING_PARAM", "Missing parameter: third_party_signed.sender", 400);
-  await thirdPartyInvites.redeem(requester.userId, roomIdOrAlias, sender, signed);
-  return { ...(body.reason === undefined ? {} : { reason: body.reason }) };
+  const { roomId, servers } = await membership.resolveTarget(roomIdOrAlias, via);
+  await thirdPartyInvites.redeem(requester.userId, roomId, sender, signed);
+  return { target: roomId, via: servers, body: body.reason === undefined ? {} : { reason: body.reason } };
 }
 
 export function membershipEndpoints(membership: MembershipService, thirdPartyInvites?: ThirdPartyInviteService): Endpoint[] {
@@ -87,9 +95,9 @@ export function membershipEndpoints(membership: MembershipService, thirdPartyInv
       // modules/guest_access.md lets guests join by room ID (POST /rooms/{roomId}/join); this is the
       // same request when given a room ID, and the one matrix-js-sdk and sytest make.
       const requester = roomIdOrAlias.startsWith("!") ? requesterOf(req) : nonGuestRequesterOf(req);
-      const body = await redeemThirdPartySigned(thirdPartyInvites, requester, roomIdOrAlias, req.body);
-      const { roomId } = await membership.join(requester, roomIdOrAlias, {
-        via: viaServers(req),
+      const { target, via, body } = await redeemThirdPartySigned(membership, thirdPartyInvites, requester, roomIdOrAlias, viaServers(req), req.body);
+      const { roomId } = await membership.join(requester, target, {
+        via: [...via],
         reason: body.reason,
         thirdPartySigned: body.third_party_signed,
       });
@@ -110,7 +118,7 @@ export function membershipEndpoints(membership: MembershipService, thirdPartyInv
     handler: async (req) => {
       const requester = requesterOf(req);
       const roomId = req.params["roomId"] ?? "";
-      const body = await redeemThirdPartySigned(thirdPartyInvites, requester, roomId, req.body);
+      const { body } = await redeemThirdPartySigned(membership, thirdPartyInvites, requester, roomId, [], req.body);
       const joined = await membership.join(requester, roomId, { reason: body.reason, thirdPartySigned: body.third_party_signed });
       return { room_id: joined.roomId };
     },
