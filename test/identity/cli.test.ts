@@ -2,67 +2,22 @@
 // good one (making its signing key and database on first start), stops cleanly on SIGTERM, and
 // finds its key and pepper again on the next start.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-
-const weft = fileURLToPath(new URL("../../bin/weft.mjs", import.meta.url));
-
-function run(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [weft, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stderr }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Starts the service, waits until it listens, and answers its URL and a stop that resolves to the exit code. */
-async function startService(cwd: string): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [weft, "identity-service", "--config", "identity-service.yaml"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (d: Buffer) => {
-      output += d.toString();
-      const match = /listening on (http:\/\/[^"\s]+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("exit", (code) => reject(new Error(`weft identity-service exited with ${code}: ${output}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.removeAllListeners("exit");
-        child.on("exit", (code) => resolve(code));
-        child.kill("SIGTERM");
-      }),
-  };
-}
+import { runWeft, startWeft } from "../cli/weft-process.ts";
+import { freePort } from "../homeserver/federation/tls-homeserver.ts";
 
 describe("the weft identity-service command", () => {
   it("refuses to start without a config or with a bad one", async () => {
     const dir = await mkdtemp(join(tmpdir(), "weft-cli-is-"));
     try {
-      const missing = await run(["identity-service"], dir);
+      const missing = await runWeft(["identity-service"], dir);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /--config is required/);
       await writeFile(join(dir, "bad.yaml"), "server_name: id.test\nhttp: {port: 0}\n");
-      const bad = await run(["identity-service", "--config", "bad.yaml"], dir);
+      const bad = await runWeft(["identity-service", "--config", "bad.yaml"], dir);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /invalid configuration: http\.port/);
     } finally {
@@ -75,7 +30,7 @@ describe("the weft identity-service command", () => {
     try {
       const port = await freePort();
       await writeFile(join(dir, "identity-service.yaml"), `server_name: id.test\nhttp: {port: ${port}}\ndatabase: data/identity.db\nsigning_key_path: data/id.key\nlog_level: info\n`);
-      let service = await startService(dir);
+      let service = await startWeft(["identity-service", "--config", "identity-service.yaml"], dir);
       const status = await fetch(`${service.url}/_matrix/identity/v2`);
       assert.equal(status.status, 200);
       assert.deepEqual(await status.json(), {});
@@ -87,7 +42,7 @@ describe("the weft identity-service command", () => {
       assert.equal((await fetch(`${service.url}/_matrix/identity/v2/validate/email/requestToken`, { method: "POST", body: "{}" })).status, 404);
       assert.equal(await service.stop(), 0, "a clean exit on SIGTERM");
 
-      service = await startService(dir);
+      service = await startWeft(["identity-service", "--config", "identity-service.yaml"], dir);
       const again = (await (await fetch(`${service.url}/_matrix/identity/v2/pubkey/ed25519:0`)).json()) as { public_key: string };
       assert.equal(again.public_key, key.public_key);
       assert.equal(await service.stop(), 0);
