@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { openDatabase } from "../../src/storage/database.ts";
 import { RegistrationTokenStore } from "../../src/storage/stores/registration-tokens.ts";
-
-const weft = fileURLToPath(new URL("../../bin/weft.mjs", import.meta.url));
-
-function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [weft, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runWeft } from "./weft-process.ts";
 
 // SQLite only: a config file cannot name a PostgreSQL schema, so on PostgreSQL the command would write
 // into the shared test database's default schema; the store it calls is tested on both engines.
@@ -30,16 +15,16 @@ describe("weft create-registration-token [sqlite]", () => {
     try {
       const dbPath = join(dir, "data", "homeserver.db");
       await writeFile(join(dir, "homeserver.yaml"), `server_name: cli.test\ndatabase: {name: sqlite3, args: {database: ${dbPath}}}\n`);
-      const chosen = await run(["create-registration-token", "--config", "homeserver.yaml", "--token", "welcome-1", "--uses-allowed", "5", "--expires-in-hours", "24"], dir);
+      const chosen = await runWeft(["create-registration-token", "--config", "homeserver.yaml", "--token", "welcome-1", "--uses-allowed", "5", "--expires-in-hours", "24"], dir);
       assert.equal(chosen.code, 0, chosen.stderr);
       assert.equal(chosen.stdout, "welcome-1\n");
-      const random = await run(["create-registration-token", "-c", "homeserver.yaml", "--length", "20"], dir);
+      const random = await runWeft(["create-registration-token", "-c", "homeserver.yaml", "--length", "20"], dir);
       assert.equal(random.code, 0, random.stderr);
       assert.match(random.stdout, /^[A-Za-z0-9_-]{20}\n$/);
-      const duplicate = await run(["create-registration-token", "-c", "homeserver.yaml", "--token", "welcome-1"], dir);
+      const duplicate = await runWeft(["create-registration-token", "-c", "homeserver.yaml", "--token", "welcome-1"], dir);
       assert.equal(duplicate.code, 1);
       assert.match(duplicate.stderr, /already exists/);
-      const bad = await run(["create-registration-token", "-c", "homeserver.yaml", "--uses-allowed", "lots"], dir);
+      const bad = await runWeft(["create-registration-token", "-c", "homeserver.yaml", "--uses-allowed", "lots"], dir);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /--uses-allowed/);
 
