@@ -5,7 +5,7 @@
 // session then proves the address to /account/3pid/add and to the m.login.email.identity UIA stage.
 import { randomInt, timingSafeEqual } from "node:crypto";
 import { MatrixError } from "../../core/errors.ts";
-import { canonicalEmail, isEmailAddress } from "../../core/identifiers/threepid.ts";
+import { parseEmailAddress } from "../../core/identifiers/threepid.ts";
 import type { HomeserverEmailConfig } from "../../config/types.ts";
 import { MailError, type MailSender } from "../../mail/mailer.ts";
 import type { ThreepidStore, ValidationSession } from "../../storage/stores/threepids.ts";
@@ -76,9 +76,10 @@ export class ThreepidValidation {
       throw new MatrixError("M_THREEPID_MEDIUM_NOT_SUPPORTED", "This server does not validate email addresses", 400);
     }
     if (!CLIENT_SECRET.test(body.client_secret)) throw new MatrixError("M_INVALID_PARAM", "client_secret must be 1 to 255 of [0-9a-zA-Z.=_-]", 400);
+    // The mail goes to the address as written; the account and the checks take its canonical form.
     const trimmed = body.email.trim();
-    if (!isEmailAddress(trimmed)) throw new MatrixError("M_INVALID_PARAM", "Not a valid email address", 400);
-    const address = canonicalEmail(trimmed);
+    const address = parseEmailAddress(trimmed);
+    if (address === undefined) throw new MatrixError("M_INVALID_PARAM", "Not a valid email address", 400);
     if (body.next_link !== undefined && !isHttpUrl(body.next_link)) throw new MatrixError("M_INVALID_PARAM", "next_link must be an http or https URL", 400);
     if (!rules.isAllowed("email", address)) throw new MatrixError("M_THREEPID_DENIED", "Third-party identifier is not allowed on this server", 403);
     const owner = await this.#options.ownerOf("email", address);
