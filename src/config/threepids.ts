@@ -1,6 +1,7 @@
 // The homeserver's third-party identifiers, Synapse's keys: the `email` section (how mail leaves,
 // config/email.ts, plus the homeserver's own `validation_token_lifetime` and `client_base_url`),
 // and the top-level `enable_3pid_changes`, `registrations_require_3pid` and `allowed_local_3pids`.
+import { isHttpUrl } from "../core/identifiers/threepid.ts";
 import { readEmail } from "./email.ts";
 import { describe, type Section } from "./section.ts";
 import type { AllowedLocal3pid, HomeserverEmailConfig } from "./types.ts";
@@ -52,13 +53,4 @@ export function readAllowedLocal3pids(root: Section): readonly AllowedLocal3pid[
     }
     return { medium, pattern };
   });
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:";
-  } catch {
-    return false;
-  }
 }

@@ -8,6 +8,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import type { FastifyBaseLogger } from "fastify";
 import { createHash } from "node:crypto";
 import { MatrixError } from "../core/errors.ts";
+import { isClientSecret } from "../core/identifiers/threepid.ts";
 import { isJsonObject, type JsonObject } from "../core/json.ts";
 import { accessTokenOf, type Endpoint, type HttpMethod, type JsonSchema, type MatrixRequest, type MatrixResponse } from "../http/endpoint.ts";
 
@@ -162,8 +163,6 @@ export function queryParam(request: IdentityRequest<unknown>, name: string): str
 }
 
 /** identity-service-api: client secrets and session IDs are "[0-9a-zA-Z.=_-]", 1 to 255 characters. */
-export const OPAQUE_ID = /^[0-9a-zA-Z.=_-]{1,255}$/;
-
 export function checkClientSecret(clientSecret: string): void {
-  if (!OPAQUE_ID.test(clientSecret)) throw invalidParam("client_secret must be 1 to 255 of the characters [0-9a-zA-Z.=_-]");
+  if (!isClientSecret(clientSecret)) throw invalidParam("client_secret must be 1 to 255 of the characters [0-9a-zA-Z.=_-]");
 }

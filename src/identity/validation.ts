@@ -11,23 +11,15 @@ import { type AnyIdentityEndpoint, checkClientSecret, type IdentityEndpoint, typ
 import { validationMail, validationSms } from "./messages.ts";
 import type { SmsSender } from "./sms.ts";
 import type { IdentityStore, SessionRow } from "./store.ts";
-import { parseEmailAddress, type ThreepidMedium } from "../core/identifiers/threepid.ts";
+import { isHttpUrl, parseEmailAddress, randomAlphanumeric, type ThreepidMedium } from "../core/identifiers/threepid.ts";
 import { canonicalMsisdn } from "./threepid.ts";
-
-const ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-function randomString(length: number): string {
-  let out = "";
-  for (let i = 0; i < length; i++) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-  return out;
-}
 
 /**
  * identity-service-api#format-of-a-validation-token: "choose one appropriate to the 3PID type". A
  * mail carries a link, so its token may be long; an SMS token is typed in, so it is six digits.
  */
 function newToken(medium: ThreepidMedium): string {
-  return medium === "email" ? randomString(32) : String(randomInt(1_000_000)).padStart(6, "0");
+  return medium === "email" ? randomAlphanumeric(32) : String(randomInt(1_000_000)).padStart(6, "0");
 }
 
 export interface ValidationDeps {
@@ -81,7 +73,7 @@ export class Validation {
     }
     limit(this.#threepidLimiter, `${medium} ${address}`);
     const session: SessionRow = {
-      sid: randomString(24),
+      sid: randomAlphanumeric(24),
       medium,
       address,
       client_secret: request.clientSecret,
@@ -153,14 +145,7 @@ function sessionExpired(): MatrixError {
 
 /** request_*_validation.yaml `next_link`: a URL (format uri) the user's browser is sent to, so http(s) only. */
 function checkNextLink(nextLink: string | undefined): string | undefined {
-  if (nextLink === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(nextLink);
-  } catch {
-    throw invalidParam("next_link must be an http or https URL");
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalidParam("next_link must be an http or https URL");
+  if (nextLink !== undefined && !isHttpUrl(nextLink)) throw invalidParam("next_link must be an http or https URL");
   return nextLink;
 }
 

@@ -1,5 +1,5 @@
 // Third-party identifiers (appendices#3pid-types) and the hashed lookup of identity-service-api#lookup.
-import { createHash } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 
 export type ThreepidMedium = "email" | "msisdn";
 
@@ -35,4 +35,28 @@ export function parseEmailAddress(input: string): string | undefined {
 /** identity-service-api#sha256: URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>". */
 export function lookupHash(address: string, medium: string, pepper: string): string {
   return createHash("sha256").update(`${address} ${medium} ${pepper}`).digest("base64url");
+}
+
+/** The client_secret and sid grammar of the validation APIs (request_token_response.yaml, identity-service-api): [0-9a-zA-Z.=_-], 1 to 255. */
+export function isClientSecret(value: string): boolean {
+  return /^[0-9a-zA-Z.=_-]{1,255}$/.test(value);
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A random string of letters and digits: a validation session's sid, or a mailed token (both fit the sid grammar, and people can type them). */
+export function randomAlphanumeric(length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return out;
+}
+
+/** Whether `value` is an absolute http(s) URL: where a validation may send the user's browser (next_link) or link back to. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
 }

@@ -3,9 +3,9 @@
 // by using a service it has control over"): /requestToken mails a token and a link; the token is
 // submitted at `submit_url` (or the link opened), which marks the session validated; a validated
 // session then proves the address to /account/3pid/add and to the m.login.email.identity UIA stage.
-import { randomInt, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { MatrixError } from "../../core/errors.ts";
-import { parseEmailAddress } from "../../core/identifiers/threepid.ts";
+import { isClientSecret, isHttpUrl, parseEmailAddress, randomAlphanumeric } from "../../core/identifiers/threepid.ts";
 import type { HomeserverEmailConfig } from "../../config/types.ts";
 import { MailError, type MailSender } from "../../mail/mailer.ts";
 import type { ThreepidStore, ValidationSession } from "../../storage/stores/threepids.ts";
@@ -19,7 +19,6 @@ export type ValidationPurpose = "registration" | "password_reset" | "add_threepi
 export const SUBMIT_TOKEN_PATH = "/_matrix/client/unstable/org.weft/email/submit_token";
 
 /** request_email_validation.yaml client_secret: `[0-9a-zA-Z.=_-]`, 1 to 255 characters. */
-const CLIENT_SECRET = /^[0-9a-zA-Z.=_-]{1,255}$/;
 
 export interface RequestTokenBody {
   readonly client_secret: string;
@@ -75,7 +74,7 @@ export class ThreepidValidation {
       // administrative_contact.yaml: "M_THREEPID_MEDIUM_NOT_SUPPORTED: The homeserver does not support adding email addresses."
       throw new MatrixError("M_THREEPID_MEDIUM_NOT_SUPPORTED", "This server does not validate email addresses", 400);
     }
-    if (!CLIENT_SECRET.test(body.client_secret)) throw new MatrixError("M_INVALID_PARAM", "client_secret must be 1 to 255 of [0-9a-zA-Z.=_-]", 400);
+    if (!isClientSecret(body.client_secret)) throw new MatrixError("M_INVALID_PARAM", "client_secret must be 1 to 255 of [0-9a-zA-Z.=_-]", 400);
     // The mail goes to the address as written; the account and the checks take its canonical form.
     const trimmed = body.email.trim();
     const address = parseEmailAddress(trimmed);
@@ -93,8 +92,8 @@ export class ThreepidValidation {
     const existing = await store.sessionFor("email", address, body.client_secret, now);
     if (existing !== undefined && body.send_attempt <= existing.send_attempt) return { sid: existing.session_id, submit_url: this.submitUrl };
 
-    const token = randomToken(32);
-    const sid = existing?.session_id ?? randomToken(24);
+    const token = randomAlphanumeric(32);
+    const sid = existing?.session_id ?? randomAlphanumeric(24);
     const expiresTs = now + email.validationTokenLifetimeMs;
     await this.#mail(purpose, trimmed, { sid, clientSecret: body.client_secret, token });
     if (existing !== undefined) {
@@ -170,25 +169,8 @@ export class ThreepidValidation {
   }
 }
 
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:";
-  } catch {
-    return false;
-  }
-}
-
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Letters and digits (sids must be of `[0-9a-zA-Z.=_-]`, request_token_response.yaml; tokens are typed in by people). */
-function randomToken(length: number): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  let out = "";
-  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
-  return out;
 }
 
 function sameSecret(stored: string, given: string): boolean {

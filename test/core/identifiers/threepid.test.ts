@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { canonicalEmail, isEmailAddress, lookupHash, parseEmailAddress } from "../../../src/core/identifiers/threepid.ts";
+import { canonicalEmail, isClientSecret, isEmailAddress, isHttpUrl, lookupHash, parseEmailAddress, randomAlphanumeric } from "../../../src/core/identifiers/threepid.ts";
 
 describe("3PIDs", () => {
   it("hashes lookups as the spec's examples do (identity-service-api#sha256)", () => {
@@ -27,5 +27,17 @@ describe("3PIDs", () => {
       assert.equal(parseEmailAddress(bad), undefined, bad);
     }
     assert.equal(parseEmailAddress("  Alice@EXAMPLE.org "), "alice@example.org");
+  });
+
+  it("reads the client_secret grammar, http(s) URLs, and makes random sids that fit the grammar", () => {
+    for (const good of ["a", "monkeys_are_GREAT", "x.y=z-1", "a".repeat(255)]) assert.equal(isClientSecret(good), true, good);
+    for (const bad of ["", "a b", "a/b", "a".repeat(256), "é"]) assert.equal(isClientSecret(bad), false, bad);
+    assert.equal(isHttpUrl("https://example.org/next"), true);
+    assert.equal(isHttpUrl("http://localhost:8080"), true);
+    for (const bad of ["javascript:alert(1)", "ftp://example.org", "/relative", "not a url"]) assert.equal(isHttpUrl(bad), false, bad);
+    const a = randomAlphanumeric(24);
+    assert.match(a, /^[A-Za-z0-9]{24}$/);
+    assert.equal(isClientSecret(a), true);
+    assert.notEqual(a, randomAlphanumeric(24));
   });
 });

@@ -2,10 +2,11 @@
 // and the requestToken endpoints of registration.yaml and password_management.yaml: the homeserver
 // validates email addresses itself, and answers the submit URL it hands out.
 import { MatrixError } from "../../../core/errors.ts";
+import { isHttpUrl } from "../../../core/identifiers/threepid.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, HttpReply, type Endpoint, type JsonSchema } from "../../../http/endpoint.ts";
 import type { BindRequest, ThreepidService } from "../../users/threepid-service.ts";
-import { escapeHtml, isHttpUrl, SUBMIT_TOKEN_PATH, type RequestTokenBody, type ThreepidValidation, type ValidationPurpose } from "../../users/threepid-validation.ts";
+import { escapeHtml, SUBMIT_TOKEN_PATH, type RequestTokenBody, type ThreepidValidation, type ValidationPurpose } from "../../users/threepid-validation.ts";
 import { nonGuestRequesterOf, queryParam } from "./requester.ts";
 
 /** request_email_validation.yaml (with the deprecated id_server and id_access_token, which a homeserver validating itself ignores). */
