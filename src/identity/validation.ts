@@ -3,6 +3,7 @@
 // validated session that /3pid/getValidated3pid, /3pid/bind and /3pid/unbind make.
 import { randomInt } from "node:crypto";
 import { MatrixError } from "../core/errors.ts";
+import { htmlPage } from "../http/html-page.ts";
 import { HttpReply } from "../http/endpoint.ts";
 import { RateLimiter } from "../http/rate-limit.ts";
 import type { MailSender } from "../mail/mailer.ts";
@@ -183,15 +184,6 @@ const SUBMIT_TOKEN_SCHEMA = {
   required: ["sid", "client_secret", "token"],
 };
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(status: number, title: string, message: string): HttpReply {
-  const html = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>\n`;
-  return HttpReply.raw(status, html, "text/html; charset=utf-8");
-}
-
 /** The two submitToken endpoints of a medium: POST for clients, GET for the user's browser. */
 function submitTokenEndpoints(validation: Validation, medium: ThreepidMedium): AnyIdentityEndpoint[] {
   const post: IdentityEndpoint<SubmitTokenBody> = {
@@ -230,10 +222,10 @@ async function submitFromLink(validation: Validation, medium: ThreepidMedium, re
     session = await validation.submitToken(medium, sid, clientSecret, token);
   } catch (err) {
     if (!(err instanceof MatrixError)) throw err;
-    return page(err.status, "Validation failed", err.errcode === "M_SESSION_EXPIRED" ? "This link has expired: ask for a new one." : err.message);
+    return htmlPage(err.status, "Validation failed", err.errcode === "M_SESSION_EXPIRED" ? "This link has expired: ask for a new one." : err.message);
   }
   if (session.next_link !== null) return HttpReply.raw(302, "", "text/plain; charset=utf-8", { location: session.next_link });
-  return page(200, "Validated", medium === "email" ? "Your email address is confirmed: you may close this page." : "Your phone number is confirmed: you may close this page.");
+  return htmlPage(200, "Validated", medium === "email" ? "Your email address is confirmed: you may close this page." : "Your phone number is confirmed: you may close this page.");
 }
 
 export function emailValidationEndpoints(validation: Validation, mailer: MailSender, config: IdentityServiceConfig): AnyIdentityEndpoint[] {

@@ -7,6 +7,7 @@ import { timingSafeEqual } from "node:crypto";
 import { MatrixError } from "../../core/errors.ts";
 import { isClientSecret, isHttpUrl, parseEmailAddress, randomAlphanumeric } from "../../core/identifiers/threepid.ts";
 import type { HomeserverEmailConfig } from "../../config/types.ts";
+import { escapeHtml } from "../../http/html-page.ts";
 import { MailError, type MailSender } from "../../mail/mailer.ts";
 import type { ThreepidStore, ValidationSession } from "../../storage/stores/threepids.ts";
 import type { ThreepidRules } from "./threepid-rules.ts";
@@ -167,10 +168,6 @@ export class ThreepidValidation {
       throw err;
     }
   }
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function sameSecret(stored: string, given: string): boolean {

@@ -3,10 +3,11 @@
 // validates email addresses itself, and answers the submit URL it hands out.
 import { MatrixError } from "../../../core/errors.ts";
 import { isHttpUrl } from "../../../core/identifiers/threepid.ts";
+import { escapeHtml, htmlPage } from "../../../http/html-page.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { clientPaths, HttpReply, type Endpoint, type JsonSchema } from "../../../http/endpoint.ts";
 import type { BindRequest, ThreepidService } from "../../users/threepid-service.ts";
-import { escapeHtml, SUBMIT_TOKEN_PATH, type RequestTokenBody, type ThreepidValidation, type ValidationPurpose } from "../../users/threepid-validation.ts";
+import { SUBMIT_TOKEN_PATH, type RequestTokenBody, type ThreepidValidation, type ValidationPurpose } from "../../users/threepid-validation.ts";
 import { nonGuestRequesterOf, queryParam } from "./requester.ts";
 
 /** request_email_validation.yaml (with the deprecated id_server and id_access_token, which a homeserver validating itself ignores). */
@@ -105,19 +106,19 @@ export function threepidEndpoints(threepids: ThreepidService, validation: Threep
     rateLimit: "rc_3pid_validation",
     handler: async (req) => {
       const [sid, clientSecret, token] = [queryParam(req, "sid"), queryParam(req, "client_secret"), queryParam(req, "token")];
-      if (sid === undefined || clientSecret === undefined || token === undefined) return page(400, "This link is incomplete", "Open the whole link from the mail.");
+      if (sid === undefined || clientSecret === undefined || token === undefined) return htmlPage(400, "This link is incomplete", "Open the whole link from the mail.");
       let nextLink: string | undefined;
       try {
         ({ nextLink } = await validation.submitToken(sid, clientSecret, token));
       } catch (err) {
-        if (err instanceof MatrixError) return page(400, "Your email address could not be validated", err.message);
+        if (err instanceof MatrixError) return htmlPage(400, "Your email address could not be validated", err.message);
         throw err;
       }
       // v2_email_associations.yaml next_link: "the identity server will redirect the user to this URL";
       // only an http(s) one (checked when it was given, and again here).
       if (nextLink !== undefined && isHttpUrl(nextLink)) return new HttpReply(302, { raw: "", contentType: "text/plain" }, { location: nextLink });
       const back = validation.clientBaseUrl;
-      return page(200, "Your email address is validated", back === undefined ? "You can return to your client." : `You can return to <a href="${escapeHtml(back)}">your client</a>.`, true);
+      return htmlPage(200, "Your email address is validated", back === undefined ? "You can return to your client." : `You can return to <a href="${escapeHtml(back)}">your client</a>.`, true);
     },
   };
 
@@ -194,9 +195,4 @@ export function threepidEndpoints(threepids: ThreepidService, validation: Threep
   };
 
   return [...endpoints, submit as Endpoint, submitLink, add as Endpoint, remove as Endpoint, unbind as Endpoint, bind as Endpoint, legacyAdd as Endpoint];
-}
-
-function page(status: number, title: string, htmlMessage: string, trusted = false): HttpReply {
-  const body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1><p>${trusted ? htmlMessage : escapeHtml(htmlMessage)}</p></body></html>`;
-  return HttpReply.raw(status, body, "text/html; charset=utf-8");
 }
