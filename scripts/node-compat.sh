@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-suites=(test/core/crypto test/core/events test/storage test/http test/homeserver/foundation test/homeserver/media/thumbnailer test/cli test/push-gateway test/mail test/identity)
+suites=(test/core/crypto test/core/events test/storage test/http test/homeserver/foundation test/homeserver/media/thumbnailer test/cli test/push-gateway test/mail test/identity test/sso)
 
 # The latest release of each line.
 for release in 22 24; do

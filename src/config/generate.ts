@@ -122,6 +122,21 @@ enable_registration: false
 #  notif_from: "%(app)s <noreply@example.org>"
 #  app_name: Matrix
 
+# Single sign-on through OpenID Connect providers (Synapse's keys). Register
+# <public_baseurl>_synapse/client/oidc/callback as the redirect URI at the provider.
+#oidc_providers:
+#  - idp_id: example
+#    idp_name: "Example SSO"
+#    issuer: "https://sso.example.org/"
+#    client_id: matrix
+#    client_secret: "change me"
+#    scopes: [openid, profile, email]
+#    user_mapping_provider:
+#      config:
+#        localpart_template: "{{ user.preferred_username }}"
+#        display_name_template: "{{ user.name }}"
+#        email_template: "{{ user.email }}"
+
 # Lets \`weft register-user\` create accounts (admin ones too): keep it secret.
 registration_shared_secret: ${q(secret)}
 

@@ -11,6 +11,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_MAX_REQUEST_SIZE, DEFAULT_MAX_UPLOAD_SIZE } f
 import { readIpRangeBlocklist, readIpRanges, readTrustedKeyServers } from "./federation.ts";
 import { readListeners } from "./listeners.ts";
 import { readRateLimits } from "./rate-limits.ts";
+import { readSso } from "./sso.ts";
 import { readServerSupport } from "./support.ts";
 import { readTurnConfig } from "./voip.ts";
 import { readServerNotices } from "./server-notices.ts";
@@ -125,6 +126,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): { config: Home
     enable3pidChanges: root.boolean("enable_3pid_changes", true),
     registrationsRequire3pid,
     allowedLocal3pids: readAllowedLocal3pids(root),
+    sso: readSso(root),
   };
   // What suppress_key_server_warning is for, as in Synapse: a notary can vouch for any key.
   if (!config.suppressKeyServerWarning && config.trustedKeyServers.some((k) => k.serverName === "matrix.org")) {

@@ -3,6 +3,7 @@
 import type { ServerName } from "../core/identifiers/index.ts";
 import type { JsonObject } from "../core/json.ts";
 import type { EmailConfig } from "./email.ts";
+import type { SsoConfig } from "./sso.ts";
 
 /**
  * What a listener serves. `client`: /_matrix/client; `federation`: /_matrix/federation;
@@ -257,6 +258,8 @@ export interface HomeserverConfig {
   readonly serverSupport: ServerSupportConfig | undefined;
   /** `url_preview_enabled`, `url_preview_ip_range_blacklist`, `url_preview_ip_range_whitelist`, `url_preview_url_blacklist`, `max_spider_size`, `url_preview_accept_language` */
   readonly urlPreview: UrlPreviewConfig;
+  /** Single sign-on: `oidc_providers` and `sso` (sso.ts). */
+  readonly sso: SsoConfig;
   /** `email`; undefined without `smtp_host` and `notif_from` (no email validation). */
   readonly email: HomeserverEmailConfig | undefined;
   /** `enable_3pid_changes`: whether users may add and remove their 3PIDs (default true). */

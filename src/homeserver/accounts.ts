@@ -38,8 +38,8 @@ import { LoginService } from "./users/login-service.ts";
 import { PasswordAuthenticator } from "./users/password-auth.ts";
 import { RegistrationTokenService } from "./users/registration-tokens.ts";
 import { RegistrationService } from "./users/registration.ts";
-import { UserInteractiveAuth } from "./users/uia.ts";
-import { dummyStage, emailIdentityStage, passwordStage, registrationTokenStage } from "./users/uia-stages.ts";
+import { UserInteractiveAuth, type UiaFlow } from "./users/uia.ts";
+import { dummyStage, emailIdentityStage, PASSWORD_STAGE, passwordStage, registrationTokenStage, SSO_STAGE, ssoStage } from "./users/uia-stages.ts";
 import { UserService } from "./users/user-service.ts";
 import { AccountRestrictions } from "./users/account-restrictions.ts";
 import { AccountRestrictionStore } from "../storage/stores/account-restrictions.ts";
@@ -52,6 +52,10 @@ import { ThreepidStore } from "../storage/stores/threepids.ts";
 import { ThreepidRules } from "./users/threepid-rules.ts";
 import { ThreepidService, type IdentityServers } from "./users/threepid-service.ts";
 import { ThreepidValidation } from "./users/threepid-validation.ts";
+import { ExternalIdStore } from "../storage/stores/external-ids.ts";
+import { ssoEndpoints } from "./api/client/sso.ts";
+import { SsoService } from "./users/sso/sso-service.ts";
+import { MatrixError } from "../core/errors.ts";
 
 export interface AccountServices {
   readonly users: UserService;
@@ -108,7 +112,7 @@ export async function createAccountServices(options: {
     failedAttempts: rateLimiters.get("rc_login_failed_attempts"),
     userIdForEmail: (address) => threepidStore.userOf("email", address),
   });
-  const uia = new UserInteractiveAuth([dummyStage, passwordStage(passwords), registrationTokenStage(registrationTokens), emailIdentityStage(validation)], {
+  const uia = new UserInteractiveAuth([dummyStage, passwordStage(passwords), registrationTokenStage(registrationTokens), emailIdentityStage(validation), ssoStage], {
     onAbandoned: (session) => {
       if (session.registrationToken !== undefined) {
         registrationTokens.release(session.registrationToken).catch(onError("releasing a registration token"));
@@ -148,6 +152,39 @@ export async function createAccountServices(options: {
     (userId) => locks.isRestricted(userId),
     async (userId, deviceId) => (await crossSigningKeys.keysOf([userId])).some((k) => k.publicKey === deviceId),
   );
+  const externalIds = new ExternalIdStore(db);
+  const sso = new SsoService({
+    config: config.sso,
+    publicBaseurl: config.publicBaseurl,
+    externalIds,
+    uia,
+    onError: (err, what) => log.warn({ err }, what),
+    accounts: {
+      serverName: config.serverName,
+      checkAvailable: (localpart) => registration.checkAvailableForAdmin(localpart),
+      register: async (localpart, displayname) => (await users.register({ localpart, password: undefined, displayname, inhibitLogin: true })).userId,
+      exists: (userId) => users.isUserIdTaken(userId),
+      addEmail: async (userId, address) => {
+        try {
+          await threepids.addValidated(userId, "email", address, Date.now());
+        } catch (err) {
+          // Another account has it, or the server does not allow it: the account is made without it.
+          if (!(err instanceof MatrixError)) throw err;
+        }
+      },
+      issueLoginToken: (userId) => login.issueLoginToken(userId),
+    },
+  });
+  if (sso.enabled) {
+    login.useSso(sso.identityProviders());
+    // modules/sso_login.md: an account made by SSO has no password, and proves itself through its provider.
+    uia.useReauthenticationFlows(async (userId) => {
+      const flows: UiaFlow[] = [];
+      if ((await users.getUser(userId))?.passwordHash != null) flows.push({ stages: [PASSWORD_STAGE] });
+      if ((await externalIds.forUser(userId)).length > 0) flows.push({ stages: [SSO_STAGE] });
+      return flows.length > 0 ? flows : [{ stages: [PASSWORD_STAGE] }];
+    });
+  }
   const profiles = new ProfileService(config.serverName, new ProfileStore(db), { onError: onError("a profile-change listener") });
   const accountData = new AccountDataService(new AccountDataStore(db), { onError: onError("an account-data listener") });
   const pushRules = new PushRulesService(accountData);
@@ -157,6 +194,7 @@ export async function createAccountServices(options: {
   const endpoints: AnyEndpoint[] = [
     ...registrationEndpoints(registration, config.serverName),
     ...loginEndpoints(login, devices, config.serverName),
+    ...(sso.enabled ? ssoEndpoints(sso) : []),
     ...accountEndpoints(accounts),
     ...threepidEndpoints(threepids, validation, { registrationEnabled: config.enableRegistration }),
     ...deviceEndpoints(devices),

@@ -862,3 +862,16 @@ export interface Schema {
   threepid_validation_sessions: ThreepidValidationSessionsTable;
   user_threepid_id_servers: UserThreepidIdServersTable;
 }
+
+// Tables of migration 032 (single sign-on: which account an identity provider's user is).
+
+export interface UserExternalIdsTable {
+  auth_provider: string;
+  external_id: string;
+  user_id: string;
+  added_ts: number;
+}
+
+export interface Schema {
+  user_external_ids: UserExternalIdsTable;
+}

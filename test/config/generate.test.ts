@@ -56,6 +56,19 @@ describe("generateConfig", () => {
     assert.deepEqual([config.email?.smtpHost, config.email?.smtpPort, config.email?.from], ["mail.example.org", 587, "Matrix <noreply@example.org>"]);
   });
 
+  it("writes a commented oidc_providers section that loads as it says once uncommented", async () => {
+    const configPath = join(dir, "o", "homeserver.yaml");
+    await generateConfig({ serverName: "example.org", dataDir: join(dir, "o", "data"), configPath });
+    const text = await readFile(configPath, "utf8");
+    const uncommented = text.replace(/^#oidc_providers:\n(#.*\n)*/m, (block) => block.replace(/^#/gm, ""));
+    assert.notEqual(uncommented, text);
+    await writeFile(configPath, uncommented);
+    const { config, warnings } = await loadConfig({ configPath });
+    assert.deepEqual(warnings, []);
+    const [provider] = config.sso.oidcProviders;
+    assert.deepEqual([provider?.idpId, provider?.issuer, provider?.clientId, provider?.scopes], ["oidc-example", "https://sso.example.org/", "matrix", ["openid", "profile", "email"]]);
+  });
+
   it("gives each generated config its own registration secret", async () => {
     await generateConfig({ serverName: "one.example", dataDir: join(dir, "s1"), configPath: join(dir, "s1.yaml") });
     await generateConfig({ serverName: "two.example", dataDir: join(dir, "s2"), configPath: join(dir, "s2.yaml") });

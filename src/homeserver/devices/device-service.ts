@@ -8,7 +8,6 @@ import type { Connection, Requester } from "../../http/endpoint.ts";
 import type { Device, DeviceStore } from "../../storage/stores/devices.ts";
 import type { SessionStore } from "../../storage/stores/sessions.ts";
 import type { UserInteractiveAuth } from "../users/uia.ts";
-import { PASSWORD_STAGE } from "../users/uia-stages.ts";
 import { LastSeenRecorder } from "./last-seen.ts";
 import { AccessTokenCache } from "./token-cache.ts";
 import { newAccessToken, newDeviceId, newRefreshToken, tokenHash } from "./tokens.ts";
@@ -228,7 +227,7 @@ export class DeviceService {
    * (modules/device_management.md#security-considerations); devices already gone are no error.
    */
   async deleteDevicesWithAuth(requester: Requester, deviceIds: readonly string[], body: JsonObject, endpoint: string): Promise<void> {
-    await this.#uia.authenticate({ endpoint, userId: requester.userId, body, flows: [{ stages: [PASSWORD_STAGE] }] });
+    await this.#uia.authenticate({ endpoint, userId: requester.userId, body, flows: await this.#uia.reauthenticationFlows(requester.userId) });
     await this.#deleteDevices(requester.userId, deviceIds);
   }
 

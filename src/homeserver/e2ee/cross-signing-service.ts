@@ -7,7 +7,6 @@ import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { Requester } from "../../http/endpoint.ts";
 import type { CrossSigningKeyType, CrossSigningSignature, CrossSigningStore, StoredCrossSigningKey } from "../../storage/stores/cross-signing.ts";
 import type { UserInteractiveAuth } from "../users/uia.ts";
-import { PASSWORD_STAGE } from "../users/uia-stages.ts";
 import type { DeviceKeyService } from "./device-key-service.ts";
 import type { DeviceListService } from "./device-list-service.ts";
 import { ed25519PublicKey, isSignedBy, parseCrossSigningKey, signedContent, withSignatures, type CrossSigningKey } from "./key-objects.ts";
@@ -128,7 +127,7 @@ export class CrossSigningService {
     }
     // cross_signing.yaml: UIA unless there is no master key yet, or the request has no new keys.
     if (existingMaster !== undefined) {
-      await this.#uia.authenticate({ endpoint: "POST /keys/device_signing/upload", userId, body, flows: [{ stages: [PASSWORD_STAGE] }] });
+      await this.#uia.authenticate({ endpoint: "POST /keys/device_signing/upload", userId, body, flows: await this.#uia.reauthenticationFlows(userId) });
     }
     await this.#store.put(userId, changed.map((k) => ({ keyType: k.keyType, publicKey: k.publicKey, key: k.key })));
     // Others only see the master and self-signing keys; the user-signing key is for its owner alone.

@@ -9,7 +9,7 @@ import type { ProfileService } from "../profile/profile-service.ts";
 import type { UserInteractiveAuth } from "./uia.ts";
 import type { ThreepidService } from "./threepid-service.ts";
 import type { ThreepidValidation } from "./threepid-validation.ts";
-import { EMAIL_IDENTITY_STAGE, PASSWORD_STAGE } from "./uia-stages.ts";
+import { EMAIL_IDENTITY_STAGE } from "./uia-stages.ts";
 import type { UserService } from "./user-service.ts";
 
 export interface ChangePasswordRequest {
@@ -24,8 +24,6 @@ export interface DeactivateRequest {
 
 /** Called after an account was deactivated (the rooms work makes the user leave its rooms). */
 export type DeactivatedListener = (userId: string, options: { erase: boolean }) => void | Promise<void>;
-
-const PASSWORD_FLOWS = [{ stages: [PASSWORD_STAGE] }];
 
 export class AccountService {
   readonly #users: UserService;
@@ -77,7 +75,7 @@ export class AccountService {
    */
   async changePassword(requester: Requester | undefined, body: ChangePasswordRequest & JsonObject): Promise<void> {
     if (requester === undefined) return this.#resetPassword(body);
-    await this.#uia.authenticate({ endpoint: "POST /account/password", userId: requester.userId, body, flows: PASSWORD_FLOWS });
+    await this.#uia.authenticate({ endpoint: "POST /account/password", userId: requester.userId, body, flows: await this.#uia.reauthenticationFlows(requester.userId) });
     await this.setPassword(requester.userId, body.new_password, body.logout_devices !== false, requester.deviceId);
   }
 
@@ -103,7 +101,7 @@ export class AccountService {
    * never given out again; its devices and tokens go; with `erase`, its profile and account data too.
    */
   async deactivate(requester: Requester, body: DeactivateRequest & JsonObject): Promise<{ idServerUnbindResult: "success" | "no-support" }> {
-    await this.#uia.authenticate({ endpoint: "POST /account/deactivate", userId: requester.userId, body, flows: PASSWORD_FLOWS });
+    await this.#uia.authenticate({ endpoint: "POST /account/deactivate", userId: requester.userId, body, flows: await this.#uia.reauthenticationFlows(requester.userId) });
     return await this.deactivateAccount(requester.userId, body.erase === true, body.id_server);
   }
 

@@ -9,7 +9,6 @@ import type { DeviceService, SessionTokens } from "../devices/device-service.ts"
 import { newLoginToken, tokenHash } from "../devices/tokens.ts";
 import type { PasswordAuthenticator } from "./password-auth.ts";
 import type { UserInteractiveAuth } from "./uia.ts";
-import { PASSWORD_STAGE } from "./uia-stages.ts";
 import type { UserService } from "./user-service.ts";
 
 export interface LoginRequest {
@@ -48,6 +47,7 @@ export class LoginService {
   readonly #isLocked: (userId: string) => boolean;
   readonly #isCrossSigningKeyId: (userId: string, deviceId: string) => Promise<boolean>;
   readonly #now: () => number;
+  #identityProviders: readonly JsonObject[] = [];
   #appserviceLogin: AppserviceLoginCheck | undefined;
 
   constructor(
@@ -76,11 +76,25 @@ export class LoginService {
     this.#appserviceLogin = check;
   }
 
+  /** Login learns of the SSO identity providers (sso-service.ts), when there are any. */
+  useSso(identityProviders: readonly JsonObject[]): void {
+    this.#identityProviders = identityProviders;
+  }
+
   /** GET /login: the login types offered. */
   flows(): JsonObject[] {
     const flows: JsonObject[] = [{ type: "m.login.password" }, { type: "m.login.token", get_login_token: true }];
+    // sso_login_flow: identity_providers lets clients offer a button per provider.
+    if (this.#identityProviders.length > 0) flows.push({ type: "m.login.sso", identity_providers: [...this.#identityProviders] });
     if (this.#appserviceLogin !== undefined) flows.push({ type: "m.login.application_service" });
     return flows;
+  }
+
+  /** A login token for one m.login.token login within two minutes (SSO hands it to the client). */
+  async issueLoginToken(userId: string): Promise<string> {
+    const loginToken = newLoginToken();
+    await this.#loginTokens.create(tokenHash(loginToken), userId, this.#now() + LOGIN_TOKEN_LIFETIME_MS);
+    return loginToken;
   }
 
   /** POST /login; `accessToken` is the one the request carries (an application service's). */
@@ -124,11 +138,9 @@ export class LoginService {
       endpoint: "POST /login/get_token",
       userId: requester.userId,
       body,
-      flows: [{ stages: [PASSWORD_STAGE] }],
+      flows: await this.#uia.reauthenticationFlows(requester.userId),
     });
-    const loginToken = newLoginToken();
-    await this.#loginTokens.create(tokenHash(loginToken), requester.userId, this.#now() + LOGIN_TOKEN_LIFETIME_MS);
-    return { loginToken, expiresInMs: LOGIN_TOKEN_LIFETIME_MS };
+    return { loginToken: await this.issueLoginToken(requester.userId), expiresInMs: LOGIN_TOKEN_LIFETIME_MS };
   }
 
   async #byPassword(request: LoginRequest): Promise<User> {

@@ -11,7 +11,6 @@ import { askIdentityServer, IdentityServerError, type IdentityServerClient } fro
 import type { ThreepidRules } from "./threepid-rules.ts";
 import type { ThreepidValidation } from "./threepid-validation.ts";
 import type { UserInteractiveAuth } from "./uia.ts";
-import { PASSWORD_STAGE } from "./uia-stages.ts";
 
 /** account_deactivation.yaml and administrative_contact.yaml `id_server_unbind_result`. */
 export type UnbindResult = "success" | "no-support";
@@ -74,7 +73,7 @@ export class ThreepidService {
    */
   async add(requester: Requester, body: JsonObject & { sid: string; client_secret: string }): Promise<void> {
     this.#checkChangesEnabled();
-    await this.#options.uia.authenticate({ endpoint: "POST /account/3pid/add", userId: requester.userId, body, flows: [{ stages: [PASSWORD_STAGE] }] });
+    await this.#options.uia.authenticate({ endpoint: "POST /account/3pid/add", userId: requester.userId, body, flows: await this.#options.uia.reauthenticationFlows(requester.userId) });
     const validated = await this.#options.validation.validated(body.sid, body.client_secret);
     if (validated === undefined) throw new MatrixError("M_THREEPID_AUTH_FAILED", "No validated session with this sid and client_secret", 400);
     await this.addValidated(requester.userId, validated.medium, validated.address, validated.validatedAt);

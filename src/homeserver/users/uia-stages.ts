@@ -1,5 +1,5 @@
 // The UIA stages Weft offers (client-server-api#authentication-types): m.login.password,
-// m.login.dummy, m.login.registration_token and m.login.email.identity.
+// m.login.dummy, m.login.registration_token, m.login.email.identity and m.login.sso.
 import { MatrixError } from "../../core/errors.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
 import type { PasswordAuthenticator } from "./password-auth.ts";
@@ -9,6 +9,7 @@ export const PASSWORD_STAGE = "m.login.password";
 export const DUMMY_STAGE = "m.login.dummy";
 export const REGISTRATION_TOKEN_STAGE = "m.login.registration_token";
 export const EMAIL_IDENTITY_STAGE = "m.login.email.identity";
+export const SSO_STAGE = "m.login.sso";
 
 /** client-server-api#dummy-auth: always succeeds. */
 export const dummyStage: UiaStage = {
@@ -100,3 +101,16 @@ export function emailIdentityStage(sessions: ValidatedSessions): UiaStage {
     },
   };
 }
+
+/**
+ * m.login.sso (modules/sso_login.md#sso-during-user-interactive-authentication): done in a browser
+ * at the fallback page, which completes it in the session (UserInteractiveAuth.completeOutOfBand);
+ * the client then retries with the session alone. Sent as an auth dict, it has not been done yet.
+ */
+export const ssoStage: UiaStage = {
+  type: SSO_STAGE,
+  check: async () => ({
+    errcode: "M_UNAUTHORIZED",
+    error: `Authenticate with single sign-on in a browser, at /_matrix/client/v3/auth/${SSO_STAGE}/fallback/web?session=<session>`,
+  }),
+};

@@ -15,6 +15,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { canonicalJson } from "../../core/canonical-json/canonical-json.ts";
 import { MatrixError, type MatrixErrorCode } from "../../core/errors.ts";
 import { isJsonObject, type JsonObject } from "../../core/json.ts";
+import { PASSWORD_STAGE } from "./uia-stages.ts";
 
 export interface UiaFlow {
   readonly stages: readonly string[];
@@ -101,6 +102,9 @@ export interface UiaOptions {
   onAbandoned?: (session: UiaSession) => void;
 }
 
+/** The flows by which a user proves to be the account's owner again (reauthenticationFlows). */
+export type ReauthenticationFlows = (userId: string) => Promise<UiaFlow[]>;
+
 /** The hash a session is bound to: the request body without `auth`, as canonical JSON. */
 export function requestBodyHash(body: JsonObject): string {
   const { auth: _auth, ...rest } = body;
@@ -116,6 +120,7 @@ export class UserInteractiveAuth {
   readonly #lifetimeMs: number;
   readonly #maxSessions: number;
   readonly #onAbandoned: (session: UiaSession) => void;
+  #reauthenticationFlows: ReauthenticationFlows = async () => [{ stages: [PASSWORD_STAGE] }];
 
   constructor(stages: readonly UiaStage[], options: UiaOptions = {}) {
     this.#stages = new Map(stages.map((s) => [s.type, s]));
@@ -127,6 +132,37 @@ export class UserInteractiveAuth {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** UIA learns how accounts reauthenticate beyond their password (SSO), when it can. */
+  useReauthenticationFlows(flows: ReauthenticationFlows): void {
+    this.#reauthenticationFlows = flows;
+  }
+
+  /**
+   * The flows of an endpoint that asks the user to prove again that the account is theirs (a
+   * password change, a device deletion...): the password, or single sign-on.
+   */
+  reauthenticationFlows(userId: string): Promise<UiaFlow[]> {
+    return this.#reauthenticationFlows(userId);
+  }
+
+  /** A live session's user and endpoint, for a stage completed out of band (a fallback page). */
+  sessionOf(sessionId: string): { readonly userId: string | undefined; readonly endpoint: string } | undefined {
+    const session = this.#sessions.get(sessionId);
+    return session === undefined ? undefined : { userId: session.userId, endpoint: session.endpoint };
+  }
+
+  /**
+   * Marks a stage completed out of band (client-server-api#fallback) for the session's user; false
+   * when the session is gone or is another user's. The client then retries with the session alone.
+   */
+  completeOutOfBand(sessionId: string, type: string, userId: string): boolean {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.userId !== userId) return false;
+    if (!session.completed.includes(type)) session.completed.push(type);
+    session.lastUsedTs = this.#now();
+    return true;
   }
 
   /**

@@ -31,5 +31,6 @@ import { quarantinedMedia } from "./028-quarantined-media.ts";
 import { protectedMedia } from "./029-protected-media.ts";
 import { shadowBans } from "./030-shadow-bans.ts";
 import { threepids } from "./031-threepids.ts";
+import { externalIds } from "./032-external-ids.ts";
 
-export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory, mediaLastAccess, userDirectory, adminRedactions, blockedRooms, serverNoticeRooms, quarantinedMedia, protectedMedia, shadowBans, threepids];
+export const migrations: readonly Migration[] = [accounts, accountsSessions, rooms, serverKeys, roomsMembership, eventsRelations, receiptsPresence, e2ee, federation, e2eeFederation, openidTokens, fewerEventPages, accountLocks, accountSuspensions, deviceUserAgents, media, reports, remoteMedia, search, pushers, appservices, appserviceRoomDirectory, mediaLastAccess, userDirectory, adminRedactions, blockedRooms, serverNoticeRooms, quarantinedMedia, protectedMedia, shadowBans, threepids, externalIds];
