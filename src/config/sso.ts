@@ -37,6 +37,11 @@ export interface OidcProviderConfig {
   readonly allowExistingUsers: boolean;
   /** New accounts may be made for new external IDs (`enable_registration`). */
   readonly enableRegistration: boolean;
+  /**
+   * `attribute_requirements`: claims the user must have to log in, each equal to `value` or to one
+   * of `one_of` (a list claim must contain one), as Synapse checks them.
+   */
+  readonly attributeRequirements: ReadonlyArray<{ readonly attribute: string; readonly values: readonly string[] }>;
   readonly subjectClaim: string;
   readonly localpartTemplate: ClaimTemplate;
   readonly displayNameTemplate: ClaimTemplate | undefined;
@@ -50,6 +55,8 @@ export interface SsoConfig {
    * any other client is named on a page the user confirms first (client-server-api#security-considerations-1).
    */
   readonly clientWhitelist: readonly string[];
+  /** `sso.update_profile_information`: at each login the display name becomes the provider's (display_name_template). */
+  readonly updateProfileInformation: boolean;
 }
 
 const IDP_ID = /^[A-Za-z0-9._~-]{1,250}$/;
@@ -70,9 +77,9 @@ export function readSso(root: Section): SsoConfig {
   const sso = root.section("sso");
   const clientWhitelist = sso?.stringList("client_whitelist") ?? [];
   sso?.ignore("template_dir", "Weft's SSO pages are its own");
-  sso?.ignore("update_profile_information", "is not supported yet: the display name is set when the account is made");
+  const updateProfileInformation = sso?.boolean("update_profile_information", false) ?? false;
   sso?.finish();
-  return { oidcProviders, clientWhitelist };
+  return { oidcProviders, clientWhitelist, updateProfileInformation };
 }
 
 function readProvider(ctx: ReadContext, item: unknown, path: string): OidcProviderConfig {
@@ -144,6 +151,7 @@ function readProvider(ctx: ReadContext, item: unknown, path: string): OidcProvid
     userinfoClaims: userProfileMethod === "userinfo_endpoint" || !scopes.includes("openid"),
     allowExistingUsers: s.boolean("allow_existing_users", false),
     enableRegistration: s.boolean("enable_registration", true),
+    attributeRequirements: readAttributeRequirements(s),
     subjectClaim: mappingConfig?.string("subject_claim") ?? "sub",
     // Synapse asks the user to pick a localpart when there is no template; Weft maps the usual claim.
     localpartTemplate: template("localpart_template") ?? parseClaimTemplate("{{ user.preferred_username }}"),
@@ -153,10 +161,21 @@ function readProvider(ctx: ReadContext, item: unknown, path: string): OidcProvid
   mappingConfig?.ignore("confirm_localpart", "Weft maps the localpart without asking");
   mappingConfig?.ignore("extra_attributes", "has no use in Weft");
   mappingConfig?.finish();
-  s.ignore("attribute_requirements", "is not supported yet");
   s.ignore("backchannel_logout_enabled", "is not supported yet");
   s.finish();
   return config;
+}
+
+function readAttributeRequirements(s: Section): OidcProviderConfig["attributeRequirements"] {
+  return (s.list("attribute_requirements") ?? []).map((item, i) => {
+    const r = Section.of(s.ctx, item, `${s.keyPath("attribute_requirements")}[${i}]`);
+    const attribute = r.string("attribute") ?? r.fail("attribute", "is required");
+    const value = r.string("value");
+    const oneOfValues = r.stringList("one_of");
+    if ((value === undefined) === (oneOfValues === undefined)) r.fail("value", "give either value or one_of");
+    r.finish();
+    return { attribute, values: value !== undefined ? [value] : (oneOfValues ?? []) };
+  });
 }
 
 function oneOf<const T extends string>(s: Section, key: string, values: readonly T[], fallback: T): T {

@@ -7,7 +7,7 @@
 //   UserService, DeviceService, ProfileService, AccountDataService  <-  AccountService
 import type { Logger } from "pino";
 import type { HomeserverConfig } from "../config/index.ts";
-import type { AnyEndpoint } from "../http/endpoint.ts";
+import { actingAs, type AnyEndpoint } from "../http/endpoint.ts";
 import type { RateLimiter } from "../http/rate-limit.ts";
 import type { Database } from "../storage/database.ts";
 import { AccountDataStore } from "../storage/stores/account-data.ts";
@@ -59,6 +59,8 @@ import { MatrixError } from "../core/errors.ts";
 
 export interface AccountServices {
   readonly users: UserService;
+  /** Which accounts SSO providers' users are. */
+  readonly externalIds: ExternalIdStore;
   readonly devices: DeviceService;
   readonly uia: UserInteractiveAuth;
   readonly registration: RegistrationService;
@@ -164,6 +166,7 @@ export async function createAccountServices(options: {
       checkAvailable: (localpart) => registration.checkAvailableForAdmin(localpart),
       register: async (localpart, displayname) => (await users.register({ localpart, password: undefined, displayname, inhibitLogin: true })).userId,
       exists: (userId) => users.isUserIdTaken(userId),
+      isDeactivated: async (userId) => (await users.getUser(userId))?.deactivated === true,
       addEmail: async (userId, address) => {
         try {
           await threepids.addValidated(userId, "email", address, Date.now());
@@ -173,6 +176,9 @@ export async function createAccountServices(options: {
         }
       },
       issueLoginToken: (userId) => login.issueLoginToken(userId),
+      setDisplayname: async (userId, displayname) => {
+        if ((await profiles.getProfile(userId))["displayname"] !== displayname) await profiles.setField(actingAs(userId), userId, "displayname", { displayname });
+      },
     },
   });
   if (sso.enabled) {
@@ -211,6 +217,7 @@ export async function createAccountServices(options: {
 
   return {
     users,
+    externalIds,
     devices,
     uia,
     registration,

@@ -455,6 +455,7 @@ export async function createServices(config: HomeserverConfig, logger: Logger): 
       joinedRooms: async (userId) => (await roomsOfUser(userId, ["join"])).map((entry) => entry.roomId),
       isShadowBanned: shadowBanned,
       threepids: accounts.threepids,
+      externalIds: accounts.externalIds,
     }),
     ...roomMessagesAdminEndpoints(events.messages, (userId) => users.isAdmin(userId)),
     ...loginAsAdminEndpoints({

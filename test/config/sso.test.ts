@@ -195,6 +195,16 @@ describe("the SSO configuration", () => {
     }
   });
 
+  it("reads attribute_requirements, with value or one_of", () => {
+    const p = withProvider({ ...MINIMAL, attribute_requirements: [{ attribute: "groups", value: "staff" }, { attribute: "tier", one_of: ["gold", "silver"] }] }).config.sso.oidcProviders[0]!;
+    assert.deepEqual(p.attributeRequirements, [
+      { attribute: "groups", values: ["staff"] },
+      { attribute: "tier", values: ["gold", "silver"] },
+    ]);
+    refuses(() => withProvider({ ...MINIMAL, attribute_requirements: [{ attribute: "groups" }] }), "oidc_providers[0].attribute_requirements[0].value", /either value or one_of/);
+    refuses(() => withProvider({ ...MINIMAL, attribute_requirements: [{ value: "staff" }] }), "oidc_providers[0].attribute_requirements[0].attribute", /is required/);
+  });
+
   it("warns of the keys it does not read, and of the Synapse keys it ignores", () => {
     const { warnings } = withProvider({
       ...MINIMAL,
@@ -211,18 +221,17 @@ describe("the SSO configuration", () => {
       "config key oidc_providers[0].user_mapping_provider.config.confirm_localpart",
       "config key oidc_providers[0].user_mapping_provider.config.extra_attributes",
       "unknown or not yet supported config key oidc_providers[0].user_mapping_provider.config.wibble",
-      "config key oidc_providers[0].attribute_requirements",
       "config key oidc_providers[0].backchannel_logout_enabled",
       "unknown or not yet supported config key oidc_providers[0].frobnicate",
     ];
     for (const start of expected) assert.ok(warnings.some((w) => w.startsWith(start)), `${start}: ${JSON.stringify(warnings)}`);
     assert.equal(warnings.length, expected.length, JSON.stringify(warnings));
 
-    const sso = parse("sso:\n  template_dir: /srv/templates\n  update_profile_information: true\n  bogus: 1\n").warnings;
-    assert.equal(sso.length, 3, JSON.stringify(sso));
-    assert.ok(sso.some((w) => w.startsWith("config key sso.template_dir ")));
-    assert.ok(sso.some((w) => w.startsWith("config key sso.update_profile_information ")));
-    assert.ok(sso.includes("unknown or not yet supported config key sso.bogus: ignored"));
+    const sso = parse("sso:\n  template_dir: /srv/templates\n  update_profile_information: true\n  bogus: 1\n");
+    assert.equal(sso.config.sso.updateProfileInformation, true);
+    assert.equal(sso.warnings.length, 2, JSON.stringify(sso.warnings));
+    assert.ok(sso.warnings.some((w) => w.startsWith("config key sso.template_dir ")));
+    assert.ok(sso.warnings.includes("unknown or not yet supported config key sso.bogus: ignored"));
   });
 
   describe("refuses a bad provider, naming the key", () => {

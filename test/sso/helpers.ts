@@ -28,8 +28,8 @@ export function providerYaml(idp: OidcStandIn, options: { id?: string; name?: st
   ];
 }
 
-export function ssoYaml(providers: ReadonlyArray<readonly string[]>): string {
-  return [ACCOUNTS_YAML, `public_baseurl: ${PUBLIC_BASEURL}`, "oidc_providers:", ...providers.flat(), "sso:", `  client_whitelist: ["${CLIENT}"]`].join("\n");
+export function ssoYaml(providers: ReadonlyArray<readonly string[]>, ssoKeys: readonly string[] = []): string {
+  return [ACCOUNTS_YAML, `public_baseurl: ${PUBLIC_BASEURL}`, "oidc_providers:", ...providers.flat(), "sso:", `  client_whitelist: ["${CLIENT}"]`, ...ssoKeys.map((l) => `  ${l}`)].join("\n");
 }
 
 export interface BrowserStep {

@@ -176,6 +176,20 @@ for (const engine of engines) {
       assert.equal(noSso.status, 403);
     });
 
+    it("shows a page instead of a login token for a deactivated account", async () => {
+      idp.nextUser = { sub: "ivan-sub", claims: { preferred_username: "ivan" } };
+      const ivan = await loginWithToken(hs, await ssoLoginToken(hs));
+      // No password: an admin deactivates the account (the user's own deactivation would go through SSO UIA).
+      const admin = await call(hs, "POST", "/_matrix/client/v3/register", { body: { username: "root", password: "a long password", auth: { type: "m.login.dummy" } } });
+      await hs.server.services.accounts.users.setAdmin("@root:test.local", true);
+      const deactivated = await call(hs, "POST", `/_synapse/admin/v1/deactivate/${encodeURIComponent(ivan.userId as string)}`, { token: admin.body["access_token"] as string, body: {} });
+      assert.equal(deactivated.status, 200, JSON.stringify(deactivated.body));
+      const { callback, cookie } = await toCallback(hs, "/_matrix/client/v3/login/sso/redirect/oidc-test");
+      const page = await get(callback, cookie);
+      assert.equal(page.status, 403);
+      assert.match(page.body, /deactivated/);
+    });
+
     it("answers an unknown provider with a page, and a missing redirectUrl with M_MISSING_PARAM", async () => {
       const unknown = await get(`${hs.baseUrl}/_matrix/client/v3/login/sso/redirect/oidc-nope?redirectUrl=${encodeURIComponent(CLIENT)}`);
       assert.equal(unknown.status, 404);
@@ -203,6 +217,34 @@ for (const engine of engines) {
         await call(hs, "POST", "/_matrix/client/v3/register", { body: { username: "bob", password: "a long password", auth: { type: "m.login.dummy" } } });
         idp.nextUser = { sub: "bob-sub", claims: { preferred_username: "bob" } };
         assert.equal((await loginWithToken(hs, await ssoLoginToken(hs))).userId, "@bob:test.local");
+      } finally {
+        await hs.stop();
+      }
+    });
+
+    it("with attribute_requirements, lets in only the users whose claims meet them", async () => {
+      const hs = await startTestHomeserver(engine, { yaml: ssoYaml([providerYaml(idp, { keys: ["attribute_requirements: [{attribute: groups, value: staff}]"] })]) });
+      try {
+        idp.nextUser = { sub: "outsider-sub", claims: { preferred_username: "outsider", groups: ["guests"] } };
+        const refused = await toCallback(hs, "/_matrix/client/v3/login/sso/redirect/oidc-test");
+        const page = await get(refused.callback, refused.cookie);
+        assert.equal(page.status, 403);
+        assert.match(page.body, /may not log in/);
+        idp.nextUser = { sub: "insider-sub", claims: { preferred_username: "insider", groups: ["guests", "staff"] } };
+        assert.equal((await loginWithToken(hs, await ssoLoginToken(hs))).userId, "@insider:test.local");
+      } finally {
+        await hs.stop();
+      }
+    });
+
+    it("with sso.update_profile_information, takes the provider's display name at each login", async () => {
+      const hs = await startTestHomeserver(engine, { yaml: ssoYaml([providerYaml(idp)], ["update_profile_information: true"]) });
+      try {
+        idp.nextUser = { sub: "judy-sub", claims: { preferred_username: "judy", name: "Judy" } };
+        await loginWithToken(hs, await ssoLoginToken(hs));
+        idp.nextUser = { sub: "judy-sub", claims: { preferred_username: "judy", name: "Judy Hopps" } };
+        assert.equal((await loginWithToken(hs, await ssoLoginToken(hs))).userId, "@judy:test.local");
+        assert.equal((await call(hs, "GET", "/_matrix/client/v3/profile/@judy:test.local/displayname")).body["displayname"], "Judy Hopps");
       } finally {
         await hs.stop();
       }

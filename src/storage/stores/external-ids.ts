@@ -32,6 +32,28 @@ export class ExternalIdStore {
     return inserted !== undefined;
   }
 
+  /**
+   * The account's external IDs become exactly these (Synapse's admin API sets them); nothing changes
+   * and the first one another account has is returned when one is another account's.
+   */
+  async setForUser(userId: string, ids: ReadonlyArray<{ authProvider: string; externalId: string }>, now: number): Promise<{ authProvider: string; externalId: string } | undefined> {
+    return await this.#db.write("set_external_ids_of_user", async (trx) => {
+      for (const id of ids) {
+        const owner = await trx.selectFrom("user_external_ids").select("user_id").where("auth_provider", "=", id.authProvider).where("external_id", "=", id.externalId).executeTakeFirst();
+        if (owner !== undefined && owner.user_id !== userId) return id;
+      }
+      await trx.deleteFrom("user_external_ids").where("user_id", "=", userId).execute();
+      for (const id of ids) {
+        await trx
+          .insertInto("user_external_ids")
+          .values({ auth_provider: id.authProvider, external_id: id.externalId, user_id: userId, added_ts: now })
+          .onConflict((oc) => oc.columns(["auth_provider", "external_id"]).doNothing())
+          .execute();
+      }
+      return undefined;
+    });
+  }
+
   /** The account's external IDs (Synapse's admin API lists them). */
   async forUser(userId: string): Promise<Array<{ authProvider: string; externalId: string }>> {
     const rows = await this.#db.read("get_external_ids_of_user", (trx) =>

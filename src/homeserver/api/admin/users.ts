@@ -25,6 +25,7 @@ import { queryParam, requesterOf } from "../client/requester.ts";
 import { weftVersion } from "../federation/version.ts";
 import { adminPageLimit, booleanParam, localUserIdParam, optionalFilter, orderParam } from "./admin-params.ts";
 import { requireAdmin } from "./require-admin.ts";
+import type { ExternalIdStore } from "../../../storage/stores/external-ids.ts";
 
 export interface UserAdminSources {
   readonly serverName: string;
@@ -44,6 +45,8 @@ export interface UserAdminSources {
   readonly isShadowBanned: (userId: string) => boolean;
   /** The accounts' 3PIDs (users/threepid-service.ts). */
   readonly threepids: Pick<ThreepidService, "list" | "setForAdmin">;
+  /** Which accounts SSO providers' users are (storage/stores/external-ids.ts). */
+  readonly externalIds: Pick<ExternalIdStore, "forUser" | "setForUser" | "userFor">;
 }
 
 /** Account data entries read at once. */
@@ -130,10 +133,9 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
       await requireAdmin(req, isAdmin);
       const userId = localUserIdParam(req, sources.serverName);
       const body = req.body;
-      // External IDs (SSO) are not kept here: only an empty list is taken.
-      if (Array.isArray(body["external_ids"]) && body["external_ids"].length > 0) throw new MatrixError("M_INVALID_PARAM", "external_ids are not supported by this server", 400);
       // Checked before anything changes, so that a bad entry leaves a new account unmade.
       if (body["threepids"] !== undefined) adminThreepids(body["threepids"]);
+      if (body["external_ids"] !== undefined) adminExternalIds(body["external_ids"]);
       // Synapse's user types (support, bot) are not kept either.
       if (typeof body["user_type"] === "string") throw new MatrixError("M_INVALID_PARAM", "user_type is not supported by this server", 400);
       const password = body["password"] as string | undefined;
@@ -243,6 +245,21 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
+  // Synapse's "find a user based on their ID in an auth provider".
+  const byExternalId: Endpoint = {
+    name: "admin.user_by_external_id",
+    method: "GET",
+    paths: ["/_synapse/admin/v1/auth_providers/:provider/users/:externalId"],
+    resource: "client",
+    auth: "accessToken",
+    handler: async (req) => {
+      await requireAdmin(req, isAdmin);
+      const userId = await sources.externalIds.userFor(pathParam(req, "provider"), pathParam(req, "externalId"));
+      if (userId === undefined) throw new MatrixError("M_NOT_FOUND", "User not found", 404);
+      return { user_id: userId };
+    },
+  };
+
   const joinedRooms: Endpoint = {
     name: "admin.user_joined_rooms",
     method: "GET",
@@ -294,7 +311,7 @@ export function userAdminEndpoints(sources: UserAdminSources): Endpoint[] {
     },
   };
 
-  return [serverVersion, list, get, put as Endpoint, accountData, pushers, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, usernameAvailable, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
+  return [serverVersion, list, get, put as Endpoint, accountData, pushers, resetPassword as Endpoint, deactivate as Endpoint, getAdmin, setAdmin as Endpoint, usernameAvailable, byExternalId, joinedRooms, ...deviceEndpoints(sources, isAdmin)];
 }
 
 /** A user's devices at /_synapse/admin/v2/users/{userId}/devices: what the user's own device API does, without UIA. */
@@ -409,6 +426,11 @@ async function applyChanges(sources: UserAdminSources, requester: Requester, use
   if (typeof body["locked"] === "boolean") await sources.locks.set(requester, userId, body["locked"]);
   // Synapse's `threepids`: the account's 3PIDs become exactly these (none are unbound from identity servers).
   if (body["threepids"] !== undefined) await sources.threepids.setForAdmin(userId, adminThreepids(body["threepids"]));
+  // Synapse's `external_ids`: the account becomes the SSO providers' user of exactly these; 409 when another account is one of them.
+  if (body["external_ids"] !== undefined) {
+    const taken = await sources.externalIds.setForUser(userId, adminExternalIds(body["external_ids"]), Date.now());
+    if (taken !== undefined) throw new MatrixError("M_UNKNOWN", `External ID ${taken.externalId} of ${taken.authProvider} is already another account's`, 409);
+  }
   // Last: the lock (above) is for accounts that are active.
   if (body["deactivated"] === true && !wasDeactivated) await sources.accounts.deactivateAccount(userId, false);
 }
@@ -425,13 +447,26 @@ function adminThreepids(value: unknown): Array<{ medium: ThreepidMedium; address
   });
 }
 
+/** The `external_ids` of an admin's PUT: `[{auth_provider, external_id}]` (auth_provider as clients see it, e.g. oidc-github). */
+function adminExternalIds(value: unknown): Array<{ authProvider: string; externalId: string }> {
+  if (!Array.isArray(value)) throw new MatrixError("M_INVALID_PARAM", "external_ids must be a list", 400);
+  return value.map((item, i) => {
+    const authProvider = isJsonObject(item) ? item["auth_provider"] : undefined;
+    const externalId = isJsonObject(item) ? item["external_id"] : undefined;
+    if (typeof authProvider !== "string" || authProvider === "" || typeof externalId !== "string" || externalId === "") {
+      throw new MatrixError("M_INVALID_PARAM", `external_ids[${i}] must have an auth_provider and an external_id`, 400);
+    }
+    return { authProvider, externalId };
+  });
+}
+
 /** GET /_synapse/admin/v2/users/{userId}: what Synapse says of one account. */
 async function userDetails(sources: UserAdminSources, user: User): Promise<JsonObject> {
   const lastSeen = Math.max(...(await sources.devices.listDevices(user.userId)).map((d) => d.lastSeenTs ?? 0), 0);
   return {
     ...userJson(sources, user, await sources.users.isErased(user.userId)),
     threepids: await sources.threepids.list(user.userId),
-    external_ids: [],
+    external_ids: (await sources.externalIds.forUser(user.userId)).map((e) => ({ auth_provider: e.authProvider, external_id: e.externalId })),
     appservice_id: null,
     consent_server_notice_sent: null,
     consent_version: null,

@@ -41,9 +41,13 @@ export interface SsoAccounts {
   register(localpart: string, displayname: string | undefined): Promise<string>;
   /** Whether the account exists (deactivated or not). */
   exists(userId: string): Promise<boolean>;
+  /** Whether the account was deactivated. */
+  isDeactivated(userId: string): Promise<boolean>;
   /** Adds a validated email address to the new account; refused quietly when another account has it. */
   addEmail(userId: string, address: string): Promise<void>;
   issueLoginToken(userId: string): Promise<string>;
+  /** Sets the display name as the user's own change would (announced in the user's rooms). */
+  setDisplayname(userId: string, displayname: string): Promise<void>;
 }
 
 /** What the SSO pages need of user-interactive auth (uia.ts). */
@@ -88,6 +92,7 @@ export class SsoService {
   /** The callback's URL as the providers know it (public_baseurl's). */
   readonly #callback: string;
   readonly #whitelist: readonly string[];
+  readonly #updateProfile: boolean;
   readonly #accounts: SsoAccounts;
   readonly #externalIds: ExternalIdStore;
   readonly #secureCookie: boolean;
@@ -109,6 +114,7 @@ export class SsoService {
     this.#callback = new URL(OIDC_CALLBACK_PATH.slice(1), options.publicBaseurl).href;
     for (const provider of options.config.oidcProviders) this.#providers.set(provider.idpId, new OidcProvider(provider, this.#callback));
     this.#whitelist = options.config.clientWhitelist;
+    this.#updateProfile = options.config.updateProfileInformation;
     this.#accounts = options.accounts;
     this.#externalIds = options.externalIds;
     this.#secureCookie = options.publicBaseurl.startsWith("https:");
@@ -212,6 +218,7 @@ export class SsoService {
         this.#onError(err, `SSO: the answer of the identity provider ${provider.config.idpId}`);
         throw new SsoFailure(502, "The identity provider's answer could not be checked", "Go back to your client and try again.");
       }
+      if (!meetsRequirements(provider.config, claims)) throw new SsoFailure(403, "You may not log in here", "Your account at the identity provider lacks what this server requires.");
       const purpose = pending.purpose;
       if (purpose.kind === "uia") {
         // The session's user must be the one the provider logged in, not merely someone it knows.
@@ -222,6 +229,8 @@ export class SsoService {
         return { kind: "reauthenticated", clearCookie };
       }
       const userId = await this.#accountFor(provider.config, claims);
+      // m.login.token would refuse it (M_USER_DEACTIVATED): the browser hears it here, and no token is made.
+      if (await this.#accounts.isDeactivated(userId)) throw new SsoFailure(403, "This account has been deactivated", `${userId} can no longer log in.`);
       const clientUrl = withLoginToken(purpose.redirectUrl, await this.#accounts.issueLoginToken(userId));
       if (this.#whitelisted(purpose.redirectUrl)) return { kind: "redirect", location: clientUrl, setCookie: clearCookie };
       return { kind: "confirm", userId, clientUrl, clearCookie };
@@ -235,7 +244,13 @@ export class SsoService {
   async #accountFor(provider: OidcProviderConfig, claims: Record<string, unknown>): Promise<string> {
     const subject = subjectOf(provider, claims);
     const known = await this.#externalIds.userFor(provider.idpId, subject);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      if (this.#updateProfile && provider.displayNameTemplate !== undefined) {
+        const displayname = renderClaimTemplate(provider.displayNameTemplate, claims).trim();
+        if (displayname !== "") await this.#accounts.setDisplayname(known, displayname);
+      }
+      return known;
+    }
 
     // appendices#mapping-from-other-character-sets: the template's text mapped onto the localpart grammar.
     const base = mapToLocalpart(renderClaimTemplate(provider.localpartTemplate, claims));
@@ -289,6 +304,15 @@ export class SsoService {
     // Lax: the provider's redirect back is a top-level GET, which carries it; other sites' requests do not.
     return `${SSO_COOKIE}=${value}; Path=${OIDC_CALLBACK_PATH}; Max-Age=${maxAgeS}; HttpOnly; SameSite=Lax${this.#secureCookie ? "; Secure" : ""}`;
   }
+}
+
+/** attribute_requirements: each claim equal to one of its values, or a list claim containing one. */
+function meetsRequirements(provider: OidcProviderConfig, claims: Record<string, unknown>): boolean {
+  return provider.attributeRequirements.every(({ attribute, values }) => {
+    const claim = Object.hasOwn(claims, attribute) ? claims[attribute] : undefined;
+    const held = Array.isArray(claim) ? claim : [claim];
+    return held.some((v) => typeof v === "string" && values.includes(v));
+  });
 }
 
 /** The provider's ID of its user: the subject claim (`sub` unless configured). */

@@ -159,7 +159,17 @@ for (const engine of engines) {
       // 3PIDs are kept (more in test/homeserver/threepids); what is not kept here is refused rather than dropped.
       const withThreepid = await call(hs, "PUT", path, { token: admin, body: { threepids: [{ medium: "email", address: "D@example.org" }] } });
       assert.deepEqual((withThreepid.body["threepids"] as Array<Record<string, unknown>>).map((t) => t["address"]), ["d@example.org"]);
-      assertError(await call(hs, "PUT", path, { token: admin, body: { external_ids: [{ auth_provider: "oidc", external_id: "d" }] } }), 400, "M_INVALID_PARAM");
+      // external_ids (SSO): set, listed, found by Synapse's auth_providers lookup, refused when another account's.
+      const withExternal = await call(hs, "PUT", path, { token: admin, body: { external_ids: [{ auth_provider: "oidc-github", external_id: "d-123" }] } });
+      assert.deepEqual(withExternal.body["external_ids"], [{ auth_provider: "oidc-github", external_id: "d-123" }]);
+      assert.deepEqual((await call(hs, "GET", `/_synapse/admin/v1/auth_providers/oidc-github/users/d-123`, { token: admin })).body, { user_id: "@dave:test.local" });
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/auth_providers/oidc-github/users/nobody`, { token: admin }), 404, "M_NOT_FOUND");
+      assertError(await call(hs, "GET", `/_synapse/admin/v1/auth_providers/oidc-github/users/d-123`, { token: bob.accessToken }), 403, "M_FORBIDDEN");
+      const otherPath = `/_synapse/admin/v2/users/${enc("@erin:test.local")}`;
+      assert.equal((await call(hs, "PUT", otherPath, { token: admin, body: { password: "Erin-pass-1" } })).status, 201);
+      assertError(await call(hs, "PUT", otherPath, { token: admin, body: { external_ids: [{ auth_provider: "oidc-github", external_id: "d-123" }] } }), 409, "M_UNKNOWN");
+      assertError(await call(hs, "PUT", path, { token: admin, body: { external_ids: [{ auth_provider: "oidc-github" }] } }), 400, "M_INVALID_PARAM");
+      assert.deepEqual((await call(hs, "PUT", path, { token: admin, body: { external_ids: [] } })).body["external_ids"], []);
       assertError(await call(hs, "PUT", path, { token: admin, body: { user_type: "bot" } }), 400, "M_INVALID_PARAM");
       assertError(await call(hs, "PUT", `/_synapse/admin/v2/users/${enc("@dave:elsewhere.example")}`, { token: admin, body: {} }), 400, "M_INVALID_PARAM");
       assertError(await call(hs, "PUT", path, { token: bob.accessToken, body: { admin: true } }), 403, "M_FORBIDDEN");
