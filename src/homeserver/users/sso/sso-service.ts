@@ -12,7 +12,7 @@
 // the fallback page names what the client asks to do and links to the user's providers; once the
 // provider's user is found to be the session's, the m.login.sso stage is completed in the session.
 import { MatrixError } from "../../../core/errors.ts";
-import { canonicalEmail, isEmailAddress, isHttpUrl } from "../../../core/identifiers/threepid.ts";
+import { isHttpUrl, parseEmailAddress } from "../../../core/identifiers/threepid.ts";
 import { mapToLocalpart, userId as buildUserId } from "../../../core/identifiers/index.ts";
 import type { JsonObject } from "../../../core/json.ts";
 import { renderClaimTemplate } from "../../../core/sso/claim-template.ts";
@@ -277,8 +277,8 @@ export class SsoService {
         if (err instanceof MatrixError && err.errcode === "M_USER_IN_USE") continue;
         throw err;
       }
-      const email = provider.emailTemplate === undefined ? "" : renderClaimTemplate(provider.emailTemplate, claims).trim();
-      if (isEmailAddress(email)) await this.#accounts.addEmail(userId, canonicalEmail(email));
+      const email = provider.emailTemplate === undefined ? undefined : parseEmailAddress(renderClaimTemplate(provider.emailTemplate, claims));
+      if (email !== undefined) await this.#accounts.addEmail(userId, email);
     }
     if (userId === undefined) throw new SsoFailure(409, "No user ID could be made for you", "Every user ID tried is taken.");
     // Two logins of one new subject at once: the first mapping stands, and both go to its account.
